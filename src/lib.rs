@@ -13,3 +13,4 @@ pub mod load;
 pub mod orchestration;
 pub mod protocol;
 pub mod server;
+pub mod system;

@@ -1,1 +1,247 @@
-//! Placeholder: filled in by its own issue.
+//! What answers requests: the [`Handler`] a server calls, the [`Backend`]
+//! trait a real or simulated backend implements, the simulator, and the
+//! debug handlers.
+//!
+//! Two levels, because two kinds of thing answer requests. A [`Backend`]
+//! implements the protocol's commands and sees only typed, checked
+//! [`Command`]s; [`BackendHandler`] adapts it to the [`Handler`] a server
+//! calls. The debug handlers answer any request at all without knowing the
+//! commands (the reference implementation's "always ok" and friends), so they
+//! are handlers directly.
+
+mod catalogue;
+mod debug;
+mod simulator;
+
+use async_trait::async_trait;
+
+pub use catalogue::{Catalogue, CatalogueError, Configuration};
+pub use debug::{AlwaysFail, AlwaysOk, AlwaysPanic};
+pub use simulator::{
+    DEFAULT_SECTIONS, MAX_BANDWIDTH_MHZ, MAX_SECTIONS, Section, Simulator, Snapshot, UNCONFIGURED,
+};
+
+use crate::protocol::{Command, Message, PROTOCOL_VERSION, SectionUpdate, Timestamp};
+
+/// Answers one request with one reply.
+///
+/// The server calls this for every well-formed request; it never sees a
+/// malformed line (those are answered `invalid` before). A panic inside is
+/// caught by the server and answered `fail`.
+#[async_trait]
+pub trait Handler: Send + Sync + 'static {
+    /// The reply to `request`; its name should be the request's name.
+    async fn handle(&self, request: &Message) -> Message;
+}
+
+/// Why a backend could not carry out a valid command; the reply is `fail`
+/// with this reason.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{reason}")]
+pub struct BackendError {
+    /// The human-readable reason sent to the client.
+    pub reason: String,
+}
+
+impl BackendError {
+    /// A failure with this reason.
+    pub fn new(reason: impl Into<String>) -> BackendError {
+        BackendError {
+            reason: reason.into(),
+        }
+    }
+}
+
+/// The result of a backend command.
+pub type BackendResult<T> = Result<T, BackendError>;
+
+/// What `status` reports.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Status {
+    /// The backend's clock.
+    pub time: Timestamp,
+    /// A short word about its health, `ok` when all is well.
+    pub state: String,
+    /// Whether it is acquiring data now.
+    pub acquiring: bool,
+}
+
+/// A DISCOS backend: one method per command of protocol 1.4.
+///
+/// Implement this to put a backend (or a model of one) behind the server;
+/// arguments arrive typed and checked, so a method only decides whether it
+/// can do what is asked.
+#[async_trait]
+pub trait Backend: Send + Sync + 'static {
+    /// `status`.
+    async fn status(&self) -> BackendResult<Status>;
+    /// `version`: the protocol version spoken, 1.4 unless overridden.
+    async fn version(&self) -> BackendResult<String> {
+        Ok(PROTOCOL_VERSION.to_owned())
+    }
+    /// `get-configuration`: the id, `unconfigured` before any was set.
+    async fn get_configuration(&self) -> BackendResult<String>;
+    /// `set-configuration`.
+    async fn set_configuration(&self, id: &str) -> BackendResult<()>;
+    /// `get-integration`: milliseconds, 0 before any was set.
+    async fn get_integration(&self) -> BackendResult<u64>;
+    /// `set-integration`.
+    async fn set_integration(&self, milliseconds: u64) -> BackendResult<()>;
+    /// `get-tpi`: one value per active section.
+    async fn get_tpi(&self) -> BackendResult<Vec<f64>>;
+    /// `get-tp0`: one value per active section.
+    async fn get_tp0(&self) -> BackendResult<Vec<f64>>;
+    /// `time`: the backend's clock, the system clock unless overridden.
+    async fn time(&self) -> BackendResult<Timestamp> {
+        Ok(Timestamp::now())
+    }
+    /// `start`, now or at a time.
+    async fn start(&self, at: Option<Timestamp>) -> BackendResult<()>;
+    /// `stop`, now or at a time.
+    async fn stop(&self, at: Option<Timestamp>) -> BackendResult<()>;
+    /// `set-section`.
+    async fn set_section(&self, update: &SectionUpdate) -> BackendResult<()>;
+    /// `cal-on`.
+    async fn cal_on(&self, interleave: u64) -> BackendResult<()>;
+    /// `set-filename`.
+    async fn set_filename(&self, path: &str) -> BackendResult<()>;
+    /// `convert-data`.
+    async fn convert_data(&self) -> BackendResult<()>;
+    /// `set-enable`.
+    async fn set_enable(&self, feed1: i64, feed2: i64) -> BackendResult<()>;
+    /// `end-schedule`.
+    async fn end_schedule(&self) -> BackendResult<()>;
+    /// `backend-park`.
+    async fn backend_park(&self) -> BackendResult<()>;
+    /// `set-shift`.
+    async fn set_shift(&self, shift: i64) -> BackendResult<()>;
+}
+
+/// Puts a [`Backend`] behind the server: parses each request into a
+/// [`Command`], calls the backend, and writes the reply.
+#[derive(Debug, Default)]
+pub struct BackendHandler<B> {
+    backend: B,
+}
+
+impl<B: Backend> BackendHandler<B> {
+    /// Serves `backend`.
+    pub fn new(backend: B) -> BackendHandler<B> {
+        BackendHandler { backend }
+    }
+
+    /// The backend served, for inspection.
+    pub fn backend(&self) -> &B {
+        &self.backend
+    }
+}
+
+#[async_trait]
+impl<B: Backend> Handler for BackendHandler<B> {
+    async fn handle(&self, request: &Message) -> Message {
+        match Command::from_request(request) {
+            Ok(command) => execute(&self.backend, command).await,
+            Err(error) => Message::fail(&request.name, error.to_string()),
+        }
+    }
+}
+
+/// Runs one command on a backend and writes its reply.
+pub async fn execute<B: Backend + ?Sized>(backend: &B, command: Command) -> Message {
+    let name = command.name();
+    let values = |values: Vec<f64>| values.iter().map(f64::to_string).collect::<Vec<_>>();
+    let result = match command {
+        Command::Status => backend.status().await.map(|s| {
+            vec![
+                s.time.to_string(),
+                s.state,
+                u8::from(s.acquiring).to_string(),
+            ]
+        }),
+        Command::Version => backend.version().await.map(|v| vec![v]),
+        Command::GetConfiguration => backend.get_configuration().await.map(|id| vec![id]),
+        Command::SetConfiguration { id } => backend.set_configuration(&id).await.map(none),
+        Command::GetIntegration => backend
+            .get_integration()
+            .await
+            .map(|ms| vec![ms.to_string()]),
+        Command::SetIntegration { milliseconds } => {
+            backend.set_integration(milliseconds).await.map(none)
+        }
+        Command::GetTpi => backend.get_tpi().await.map(values),
+        Command::GetTp0 => backend.get_tp0().await.map(values),
+        Command::Time => backend.time().await.map(|t| vec![t.to_string()]),
+        Command::Start { at } => backend.start(at).await.map(none),
+        Command::Stop { at } => backend.stop(at).await.map(none),
+        Command::SetSection(update) => backend.set_section(&update).await.map(none),
+        Command::CalOn { interleave } => backend.cal_on(interleave).await.map(none),
+        Command::SetFilename { path } => backend.set_filename(&path).await.map(none),
+        Command::ConvertData => backend.convert_data().await.map(none),
+        Command::SetEnable { feed1, feed2 } => backend.set_enable(feed1, feed2).await.map(none),
+        Command::EndSchedule => backend.end_schedule().await.map(none),
+        Command::BackendPark => backend.backend_park().await.map(none),
+        Command::SetShift { shift } => backend.set_shift(shift).await.map(none),
+    };
+    match result {
+        Ok(arguments) => Message::ok(name, arguments),
+        Err(error) => Message::fail(name, error.reason),
+    }
+}
+
+fn none(_: ()) -> Vec<String> {
+    Vec::new()
+}
+
+/// The handlers `discos-sim serve --handler` offers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum HandlerKind {
+    /// The simulator (the default).
+    #[default]
+    Simulator,
+    /// [`AlwaysOk`].
+    AlwaysOk,
+    /// [`AlwaysFail`].
+    AlwaysFail,
+    /// [`AlwaysPanic`].
+    AlwaysPanic,
+}
+
+impl HandlerKind {
+    /// Every kind, with its name on the command line.
+    pub const ALL: [(&'static str, HandlerKind); 4] = [
+        ("simulator", HandlerKind::Simulator),
+        ("always-ok", HandlerKind::AlwaysOk),
+        ("always-fail", HandlerKind::AlwaysFail),
+        ("always-panic", HandlerKind::AlwaysPanic),
+    ];
+
+    /// A handler of this kind; the catalogue is for the simulator only.
+    pub fn build(self, catalogue: Option<Catalogue>) -> std::sync::Arc<dyn Handler> {
+        match self {
+            HandlerKind::Simulator => {
+                std::sync::Arc::new(BackendHandler::new(Simulator::new(catalogue)))
+            }
+            HandlerKind::AlwaysOk => std::sync::Arc::new(AlwaysOk),
+            HandlerKind::AlwaysFail => std::sync::Arc::new(AlwaysFail),
+            HandlerKind::AlwaysPanic => std::sync::Arc::new(AlwaysPanic),
+        }
+    }
+}
+
+impl std::str::FromStr for HandlerKind {
+    type Err = String;
+
+    fn from_str(name: &str) -> Result<HandlerKind, String> {
+        HandlerKind::ALL
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, kind)| *kind)
+            .ok_or_else(|| {
+                let names: Vec<_> = HandlerKind::ALL.iter().map(|(n, _)| *n).collect();
+                format!(
+                    "unknown handler '{name}'; expected one of {}",
+                    names.join(", ")
+                )
+            })
+    }
+}

@@ -1,1 +1,158 @@
-fn main() {}
+//! `discos-sim`: serve the simulator, poke a backend, and more.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::builder::TypedValueParser;
+use clap::{Args, Parser, Subcommand};
+use tracing_subscriber::EnvFilter;
+
+use discos_acceptance::backend::{Catalogue, HandlerKind};
+use discos_acceptance::client::{Client, ClientOptions};
+use discos_acceptance::protocol::{Code, DEFAULT_MAX_LINE};
+use discos_acceptance::server::{self, DEFAULT_MAX_CONNECTIONS, Server};
+use discos_acceptance::system;
+
+/// A reference simulator and tools for the DISCOS backend protocol (1.4).
+#[derive(Debug, Parser)]
+#[command(name = "discos-sim", version, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve a DISCOS backend (the simulator by default) until SIGINT or SIGTERM.
+    Serve(ServeArgs),
+    /// Send request lines to a backend and print its replies.
+    Send(SendArgs),
+}
+
+#[derive(Debug, Args)]
+struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1")]
+    host: String,
+    /// Port to listen on; 0 picks a free one (printed on stdout).
+    #[arg(long, default_value_t = 8978)]
+    port: u16,
+    /// What answers requests: simulator, always-ok, always-fail or always-panic.
+    #[arg(long, default_value = "simulator")]
+    handler: HandlerKind,
+    /// A TOML file of the configurations the simulator knows.
+    #[arg(long, value_name = "FILE")]
+    catalogue: Option<PathBuf>,
+    /// Longest request line accepted, in bytes; longer ones get `invalid`.
+    #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_MAX_LINE,
+          value_parser = clap::value_parser!(u64).range(1..=1 << 30).map(|v| v as usize))]
+    max_line: usize,
+    /// Connections served at once; one more is refused with a reason.
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_CONNECTIONS,
+          value_parser = clap::value_parser!(u64).range(1..).map(|v| v as usize))]
+    max_connections: usize,
+}
+
+#[derive(Debug, Args)]
+struct SendArgs {
+    /// The backend, HOST:PORT.
+    address: String,
+    /// Request lines, e.g. `status` or `?set-configuration,K2000` (the `?` may be omitted).
+    #[arg(required = true)]
+    lines: Vec<String>,
+    /// Seconds to wait for each reply.
+    #[arg(long, default_value_t = 5.0)]
+    timeout: f64,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(error) => return fail(anyhow::Error::from(error).context("cannot start tokio")),
+    };
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::Serve(args) => serve(args).await,
+            Command::Send(args) => send(args).await,
+        }
+    });
+    result.unwrap_or_else(fail)
+}
+
+fn fail(error: anyhow::Error) -> ExitCode {
+    eprintln!("discos-sim: error: {error:#}");
+    ExitCode::from(2)
+}
+
+async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    let catalogue = args.catalogue.as_deref().map(Catalogue::load).transpose()?;
+    if catalogue.is_some() && args.handler != HandlerKind::Simulator {
+        anyhow::bail!("--catalogue is for the simulator handler only");
+    }
+    if let Err(error) = system::raise_open_file_limit() {
+        tracing::warn!(%error, "cannot raise the open-file limit");
+    }
+    let config = server::Config {
+        address: format!("{}:{}", args.host, args.port),
+        max_connections: args.max_connections,
+        max_line: args.max_line,
+    };
+    let mut terminate = signal(tokio::signal::unix::SignalKind::terminate())?;
+    let mut interrupt = signal(tokio::signal::unix::SignalKind::interrupt())?;
+    let address = config.address.clone();
+    let server = Server::start(config, args.handler.build(catalogue))
+        .await
+        .with_context(|| format!("cannot listen on {address}"))?;
+    announce(&format!("listening on {}", server.local_addr()));
+    tokio::select! {
+        _ = terminate.recv() => tracing::info!("SIGTERM: shutting down"),
+        _ = interrupt.recv() => tracing::info!("SIGINT: shutting down"),
+    }
+    server.shutdown().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn signal(kind: tokio::signal::unix::SignalKind) -> anyhow::Result<tokio::signal::unix::Signal> {
+    tokio::signal::unix::signal(kind).context("cannot install a signal handler")
+}
+
+/// Prints the one stdout line that tells a supervisor the server is ready.
+fn announce(line: &str) {
+    let mut stdout = std::io::stdout().lock();
+    if let Err(error) = writeln!(stdout, "{line}").and_then(|()| stdout.flush()) {
+        tracing::warn!(%error, "cannot write the ready line to stdout");
+    }
+}
+
+async fn send(args: SendArgs) -> anyhow::Result<ExitCode> {
+    if !(args.timeout.is_finite() && args.timeout > 0.0) {
+        anyhow::bail!(
+            "--timeout must be a positive number of seconds, got {}",
+            args.timeout
+        );
+    }
+    let options = ClientOptions {
+        reply_timeout: std::time::Duration::from_secs_f64(args.timeout),
+        ..ClientOptions::default()
+    };
+    let mut client = Client::connect_with(args.address, options).await?;
+    let mut all_ok = true;
+    for line in &args.lines {
+        let reply = client.request_text(line).await?;
+        all_ok &= reply.code() == Some(Code::Ok);
+        println!("{reply}");
+    }
+    client.close().await?;
+    Ok(if all_ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}

@@ -1,0 +1,258 @@
+//! Line framing for tokio: bytes to [`Message`]s and back, with a bound.
+//!
+//! The codec is where "nothing unbounded is buffered per connection" is kept:
+//! a line longer than the limit becomes an error value as soon as the limit
+//! is passed, and the rest of it is thrown away as it arrives, up to the next
+//! line feed, without being stored.
+
+use std::fmt;
+use std::io;
+
+use bytes::BytesMut;
+use tokio_util::codec::{Decoder, Encoder};
+
+use super::grammar::{self, ParseError};
+use super::latin1;
+use super::message::{Message, UNDEFINED_NAME};
+
+/// The default longest line, in bytes, not counting its CR LF.
+pub const DEFAULT_MAX_LINE: usize = 64 * 1024;
+
+/// A line that is not a message; the connection goes on after it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProtocolError {
+    /// The line does not follow the grammar.
+    Syntax {
+        /// What is wrong with it.
+        error: ParseError,
+        /// The line as received (latin-1), for transcripts and logs.
+        line: String,
+    },
+    /// The line is longer than the limit; it was discarded.
+    LineTooLong {
+        /// The line's command name if it could be read from its start.
+        name: String,
+        /// The limit it exceeded, in bytes.
+        limit: usize,
+    },
+}
+
+impl ProtocolError {
+    /// The name to answer this line under.
+    pub fn name(&self) -> &str {
+        match self {
+            ProtocolError::Syntax { error, .. } => &error.name,
+            ProtocolError::LineTooLong { name, .. } => name,
+        }
+    }
+
+    /// The `invalid` reply that tells the sender what was wrong.
+    pub fn to_reply(&self) -> Message {
+        Message::invalid(self.name(), self.to_string())
+    }
+}
+
+impl fmt::Display for ProtocolError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ProtocolError::Syntax { error, .. } => error.fmt(f),
+            ProtocolError::LineTooLong { limit, .. } => {
+                write!(f, "line longer than {limit} bytes; it was discarded")
+            }
+        }
+    }
+}
+
+impl std::error::Error for ProtocolError {}
+
+/// Frames lines (CR LF or bare LF) and parses each into a [`Message`].
+///
+/// Decoding yields `Ok(Err(_))` for a bad line rather than an I/O error, so a
+/// stream of frames goes on after it: one bad line costs one `invalid` reply,
+/// never the connection.
+#[derive(Debug, Clone)]
+pub struct LineCodec {
+    max_line: usize,
+    /// Bytes already searched for a line feed, so a line arriving in many
+    /// reads is scanned once.
+    scanned: usize,
+    /// Inside an over-long line: drop bytes up to its line feed.
+    discarding: bool,
+}
+
+impl LineCodec {
+    /// A codec refusing lines longer than `max_line` bytes (CR LF excluded).
+    pub fn new(max_line: usize) -> LineCodec {
+        LineCodec {
+            max_line,
+            scanned: 0,
+            discarding: false,
+        }
+    }
+
+    /// The longest line this codec accepts.
+    pub fn max_line(&self) -> usize {
+        self.max_line
+    }
+
+    fn too_long(&self, start: &[u8]) -> ProtocolError {
+        // The name, if any, is at the very start; a few bytes suffice.
+        let start = &start[..start.len().min(256)];
+        ProtocolError::LineTooLong {
+            name: grammar::readable_name(start).unwrap_or_else(|| UNDEFINED_NAME.to_owned()),
+            limit: self.max_line,
+        }
+    }
+}
+
+impl Default for LineCodec {
+    fn default() -> LineCodec {
+        LineCodec::new(DEFAULT_MAX_LINE)
+    }
+}
+
+impl Decoder for LineCodec {
+    type Item = Result<Message, ProtocolError>;
+    type Error = io::Error;
+
+    fn decode(&mut self, buf: &mut BytesMut) -> io::Result<Option<Self::Item>> {
+        loop {
+            let Some(offset) = buf[self.scanned..].iter().position(|&b| b == b'\n') else {
+                if self.discarding {
+                    buf.clear();
+                    self.scanned = 0;
+                    return Ok(None);
+                }
+                // A CR may sit at the end, waiting for its LF.
+                if buf.len() > self.max_line + 1 {
+                    let error = self.too_long(buf);
+                    buf.clear();
+                    self.scanned = 0;
+                    self.discarding = true;
+                    return Ok(Some(Err(error)));
+                }
+                self.scanned = buf.len();
+                return Ok(None);
+            };
+            let line = buf.split_to(self.scanned + offset + 1);
+            self.scanned = 0;
+            if std::mem::take(&mut self.discarding) {
+                continue;
+            }
+            let content = line.strip_suffix(b"\n").unwrap_or(&line);
+            let content = content.strip_suffix(b"\r").unwrap_or(content);
+            if content.len() > self.max_line {
+                return Ok(Some(Err(self.too_long(content))));
+            }
+            return Ok(Some(parse(content)));
+        }
+    }
+
+    fn decode_eof(&mut self, buf: &mut BytesMut) -> io::Result<Option<Self::Item>> {
+        if let Some(frame) = self.decode(buf)? {
+            return Ok(Some(frame));
+        }
+        self.scanned = 0;
+        if std::mem::take(&mut self.discarding) || buf.is_empty() {
+            buf.clear();
+            return Ok(None);
+        }
+        // A last line without its line end is still a line.
+        let line = buf.split();
+        Ok(Some(parse(&line)))
+    }
+}
+
+fn parse(line: &[u8]) -> Result<Message, ProtocolError> {
+    grammar::parse(line).map_err(|error| ProtocolError::Syntax {
+        error,
+        line: latin1::decode(line),
+    })
+}
+
+impl Encoder<&Message> for LineCodec {
+    type Error = io::Error;
+
+    fn encode(&mut self, message: &Message, dst: &mut BytesMut) -> io::Result<()> {
+        message.write_to(dst);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn frames(codec: &mut LineCodec, buf: &mut BytesMut) -> Vec<Result<Message, ProtocolError>> {
+        std::iter::from_fn(|| codec.decode(buf).unwrap()).collect()
+    }
+
+    #[test]
+    fn lines_end_with_crlf_or_lf_and_may_arrive_in_pieces() {
+        let mut codec = LineCodec::default();
+        let mut buf = BytesMut::from(&b"?status\r\n?get-tpi\n?ti"[..]);
+        let got = frames(&mut codec, &mut buf);
+        assert_eq!(got.len(), 2);
+        assert_eq!(got[1].as_ref().unwrap().name, "get-tpi");
+        buf.extend_from_slice(b"me\r");
+        assert!(frames(&mut codec, &mut buf).is_empty());
+        buf.extend_from_slice(b"\n");
+        assert_eq!(
+            frames(&mut codec, &mut buf)[0].as_ref().unwrap().name,
+            "time"
+        );
+    }
+
+    #[test]
+    fn an_over_long_line_is_one_error_and_is_not_buffered() {
+        let mut codec = LineCodec::new(16);
+        let mut buf = BytesMut::from(&b"?set-filename,0123456789"[..]);
+        let got = frames(&mut codec, &mut buf);
+        assert_eq!(
+            got,
+            [Err(ProtocolError::LineTooLong {
+                name: "set-filename".into(),
+                limit: 16
+            })]
+        );
+        assert!(buf.is_empty(), "the start of the long line is dropped");
+        buf.extend_from_slice(&[b'x'; 1000]);
+        assert!(frames(&mut codec, &mut buf).is_empty());
+        assert!(buf.is_empty(), "the middle of the long line is dropped");
+        buf.extend_from_slice(b"xxx\r\n?status\r\n");
+        let got = frames(&mut codec, &mut buf);
+        assert_eq!(got, [Ok(Message::request("status", Vec::<String>::new()))]);
+    }
+
+    #[test]
+    fn a_long_line_arriving_whole_is_refused_too() {
+        let mut codec = LineCodec::new(5);
+        let mut buf = BytesMut::from(&b"?status\r\n?time\r\n"[..]);
+        let got = frames(&mut codec, &mut buf);
+        assert!(matches!(got[0], Err(ProtocolError::LineTooLong { .. })));
+        assert_eq!(got[1].as_ref().unwrap().name, "time");
+        assert_eq!(
+            got[0].as_ref().unwrap_err().to_reply().to_string(),
+            "!status,invalid,line longer than 5 bytes; it was discarded"
+        );
+    }
+
+    #[test]
+    fn a_line_exactly_at_the_limit_passes() {
+        let mut codec = LineCodec::new(7);
+        let mut buf = BytesMut::from(&b"?status\r"[..]);
+        assert!(frames(&mut codec, &mut buf).is_empty());
+        buf.extend_from_slice(b"\n");
+        assert!(frames(&mut codec, &mut buf)[0].is_ok());
+    }
+
+    #[test]
+    fn the_last_line_may_lack_its_line_end() {
+        let mut codec = LineCodec::default();
+        let mut buf = BytesMut::from(&b"?status"[..]);
+        assert!(codec.decode(&mut buf).unwrap().is_none());
+        let last = codec.decode_eof(&mut buf).unwrap().unwrap().unwrap();
+        assert_eq!(last.name, "status");
+        assert!(codec.decode_eof(&mut buf).unwrap().is_none());
+    }
+}

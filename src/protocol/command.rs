@@ -1,0 +1,509 @@
+//! Typed commands: every request of protocol 1.4, parsed and argument-checked.
+//!
+//! Parse, don't validate: once a request is a [`Command`] its arguments have
+//! the right count and types, so a backend never handles raw strings and
+//! every backend refuses a malformed argument with the same reason.
+
+use super::message::Message;
+use super::timestamp::{Timestamp, TimestampError};
+
+/// The protocol version this crate speaks, sent in the handshake.
+pub const PROTOCOL_VERSION: &str = "1.4";
+
+/// A request of protocol 1.4 with its arguments checked and typed.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Command {
+    /// `status`: time, state and whether the backend acquires.
+    Status,
+    /// `version`: the protocol version.
+    Version,
+    /// `get-configuration`: the current configuration id.
+    GetConfiguration,
+    /// `set-configuration,id`.
+    SetConfiguration {
+        /// The configuration id, never empty.
+        id: String,
+    },
+    /// `get-integration`: the integration time in milliseconds.
+    GetIntegration,
+    /// `set-integration,ms`.
+    SetIntegration {
+        /// Integration time in milliseconds.
+        milliseconds: u64,
+    },
+    /// `get-tpi`: total power, one value per active section.
+    GetTpi,
+    /// `get-tp0`: total power with the inputs terminated (zero level).
+    GetTp0,
+    /// `time`: the backend's clock.
+    Time,
+    /// `start[,time]`: start acquiring now or at a time.
+    Start {
+        /// When to start; `None` for now.
+        at: Option<Timestamp>,
+    },
+    /// `stop[,time]`: stop acquiring now or at a time.
+    Stop {
+        /// When to stop; `None` for now.
+        at: Option<Timestamp>,
+    },
+    /// `set-section,sect,startFreq,bw,feed,mode,sampleRate,bins`.
+    SetSection(SectionUpdate),
+    /// `cal-on[,interleave]`: switch the calibration mark on.
+    CalOn {
+        /// Samples between calibration marks; 0 (the default) for none.
+        interleave: u64,
+    },
+    /// `set-filename,path`: where the data goes.
+    SetFilename {
+        /// The file name, never empty.
+        path: String,
+    },
+    /// `convert-data` (1.2): convert the acquired data.
+    ConvertData,
+    /// `set-enable,feed1,feed2` (1.3): the feeds to acquire.
+    SetEnable {
+        /// First enabled feed.
+        feed1: i64,
+        /// Second enabled feed.
+        feed2: i64,
+    },
+    /// `end-schedule` (1.4): the schedule is over.
+    EndSchedule,
+    /// `backend-park` (1.4): put the backend in its rest state.
+    BackendPark,
+    /// `set-shift,shift` (1.4).
+    SetShift {
+        /// The shift, an integer.
+        shift: i64,
+    },
+}
+
+/// A `set-section` request; `None` in a field stands for `*`, "leave unchanged".
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct SectionUpdate {
+    /// The section to change; `None` (`*`) changes every section.
+    pub section: Option<i64>,
+    /// Start frequency, MHz.
+    pub start_frequency: Option<f64>,
+    /// Bandwidth, MHz.
+    pub bandwidth: Option<f64>,
+    /// Feed number.
+    pub feed: Option<i64>,
+    /// Acquisition mode, free text.
+    pub mode: Option<String>,
+    /// Sample rate, MHz.
+    pub sample_rate: Option<f64>,
+    /// Number of frequency bins.
+    pub bins: Option<i64>,
+}
+
+/// Why a request is not a valid command; answered with `fail` and this text.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CommandError {
+    /// No command has this name.
+    #[error("invalid command '{0}'")]
+    Unknown(String),
+    /// Arguments given to a command that takes none.
+    #[error("{command} takes no arguments (got {count})")]
+    NoArgumentsExpected {
+        /// The command's name.
+        command: &'static str,
+        /// How many arguments came.
+        count: usize,
+    },
+    /// More arguments than the command takes.
+    #[error("{command} takes at most {max} argument (got {count})")]
+    TooManyArguments {
+        /// The command's name.
+        command: &'static str,
+        /// The most it takes.
+        max: usize,
+        /// How many came.
+        count: usize,
+    },
+    /// A required argument is missing or empty.
+    #[error("{command} needs {what}")]
+    Missing {
+        /// The command's name.
+        command: &'static str,
+        /// What it needs, e.g. "a configuration id".
+        what: &'static str,
+    },
+    /// `set-integration` with something other than an integer.
+    #[error("integration time must be an integer number (got '{0}')")]
+    IntegrationNotInteger(String),
+    /// `set-integration` with a negative integer.
+    #[error("integration time must not be negative (got {0})")]
+    NegativeIntegration(i64),
+    /// A timestamp in neither accepted form.
+    #[error(transparent)]
+    Timestamp(#[from] TimestampError),
+    /// `set-section` without exactly seven fields.
+    #[error("set-section needs 7 arguments (got {0})")]
+    SectionArity(usize),
+    /// A `set-section` field of the wrong type.
+    #[error("wrong parameter format: {field} must be {expected} or '*' (got '{value}')")]
+    SectionFormat {
+        /// The field's name.
+        field: &'static str,
+        /// Its type, e.g. "an integer".
+        expected: &'static str,
+        /// The value as sent.
+        value: String,
+    },
+    /// `cal-on` with an interleave that is not a non-negative integer.
+    #[error("interleave samples must be a positive int (got '{0}')")]
+    Interleave(String),
+    /// `set-enable` without exactly two feeds.
+    #[error("set-enable needs 2 arguments (got {0})")]
+    EnableArity(usize),
+    /// A `set-enable` feed that is not an integer.
+    #[error("feeds must be integer numbers (got '{0}')")]
+    FeedNotInteger(String),
+    /// `set-shift` without exactly one argument.
+    #[error("set-shift needs exactly one argument (got {0})")]
+    ShiftArity(usize),
+    /// A `set-shift` shift that is not an integer.
+    #[error("shift must be an integer number (got '{0}')")]
+    ShiftNotInteger(String),
+}
+
+impl Command {
+    /// Turns a request into a command, or says why it is not one.
+    pub fn from_request(request: &Message) -> Result<Command, CommandError> {
+        let args = request.arguments.as_slice();
+        let name = request.name.as_str();
+        let command = match name {
+            "status" => none(args, "status", Command::Status)?,
+            "version" => none(args, "version", Command::Version)?,
+            "get-configuration" => none(args, "get-configuration", Command::GetConfiguration)?,
+            "get-integration" => none(args, "get-integration", Command::GetIntegration)?,
+            "get-tpi" => none(args, "get-tpi", Command::GetTpi)?,
+            "get-tp0" => none(args, "get-tp0", Command::GetTp0)?,
+            "time" => none(args, "time", Command::Time)?,
+            "convert-data" => none(args, "convert-data", Command::ConvertData)?,
+            "end-schedule" => none(args, "end-schedule", Command::EndSchedule)?,
+            "backend-park" => none(args, "backend-park", Command::BackendPark)?,
+            "set-configuration" => Command::SetConfiguration {
+                id: one(args, "set-configuration", "a configuration id")?.to_owned(),
+            },
+            "set-filename" => Command::SetFilename {
+                path: one(args, "set-filename", "a file name")?.to_owned(),
+            },
+            "set-integration" => {
+                let text = one(
+                    args,
+                    "set-integration",
+                    "an integration time in milliseconds",
+                )?;
+                let value: i64 = text
+                    .parse()
+                    .map_err(|_| CommandError::IntegrationNotInteger(text.to_owned()))?;
+                Command::SetIntegration {
+                    milliseconds: u64::try_from(value)
+                        .map_err(|_| CommandError::NegativeIntegration(value))?,
+                }
+            }
+            "start" => Command::Start {
+                at: optional_time(args, "start")?,
+            },
+            "stop" => Command::Stop {
+                at: optional_time(args, "stop")?,
+            },
+            "cal-on" => {
+                let interleave = match at_most_one(args, "cal-on")? {
+                    None => 0,
+                    Some(text) => text
+                        .parse()
+                        .map_err(|_| CommandError::Interleave(text.to_owned()))?,
+                };
+                Command::CalOn { interleave }
+            }
+            "set-section" => Command::SetSection(section(args)?),
+            "set-enable" => {
+                let [feed1, feed2] = args else {
+                    return Err(CommandError::EnableArity(args.len()));
+                };
+                let feed = |text: &String| {
+                    text.parse()
+                        .map_err(|_| CommandError::FeedNotInteger(text.clone()))
+                };
+                Command::SetEnable {
+                    feed1: feed(feed1)?,
+                    feed2: feed(feed2)?,
+                }
+            }
+            "set-shift" => {
+                let [shift] = args else {
+                    return Err(CommandError::ShiftArity(args.len()));
+                };
+                Command::SetShift {
+                    shift: shift
+                        .parse()
+                        .map_err(|_| CommandError::ShiftNotInteger(shift.clone()))?,
+                }
+            }
+            unknown => return Err(CommandError::Unknown(unknown.to_owned())),
+        };
+        Ok(command)
+    }
+
+    /// The command's name on the wire, which its reply carries too.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Command::Status => "status",
+            Command::Version => "version",
+            Command::GetConfiguration => "get-configuration",
+            Command::SetConfiguration { .. } => "set-configuration",
+            Command::GetIntegration => "get-integration",
+            Command::SetIntegration { .. } => "set-integration",
+            Command::GetTpi => "get-tpi",
+            Command::GetTp0 => "get-tp0",
+            Command::Time => "time",
+            Command::Start { .. } => "start",
+            Command::Stop { .. } => "stop",
+            Command::SetSection(_) => "set-section",
+            Command::CalOn { .. } => "cal-on",
+            Command::SetFilename { .. } => "set-filename",
+            Command::ConvertData => "convert-data",
+            Command::SetEnable { .. } => "set-enable",
+            Command::EndSchedule => "end-schedule",
+            Command::BackendPark => "backend-park",
+            Command::SetShift { .. } => "set-shift",
+        }
+    }
+}
+
+fn none(args: &[String], command: &'static str, parsed: Command) -> Result<Command, CommandError> {
+    if args.is_empty() {
+        Ok(parsed)
+    } else {
+        Err(CommandError::NoArgumentsExpected {
+            command,
+            count: args.len(),
+        })
+    }
+}
+
+fn at_most_one<'a>(
+    args: &'a [String],
+    command: &'static str,
+) -> Result<Option<&'a str>, CommandError> {
+    match args {
+        [] => Ok(None),
+        [one] => Ok(Some(one)),
+        _ => Err(CommandError::TooManyArguments {
+            command,
+            max: 1,
+            count: args.len(),
+        }),
+    }
+}
+
+fn one<'a>(
+    args: &'a [String],
+    command: &'static str,
+    what: &'static str,
+) -> Result<&'a str, CommandError> {
+    match at_most_one(args, command)? {
+        Some(text) if !text.is_empty() => Ok(text),
+        _ => Err(CommandError::Missing { command, what }),
+    }
+}
+
+fn optional_time(
+    args: &[String],
+    command: &'static str,
+) -> Result<Option<Timestamp>, CommandError> {
+    at_most_one(args, command)?
+        .map(|text| text.parse::<Timestamp>().map_err(CommandError::from))
+        .transpose()
+}
+
+fn section(args: &[String]) -> Result<SectionUpdate, CommandError> {
+    let [section, start, bandwidth, feed, mode, sample_rate, bins] = args else {
+        return Err(CommandError::SectionArity(args.len()));
+    };
+    Ok(SectionUpdate {
+        section: field(section, "section", "an integer")?,
+        start_frequency: field(start, "start frequency", "a number")?,
+        bandwidth: field(bandwidth, "bandwidth", "a number")?,
+        feed: field(feed, "feed", "an integer")?,
+        mode: (mode != "*").then(|| mode.clone()),
+        sample_rate: field(sample_rate, "sample rate", "a number")?,
+        bins: field(bins, "bins", "an integer")?,
+    })
+}
+
+fn field<T: std::str::FromStr>(
+    text: &str,
+    field: &'static str,
+    expected: &'static str,
+) -> Result<Option<T>, CommandError> {
+    if text == "*" {
+        return Ok(None);
+    }
+    let wrong = || CommandError::SectionFormat {
+        field,
+        expected,
+        value: text.to_owned(),
+    };
+    let value = text.parse::<T>().map_err(|_| wrong())?;
+    // Rust's float syntax is wider than the protocol's decimals.
+    let decimal = text
+        .bytes()
+        .all(|b| b.is_ascii_digit() || matches!(b, b'-' | b'+' | b'.'));
+    if decimal {
+        Ok(Some(value))
+    } else {
+        Err(wrong())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(line: &str) -> Result<Command, CommandError> {
+        Command::from_request(&super::super::grammar::parse(line.as_bytes()).unwrap())
+    }
+
+    fn reason(line: &str) -> String {
+        parse(line).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn every_command_parses() {
+        let cases: &[(&str, Command)] = &[
+            ("?status", Command::Status),
+            ("?version", Command::Version),
+            ("?get-configuration", Command::GetConfiguration),
+            (
+                "?set-configuration,K2000",
+                Command::SetConfiguration { id: "K2000".into() },
+            ),
+            ("?get-integration", Command::GetIntegration),
+            (
+                "?set-integration,10",
+                Command::SetIntegration { milliseconds: 10 },
+            ),
+            ("?get-tpi", Command::GetTpi),
+            ("?get-tp0", Command::GetTp0),
+            ("?time", Command::Time),
+            ("?start", Command::Start { at: None }),
+            (
+                "?start,17953395590538408",
+                Command::Start {
+                    at: Some(Timestamp::from_acs_ticks(17953395590538408)),
+                },
+            ),
+            ("?stop", Command::Stop { at: None }),
+            ("?cal-on", Command::CalOn { interleave: 0 }),
+            ("?cal-on,5", Command::CalOn { interleave: 5 }),
+            (
+                "?set-filename,a\\,b",
+                Command::SetFilename { path: "a,b".into() },
+            ),
+            ("?convert-data", Command::ConvertData),
+            ("?set-enable,0,1", Command::SetEnable { feed1: 0, feed2: 1 }),
+            ("?end-schedule", Command::EndSchedule),
+            ("?backend-park", Command::BackendPark),
+            ("?set-shift,-3", Command::SetShift { shift: -3 }),
+        ];
+        for (line, command) in cases {
+            let parsed = parse(line).unwrap();
+            assert_eq!(&parsed, command, "{line}");
+            assert_eq!(parsed.name(), &line[1..parsed.name().len() + 1]);
+        }
+    }
+
+    #[test]
+    fn set_section_takes_stars_for_unchanged_fields() {
+        let Command::SetSection(update) = parse("?set-section,0,*,1000.5,-1,*,2.0,*").unwrap()
+        else {
+            panic!("not a set-section")
+        };
+        assert_eq!(
+            update,
+            SectionUpdate {
+                section: Some(0),
+                bandwidth: Some(1000.5),
+                feed: Some(-1),
+                sample_rate: Some(2.0),
+                ..SectionUpdate::default()
+            }
+        );
+    }
+
+    #[test]
+    fn every_failure_has_its_reason() {
+        let cases: &[(&str, &str)] = &[
+            ("?bogus", "invalid command 'bogus'"),
+            ("?status,1", "status takes no arguments (got 1)"),
+            ("?get-tpi,a,b", "get-tpi takes no arguments (got 2)"),
+            (
+                "?set-configuration",
+                "set-configuration needs a configuration id",
+            ),
+            (
+                "?set-configuration,",
+                "set-configuration needs a configuration id",
+            ),
+            (
+                "?set-configuration,a,b",
+                "set-configuration takes at most 1 argument (got 2)",
+            ),
+            (
+                "?set-integration",
+                "set-integration needs an integration time in milliseconds",
+            ),
+            (
+                "?set-integration,1.5",
+                "integration time must be an integer number (got '1.5')",
+            ),
+            (
+                "?set-integration,-1",
+                "integration time must not be negative (got -1)",
+            ),
+            ("?start,soon", "wrong timestamp 'soon'"),
+            ("?stop,12:00", "wrong timestamp '12:00'"),
+            ("?start,1,2", "start takes at most 1 argument (got 2)"),
+            (
+                "?set-section,0,1,2",
+                "set-section needs 7 arguments (got 3)",
+            ),
+            (
+                "?set-section,x,1,2,3,m,5,6",
+                "wrong parameter format: section must be an integer or '*' (got 'x')",
+            ),
+            (
+                "?set-section,0,1,2,3,m,inf,6",
+                "wrong parameter format: sample rate must be a number or '*' (got 'inf')",
+            ),
+            (
+                "?cal-on,-1",
+                "interleave samples must be a positive int (got '-1')",
+            ),
+            (
+                "?cal-on,x",
+                "interleave samples must be a positive int (got 'x')",
+            ),
+            ("?set-filename", "set-filename needs a file name"),
+            ("?set-enable,1", "set-enable needs 2 arguments (got 1)"),
+            ("?set-enable,1,x", "feeds must be integer numbers (got 'x')"),
+            ("?set-shift", "set-shift needs exactly one argument (got 0)"),
+            (
+                "?set-shift,1,2",
+                "set-shift needs exactly one argument (got 2)",
+            ),
+            (
+                "?set-shift,up",
+                "shift must be an integer number (got 'up')",
+            ),
+        ];
+        for (line, expected) in cases {
+            assert_eq!(reason(line), *expected, "{line}");
+        }
+    }
+}

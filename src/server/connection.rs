@@ -1,0 +1,122 @@
+//! One client connection: read lines, answer each in order, write replies
+//! in batches.
+//!
+//! Replies to every request that arrived in one read are written with one
+//! write, so a pipelining client costs one system call per batch rather than
+//! one per reply, and a client that only sends (never reads) is held back by
+//! TCP instead of growing a buffer here.
+
+use std::any::Any;
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+
+use bytes::BytesMut;
+use futures::FutureExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio_util::codec::{Decoder, Encoder};
+use tokio_util::sync::CancellationToken;
+
+use crate::backend::Handler;
+use crate::protocol::{LineCodec, Message, ProtocolError, handshake};
+
+/// Bytes asked of the socket per read.
+const READ_CHUNK: usize = 8 * 1024;
+/// Replies buffered before they are written even mid-batch.
+const WRITE_HIGH_WATER: usize = 64 * 1024;
+
+pub(super) struct Connection {
+    stream: TcpStream,
+    handler: Arc<dyn Handler>,
+    codec: LineCodec,
+    input: BytesMut,
+    output: BytesMut,
+}
+
+impl Connection {
+    pub(super) fn new(stream: TcpStream, handler: Arc<dyn Handler>, max_line: usize) -> Connection {
+        Connection {
+            stream,
+            handler,
+            codec: LineCodec::new(max_line),
+            input: BytesMut::with_capacity(READ_CHUNK),
+            output: BytesMut::with_capacity(READ_CHUNK),
+        }
+    }
+
+    /// Serves the connection until the client closes it, an I/O error, or
+    /// `token` is cancelled.
+    pub(super) async fn run(&mut self, token: CancellationToken) -> std::io::Result<()> {
+        self.stream.set_nodelay(true)?;
+        self.codec.encode(&handshake(), &mut self.output)?;
+        loop {
+            while let Some(frame) = self.codec.decode(&mut self.input)? {
+                self.answer(frame).await;
+                if self.output.len() >= WRITE_HIGH_WATER {
+                    self.write(&token).await?;
+                }
+            }
+            self.write(&token).await?;
+            self.input.reserve(READ_CHUNK);
+            let read = tokio::select! {
+                biased;
+                () = token.cancelled() => return Ok(()),
+                read = self.stream.read_buf(&mut self.input) => read?,
+            };
+            if read == 0 {
+                // The client closed its side; a last line without its line
+                // end still gets its answer.
+                while let Some(frame) = self.codec.decode_eof(&mut self.input)? {
+                    self.answer(frame).await;
+                }
+                return self.write(&token).await;
+            }
+        }
+    }
+
+    async fn write(&mut self, token: &CancellationToken) -> std::io::Result<()> {
+        if self.output.is_empty() {
+            return Ok(());
+        }
+        tokio::select! {
+            biased;
+            () = token.cancelled() => Ok(()),
+            written = self.stream.write_all_buf(&mut self.output) => written,
+        }
+    }
+
+    async fn answer(&mut self, frame: Result<Message, ProtocolError>) {
+        let reply = match frame {
+            Ok(request) if request.is_request() => self.call(&request).await,
+            Ok(reply) => Message::invalid(
+                &reply.name,
+                "a reply ('!') was sent to the server; requests start with '?'",
+            ),
+            Err(error) => error.to_reply(),
+        };
+        reply.write_to(&mut self.output);
+    }
+
+    /// Calls the handler; a panic in it becomes a `fail` reply.
+    async fn call(&self, request: &Message) -> Message {
+        match AssertUnwindSafe(self.handler.handle(request))
+            .catch_unwind()
+            .await
+        {
+            Ok(reply) => reply,
+            Err(panic) => {
+                let what = panic_message(&*panic);
+                tracing::error!(request = %request, panic = what, "handler panicked");
+                Message::fail(&request.name, format!("internal error: {what}"))
+            }
+        }
+    }
+}
+
+fn panic_message(panic: &(dyn Any + Send)) -> &str {
+    panic
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("the handler panicked")
+}
