@@ -13,7 +13,7 @@ use discos_acceptance::backend::{Catalogue, HandlerKind};
 use discos_acceptance::client::{Client, ClientOptions};
 use discos_acceptance::protocol::{Code, DEFAULT_MAX_LINE};
 use discos_acceptance::server::{self, DEFAULT_MAX_CONNECTIONS, Server};
-use discos_acceptance::system;
+use discos_acceptance::{console, load, system};
 
 /// A reference simulator and tools for the DISCOS backend protocol (1.4).
 #[derive(Debug, Parser)]
@@ -29,6 +29,10 @@ enum Command {
     Serve(ServeArgs),
     /// Send request lines to a backend and print its replies.
     Send(SendArgs),
+    /// Serve a web console that relays to a backend.
+    Console(console::ConsoleArgs),
+    /// Put load on a backend and report throughput and latency.
+    Load(load::LoadArgs),
 }
 
 #[derive(Debug, Args)]
@@ -81,6 +85,8 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Serve(args) => serve(args).await,
             Command::Send(args) => send(args).await,
+            Command::Console(args) => console::run(args).await,
+            Command::Load(args) => load::run(args).await,
         }
     });
     result.unwrap_or_else(fail)
