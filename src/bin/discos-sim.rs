@@ -11,7 +11,7 @@ use tracing_subscriber::EnvFilter;
 
 use discos_acceptance::backend::{Catalogue, HandlerKind};
 use discos_acceptance::client::{Client, ClientOptions};
-use discos_acceptance::protocol::{Code, DEFAULT_MAX_LINE};
+use discos_acceptance::protocol::{Code, DEFAULT_MAX_LINE, latin1};
 use discos_acceptance::server::{self, DEFAULT_MAX_CONNECTIONS, Server};
 use discos_acceptance::{console, load, system};
 
@@ -63,7 +63,9 @@ struct ServeArgs {
 struct SendArgs {
     /// The backend, HOST:PORT.
     address: String,
-    /// Request lines, e.g. `status` or `?set-configuration,K2000` (the `?` may be omitted).
+    /// Request lines, e.g. `status` or `?set-configuration,K2000` (the `?` may
+    /// be omitted); each is sent as typed, so a malformed one shows how the
+    /// backend answers it.
     #[arg(required = true)]
     lines: Vec<String>,
     /// Seconds to wait for each reply.
@@ -151,7 +153,16 @@ async fn send(args: SendArgs) -> anyhow::Result<ExitCode> {
     let mut client = Client::connect_with(args.address, options).await?;
     let mut all_ok = true;
     for line in &args.lines {
-        let reply = client.request_text(line).await?;
+        // Sent as typed (even malformed), so the backend's own answer shows.
+        let line = if line.starts_with(['?', '!']) {
+            line.clone()
+        } else {
+            format!("?{line}")
+        };
+        let mut bytes = latin1::encode(&line).with_context(|| format!("cannot send {line:?}"))?;
+        bytes.extend_from_slice(b"\r\n");
+        client.send_raw(&bytes).await?;
+        let reply = client.receive().await?;
         all_ok &= reply.code() == Some(Code::Ok);
         println!("{reply}");
     }

@@ -144,7 +144,8 @@ impl Decoder for LineCodec {
             if content.len() > self.max_line {
                 return Ok(Some(Err(self.too_long(content))));
             }
-            return Ok(Some(parse(content)));
+            // The grammar strips the line end itself, exactly once.
+            return Ok(Some(parse(&line)));
         }
     }
 
@@ -166,7 +167,7 @@ impl Decoder for LineCodec {
 fn parse(line: &[u8]) -> Result<Message, ProtocolError> {
     grammar::parse(line).map_err(|error| ProtocolError::Syntax {
         error,
-        line: latin1::decode(line),
+        line: latin1::decode(grammar::strip_line_end(line)),
     })
 }
 

@@ -184,7 +184,8 @@ pub fn readable_name(line: &[u8]) -> Option<String> {
     Some(latin1::decode(name))
 }
 
-fn strip_line_end(line: &[u8]) -> &[u8] {
+/// The line without its CR LF or LF.
+pub(super) fn strip_line_end(line: &[u8]) -> &[u8] {
     let line = line.strip_suffix(b"\n").unwrap_or(line);
     line.strip_suffix(b"\r").unwrap_or(line)
 }

@@ -142,9 +142,11 @@ impl Message {
     /// Appends the wire form, escaped and terminated by CR LF, to `dst`.
     ///
     /// Writing straight into the connection's buffer keeps the server and the
-    /// load tool free of a per-message allocation. A character beyond latin-1
-    /// (which no parsed message holds) is written as its UTF-8 bytes rather
-    /// than dropped.
+    /// load tool free of a per-message allocation. Two things no parsed
+    /// message holds are written so the framing survives them: a line feed
+    /// (the grammar has no escape for it) becomes a space, so one message is
+    /// always one line; a character beyond latin-1 is written as its UTF-8
+    /// bytes rather than dropped.
     pub fn write_to(&self, dst: &mut BytesMut) {
         dst.reserve(self.wire_len_hint());
         dst.put_u8(match self.kind {
@@ -178,7 +180,7 @@ impl Message {
 
 /// Writes text as latin-1 bytes, escaping when it is an argument.
 fn put_text(dst: &mut BytesMut, text: &str, escape: bool) {
-    if text.is_ascii() && !(escape && text.bytes().any(needs_escape)) {
+    if text.is_ascii() && !text.bytes().any(|b| needs_care(b, escape)) {
         dst.put_slice(text.as_bytes());
         return;
     }
@@ -187,6 +189,7 @@ fn put_text(dst: &mut BytesMut, text: &str, escape: bool) {
             '\\' if escape => dst.put_slice(b"\\\\"),
             ',' if escape => dst.put_slice(b"\\,"),
             '\t' if escape => dst.put_slice(b"\\t"),
+            '\n' => dst.put_u8(b' '),
             c if (c as u32) <= 0xFF => dst.put_u8(c as u32 as u8),
             c => {
                 let mut utf8 = [0; 4];
@@ -196,8 +199,9 @@ fn put_text(dst: &mut BytesMut, text: &str, escape: bool) {
     }
 }
 
-fn needs_escape(b: u8) -> bool {
-    matches!(b, b'\\' | b',' | b'\t')
+/// Whether an ASCII byte cannot be copied to the wire as it is.
+fn needs_care(b: u8, escape: bool) -> bool {
+    b == b'\n' || (escape && matches!(b, b'\\' | b',' | b'\t'))
 }
 
 /// The wire form without its line end, as a person reads it in a transcript.
@@ -227,6 +231,12 @@ mod tests {
     fn serialising_escapes_what_the_grammar_would_split_on() {
         let request = Message::request("set-filename", ["a,b\\c\td"]);
         assert_eq!(request.to_bytes(), b"?set-filename,a\\,b\\\\c\\td\r\n");
+    }
+
+    #[test]
+    fn a_line_feed_cannot_break_the_framing() {
+        let reply = Message::fail("start", "two\nlines");
+        assert_eq!(reply.to_bytes(), b"!start,fail,two lines\r\n");
     }
 
     #[test]
