@@ -9,9 +9,15 @@ use discos_acceptance::protocol::{Command, Message, parse};
 
 const LINES: &[(&str, &[u8])] = &[
     ("status", b"?status\r\n"),
-    ("set-section", b"?set-section,0,100.5,1000,0,stokes,2000,1024\r\n"),
+    (
+        "set-section",
+        b"?set-section,0,100.5,1000,0,stokes,2000,1024\r\n",
+    ),
     ("escaped", b"?set-filename,/data/a\\,b\\\\c\\td.fits\r\n"),
-    ("get-tpi reply", b"!get-tpi,ok,94.23668140841328,64.12274123430342\r\n"),
+    (
+        "get-tpi reply",
+        b"!get-tpi,ok,94.23668140841328,64.12274123430342\r\n",
+    ),
 ];
 
 fn parsing(c: &mut Criterion) {

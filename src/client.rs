@@ -178,6 +178,11 @@ impl Transcript {
         }
     }
 
+    /// When the connection was opened; entries count from here.
+    pub fn started(&self) -> Instant {
+        self.started
+    }
+
     /// The lines, oldest first.
     pub fn entries(&self) -> &[Entry] {
         &self.entries

@@ -1,1 +1,33 @@
-//! Placeholder: filled in by its own issue.
+//! The acceptance framework: plain-language features about a DISCOS backend,
+//! run against the built-in simulator or any other backend.
+//!
+//! A feature file says what a backend must do ("the client sends
+//! `set-configuration,K2000`, the client receives ok"); the step library
+//! ([`steps`]) turns its sentences into protocol exchanges on a
+//! [`DiscosWorld`]; the [`target`] decides which backend answers; after every
+//! scenario the [`teardown`] closes everything and fails the scenario if
+//! anything was left behind; [`report`] writes what happened for people and
+//! for CI.
+//!
+//! Another crate runs these steps on its own features with one call:
+//!
+//! ```no_run
+//! fn main() -> std::process::ExitCode {
+//!     discos_acceptance::acceptance::main("features")
+//! }
+//! ```
+
+pub mod features;
+pub mod report;
+pub mod runner;
+pub mod settings;
+mod steps;
+pub mod target;
+pub mod teardown;
+pub mod world;
+
+pub use report::{Report, Status};
+pub use runner::{EXCLUDED_BY_DEFAULT, Options, Outcome, RunArgs, main, main_with, run};
+pub use settings::Settings;
+pub use target::Target;
+pub use world::DiscosWorld;

@@ -118,10 +118,23 @@ impl Server {
     /// Stops listening, closes every connection, and returns when every task
     /// of the server has ended.
     pub async fn shutdown(self) {
+        // No limit: tokio treats a timeout this long as never.
+        let _ = self.shutdown_within(Duration::MAX).await;
+    }
+
+    /// As [`Server::shutdown`], but gives up after `limit` and says how many
+    /// tasks were still alive: a teardown check must report a task that
+    /// never ends, not hang on it.
+    pub async fn shutdown_within(self, limit: Duration) -> Result<(), usize> {
         self.token.cancel();
         self.tracker.close();
-        self.tracker.wait().await;
-        tracing::info!(local_addr = %self.local_addr, "shut down");
+        match tokio::time::timeout(limit, self.tracker.wait()).await {
+            Ok(()) => {
+                tracing::info!(local_addr = %self.local_addr, "shut down");
+                Ok(())
+            }
+            Err(_) => Err(self.tracker.len()),
+        }
     }
 }
 

@@ -1,0 +1,327 @@
+//! Running the features: command line, filters, hooks, writers, exit status.
+//!
+//! One entry point serves `cargo test --test acceptance`, `discos-sim check`
+//! and any other crate that wants to run these steps on its own features.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::{Arc, Mutex};
+
+use clap::Parser as _;
+use cucumber::tag::Ext as _;
+use cucumber::writer::Stats as _;
+use cucumber::{World as _, WriterExt as _, cli, parser, runner, writer};
+use futures::FutureExt as _;
+
+use super::report::{Report, Reports};
+use super::settings::Settings;
+use super::target::Target;
+use super::teardown::leak_report;
+use super::{DiscosWorld, features};
+
+/// Tags the default run leaves out: scenarios still being written, and the
+/// one that leaks on purpose to prove the teardown check.
+pub const EXCLUDED_BY_DEFAULT: [&str; 2] = ["wip", "deliberate-leak"];
+
+/// Options of a run, beside cucumber's own (`--tags`, `--name`,
+/// `--concurrency`, `--fail-fast`, `-v`, `--color`).
+#[derive(Debug, Clone, clap::Args)]
+pub struct RunArgs {
+    /// The backend under test: embedded, cmd:<command with {port}>, or
+    /// tcp://HOST:PORT.
+    #[arg(long, env = "DISCOS_TARGET", default_value = "embedded", value_parser = parse_target)]
+    pub target: Target,
+    /// The directory of .feature files (default: the project's features).
+    #[arg(long, value_name = "DIR")]
+    pub features: Option<PathBuf>,
+    /// Also write a JUnit XML report to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+    /// Also write a cucumber JSON report to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+    /// Also write a self-contained HTML report to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
+    /// Where screenshots and page HTML of failed steps go.
+    #[arg(long, value_name = "DIR", default_value = "target/acceptance")]
+    pub artifacts: PathBuf,
+}
+
+fn parse_target(text: &str) -> Result<Target, String> {
+    text.parse()
+}
+
+/// The whole command line of a run: cucumber's options and ours.
+pub type Options = cli::Opts<
+    parser::basic::Cli,
+    runner::basic::Cli,
+    cli::Compose<writer::basic::Cli, cli::Empty>,
+    RunArgs,
+>;
+
+/// What a run did, and whether it passed.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    /// Everything that ran, failed or was left out, and why.
+    pub report: Report,
+    /// False if a scenario failed, a teardown found leaks, a feature file
+    /// did not parse, or a step outside `@wip` had no definition.
+    pub passed: bool,
+}
+
+/// The `main` of `tests/acceptance.rs`: parses the process's arguments, runs
+/// the features of `default_features` (unless `--features` says otherwise)
+/// and turns the outcome into the exit status.
+pub fn main(default_features: impl Into<PathBuf>) -> ExitCode {
+    main_with(std::env::args(), Some(default_features.into()))
+}
+
+/// As [`main`] with explicit arguments (the first is the program name);
+/// without a default directory, the features compiled into the library run.
+pub fn main_with(
+    args: impl IntoIterator<Item = String>,
+    default_features: Option<PathBuf>,
+) -> ExitCode {
+    let options = match Options::try_parse_from(args) {
+        Ok(options) => options,
+        Err(error) => {
+            // Help and version are not errors; clap knows which is which.
+            let _ = error.print();
+            return if error.use_stderr() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: cannot start tokio: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    let features = match options.custom.features.clone().or(default_features) {
+        Some(dir) => dir,
+        None => match features::unpack(&std::env::temp_dir()) {
+            Ok(dir) => dir,
+            Err(error) => {
+                eprintln!("error: cannot unpack the compiled-in features: {error}");
+                return ExitCode::from(2);
+            }
+        },
+    };
+    match runtime.block_on(run(options, &features)) {
+        Ok(outcome) if outcome.passed => ExitCode::SUCCESS,
+        Ok(_) => ExitCode::FAILURE,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Runs the features in `features` as `options` say.
+pub async fn run(mut options: Options, features: &Path) -> anyhow::Result<Outcome> {
+    if !features.is_dir() {
+        anyhow::bail!(
+            "the features directory {} does not exist",
+            features.display()
+        );
+    }
+    let args = options.custom.clone();
+    let settings = Arc::new(Settings {
+        target: args.target.clone(),
+        artifacts: args.artifacts.clone(),
+    });
+    let report = Arc::new(Mutex::new(Report {
+        target: args.target.to_string(),
+        ..Report::default()
+    }));
+    let open = |path: &Option<PathBuf>| -> anyhow::Result<Option<File>> {
+        path.as_ref()
+            .map(|path| {
+                if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+                    std::fs::create_dir_all(parent)?;
+                }
+                File::create(path)
+                    .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))
+            })
+            .transpose()
+    };
+    let reports = Reports::new(
+        report.clone(),
+        open(&args.junit)?,
+        open(&args.json)?,
+        args.artifacts.clone(),
+    );
+
+    // Our filter decides everything, so take cucumber's own out of its hands.
+    let tags = options.tags_filter.take();
+    let name = options.re_filter.take();
+    let left_out: Arc<Mutex<BTreeMap<String, usize>>> = Arc::default();
+    let filter = {
+        let report = report.clone();
+        let left_out = left_out.clone();
+        let settings = settings.clone();
+        move |feature: &cucumber::gherkin::Feature,
+              rule: Option<&cucumber::gherkin::Rule>,
+              scenario: &cucumber::gherkin::Scenario| {
+            let all_tags: Vec<&String> = feature
+                .tags
+                .iter()
+                .chain(rule.iter().flat_map(|r| &r.tags))
+                .chain(&scenario.tags)
+                .collect();
+            let has = |tag: &str| all_tags.iter().any(|t| t.as_str() == tag);
+            if name.as_ref().is_some_and(|re| !re.is_match(&scenario.name)) {
+                return false;
+            }
+            match &tags {
+                Some(expression) if !expression.eval(all_tags.iter()) => return false,
+                None => {
+                    if let Some(tag) = EXCLUDED_BY_DEFAULT.iter().find(|t| has(t)) {
+                        let mut left_out = left_out.lock().unwrap_or_else(|e| e.into_inner());
+                        *left_out.entry(format!("@{tag}")).or_default() += 1;
+                        return false;
+                    }
+                }
+                _ => {}
+            }
+            if let Some(reason) = skip_reason(&settings, &has) {
+                let mut report = report.lock().unwrap_or_else(|e| e.into_inner());
+                report.skip(feature, scenario, &reason);
+                return false;
+            }
+            true
+        }
+    };
+
+    let before_settings = settings.clone();
+    let concurrency = if settings.target.is_shared() { 1 } else { 16 };
+    let writer = writer::Basic::raw(std::io::stdout(), writer::Coloring::Auto, 0)
+        .summarized()
+        .tee::<DiscosWorld, _>(reports.discard_arbitrary_writes().discard_stats_writes())
+        .normalized();
+    let guard = QuietPanics::install();
+    let finished = DiscosWorld::cucumber()
+        .max_concurrent_scenarios(concurrency)
+        .before(move |feature, _, scenario, world| {
+            world.settings = before_settings.clone();
+            world.feature = feature.name.clone();
+            world.scenario = scenario.name.clone();
+            world.started = std::time::Instant::now();
+            async {}.boxed_local()
+        })
+        .after(|_, _, scenario, _, world| {
+            async move {
+                if let Some(world) = world {
+                    let leaks = world.tear_down().await;
+                    if !leaks.is_empty() {
+                        panic!("{}", leak_report(&scenario.name, &leaks));
+                    }
+                }
+            }
+            .boxed_local()
+        })
+        .with_writer(writer)
+        .fail_on_skipped_with(|feature, rule, scenario| {
+            // Undefined steps fail the run, except while a scenario is
+            // still being written.
+            !feature
+                .tags
+                .iter()
+                .chain(rule.iter().flat_map(|r| &r.tags))
+                .chain(&scenario.tags)
+                .any(|t| t == "wip")
+        })
+        .with_cli(options)
+        .filter_run(features.to_path_buf(), filter)
+        .await;
+    drop(guard);
+
+    let report = report.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    print_afterword(&report, &left_out.lock().unwrap_or_else(|e| e.into_inner()));
+    if let Some(path) = &args.html {
+        report
+            .write_html(path)
+            .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
+        println!("HTML report: {}", path.display());
+    }
+    let passed = !finished.execution_has_failed() && report.parse_errors.is_empty();
+    Ok(Outcome { report, passed })
+}
+
+/// Why this target cannot run a scenario with these tags, if it cannot.
+fn skip_reason(settings: &Settings, has: &dyn Fn(&str) -> bool) -> Option<String> {
+    if settings.target.is_shared() && has("fresh") {
+        return Some(format!(
+            "@fresh: it needs a fresh backend, and {} is one already running backend that every scenario shares",
+            settings.target
+        ));
+    }
+    None
+}
+
+/// What the terminal summary does not say: scenarios left out and why,
+/// and code for undefined steps.
+fn print_afterword(report: &Report, left_out: &BTreeMap<String, usize>) {
+    for (tag, count) in left_out {
+        println!(
+            "{count} scenario(s) tagged {tag} left out by default; run them with --tags {tag}"
+        );
+    }
+    let skipped: Vec<_> = report
+        .scenarios()
+        .filter(|(_, s)| s.skip_reason.is_some())
+        .collect();
+    if !skipped.is_empty() {
+        println!("{} scenario(s) skipped on this target:", skipped.len());
+        for (feature, scenario) in skipped {
+            let reason = scenario.skip_reason.as_deref().unwrap_or_default();
+            println!("  skipped: {} / {} — {reason}", feature.name, scenario.name);
+        }
+    }
+    if !report.snippets.is_empty() {
+        println!("\nUndefined steps; you can implement them with these snippets:\n");
+        let mut seen = std::collections::HashSet::new();
+        for snippet in &report.snippets {
+            if seen.insert(&snippet.expression) {
+                println!("{snippet}\n");
+            }
+        }
+    }
+}
+
+/// While features run, a failing step's panic is its failure message, which
+/// cucumber prints; the default hook would add a Rust location to it. Other
+/// threads keep the previous hook.
+struct QuietPanics {
+    previous: Arc<PanicHook>,
+}
+
+type PanicHook = Box<dyn Fn(&std::panic::PanicHookInfo<'_>) + Sync + Send + 'static>;
+
+impl QuietPanics {
+    fn install() -> QuietPanics {
+        let runner = std::thread::current().id();
+        let previous: Arc<PanicHook> = Arc::new(std::panic::take_hook());
+        let others = previous.clone();
+        std::panic::set_hook(Box::new(move |info| {
+            if std::thread::current().id() != runner {
+                others(info);
+            }
+        }));
+        QuietPanics { previous }
+    }
+}
+
+impl Drop for QuietPanics {
+    fn drop(&mut self) {
+        let previous = self.previous.clone();
+        std::panic::set_hook(Box::new(move |info| previous(info)));
+    }
+}

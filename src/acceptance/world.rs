@@ -1,0 +1,328 @@
+//! The World: everything one scenario has made, as plain data.
+//!
+//! A scenario gets a fresh World; steps fill it (a backend, clients, their
+//! replies) and the after hook tears it down and checks nothing leaked. The
+//! helpers here keep steps small: each step reads as its sentence and leaves
+//! the mechanics to a method.
+
+use std::collections::VecDeque;
+use std::fmt::Write as _;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::net::TcpStream;
+
+use super::settings::Settings;
+use super::target::BackendUnderTest;
+use crate::client::{Client, ClientOptions, Direction};
+use crate::protocol::{Message, latin1};
+
+/// The name of the client that steps about "the client" (or "the user") use.
+pub const DEFAULT_CLIENT: &str = "client";
+
+/// One protocol client of the scenario, with the replies no step has checked.
+#[derive(Debug)]
+pub struct Party {
+    /// The name steps call it by: "client", "A", "B"…
+    pub name: String,
+    /// The connection.
+    pub client: Client,
+    /// Replies received since a step last checked this client's replies.
+    pub unchecked: VecDeque<Message>,
+}
+
+/// The state of one scenario.
+#[derive(Debug, cucumber::World)]
+#[world(init = Self::new)]
+pub struct DiscosWorld {
+    /// How this run was configured (target, artifacts…), shared by all
+    /// scenarios.
+    pub settings: Arc<Settings>,
+    /// The feature's name, for artifact files.
+    pub feature: String,
+    /// The scenario's name, for messages and artifact files.
+    pub scenario: String,
+    /// When the scenario started; transcript times count from here.
+    pub started: Instant,
+    /// The backend under test, once a step asked for one.
+    pub backend: Option<BackendUnderTest>,
+    /// The clients, in the order they connected.
+    pub parties: Vec<Party>,
+    /// The latest reply any client received, and which client.
+    pub last_reply: Option<(String, Message)>,
+    /// Connections leaked on purpose, to prove the teardown check works.
+    pub leaked: Vec<TcpStream>,
+}
+
+impl DiscosWorld {
+    fn new() -> DiscosWorld {
+        DiscosWorld {
+            settings: Arc::default(),
+            feature: String::new(),
+            scenario: String::new(),
+            started: Instant::now(),
+            backend: None,
+            parties: Vec::new(),
+            last_reply: None,
+            leaked: Vec::new(),
+        }
+    }
+
+    /// Fails the step with `message` followed by the scenario's transcript.
+    pub fn fail(&self, message: impl AsRef<str>) -> ! {
+        panic!("{}\n\n{}", message.as_ref(), self.transcript())
+    }
+
+    /// Every line every client sent and received, in time order, with the
+    /// time since the scenario started.
+    pub fn transcript(&self) -> String {
+        let mut lines: Vec<(Duration, String)> = Vec::new();
+        for party in &self.parties {
+            let transcript = party.client.transcript();
+            let offset = transcript.started().saturating_duration_since(self.started);
+            for entry in transcript.entries() {
+                let arrow = match entry.direction {
+                    Direction::Sent => "->",
+                    Direction::Received => "<-",
+                    Direction::Event => "--",
+                };
+                lines.push((
+                    offset + entry.at,
+                    format!("{:>8} {arrow} {}", party.name, entry.text),
+                ));
+            }
+        }
+        if lines.is_empty() {
+            return "Transcript: nothing was sent or received.".to_owned();
+        }
+        lines.sort_by_key(|(at, _)| *at);
+        let mut text = String::from("Transcript (seconds since the scenario started):\n");
+        for (at, line) in lines {
+            let _ = writeln!(text, "  {:>8.3}s {line}", at.as_secs_f64());
+        }
+        text
+    }
+
+    /// The backend's address, starting the default backend if no step has.
+    pub async fn backend_address(&mut self) -> String {
+        if self.backend.is_none() {
+            self.start_backend(None).await;
+        }
+        match &self.backend {
+            Some(backend) => backend.address(),
+            None => self.fail("no backend"),
+        }
+    }
+
+    /// Starts the backend under test as the target says; a target that cannot
+    /// start fails the step with why.
+    pub async fn start_backend(&mut self, catalogue: Option<&str>) {
+        if self.backend.is_some() {
+            self.fail("the scenario already has a backend; say \"Given a backend\" once");
+        }
+        let settings = self.settings.clone();
+        match BackendUnderTest::start(&settings, catalogue).await {
+            Ok(backend) => self.backend = Some(backend),
+            Err(error) => self.fail(format!("the backend could not start: {error:#}")),
+        }
+    }
+
+    /// Connects a client named `name` (its handshake read and checked).
+    pub async fn connect(&mut self, name: &str) {
+        if self.parties.iter().any(|p| p.name == name) {
+            self.fail(format!("client \"{name}\" is already connected"));
+        }
+        let address = self.backend_address().await;
+        match Client::connect_with(address.as_str(), ClientOptions::default()).await {
+            Ok(client) => self.parties.push(Party {
+                name: name.to_owned(),
+                client,
+                unchecked: VecDeque::new(),
+            }),
+            Err(error) => self.fail(format!("client \"{name}\" could not connect: {error}")),
+        }
+    }
+
+    /// The client named `name`, connecting it first if needed.
+    pub async fn party(&mut self, name: &str) -> &mut Party {
+        if !self.parties.iter().any(|p| p.name == name) {
+            self.connect(name).await;
+        }
+        let index = self.parties.iter().position(|p| p.name == name);
+        match index {
+            Some(index) => &mut self.parties[index],
+            None => self.fail(format!("client \"{name}\" is not connected")),
+        }
+    }
+
+    /// Sends a request typed as text and waits for its reply.
+    pub async fn send(&mut self, name: &str, text: &str) -> Message {
+        let party = self.party(name).await;
+        let result = party.client.request_text(text).await;
+        match result {
+            Ok(reply) => self.received(name, reply),
+            Err(error) => self.fail(format!("client \"{name}\" sending {text:?}: {error}")),
+        }
+    }
+
+    /// Sends a request for a step that checks the reply itself: it shows in
+    /// the transcript but is not one of "the replies" later steps check.
+    pub async fn ask(&mut self, text: &str) -> Message {
+        let party = self.party(DEFAULT_CLIENT).await;
+        let result = party.client.request_text(text).await;
+        match result {
+            Ok(reply) => reply,
+            Err(error) => self.fail(format!("sending {text:?}: {error}")),
+        }
+    }
+
+    /// Sends a request for a step and fails unless the reply is `ok`.
+    pub async fn ask_ok(&mut self, text: &str) -> Message {
+        let reply = self.ask(text).await;
+        if reply.code() != Some(crate::protocol::Code::Ok) {
+            self.fail(format!(
+                "expected {text:?} to succeed, but the reply is\n    {reply}"
+            ));
+        }
+        reply
+    }
+
+    /// Whether `status` says the backend is acquiring.
+    pub async fn acquiring(&mut self) -> bool {
+        let status = self.ask_ok("status").await;
+        match status.arguments.get(2).map(String::as_str) {
+            Some("1") => true,
+            Some("0") => false,
+            _ => self.fail(format!(
+                "expected status to end with acquiring 0 or 1, but it is\n    {status}"
+            )),
+        }
+    }
+
+    /// Sends several requests at once, then reads all their replies.
+    pub async fn send_pipelined(&mut self, name: &str, lines: &[String]) {
+        let mut requests = Vec::with_capacity(lines.len());
+        for line in lines {
+            match crate::protocol::request_from_text(line) {
+                Ok(request) => requests.push(request),
+                Err(error) => self.fail(format!("cannot send {line:?}: {error}")),
+            }
+        }
+        let party = self.party(name).await;
+        let result = party.client.pipeline(&requests).await;
+        match result {
+            Ok(replies) => {
+                for reply in replies {
+                    self.received(name, reply);
+                }
+            }
+            Err(error) => self.fail(format!("client \"{name}\" pipelining: {error}")),
+        }
+    }
+
+    /// Sends bytes as they are and reads one reply per line feed sent.
+    pub async fn send_raw(&mut self, name: &str, text: &str) {
+        let bytes = match unescape(text) {
+            Ok(bytes) => bytes,
+            Err(error) => self.fail(format!(
+                "the raw line {text:?} is not well written: {error}"
+            )),
+        };
+        let lines = bytes.iter().filter(|&&b| b == b'\n').count();
+        let party = self.party(name).await;
+        if let Err(error) = party.client.send_raw(&bytes).await {
+            self.fail(format!("client \"{name}\" sending raw bytes: {error}"));
+        }
+        for _ in 0..lines {
+            let party = self.party(name).await;
+            match party.client.receive().await {
+                Ok(reply) => {
+                    self.received(name, reply);
+                }
+                Err(error) => self.fail(format!("client \"{name}\" waiting for a reply: {error}")),
+            }
+        }
+    }
+
+    fn received(&mut self, name: &str, reply: Message) -> Message {
+        if let Some(party) = self.parties.iter_mut().find(|p| p.name == name) {
+            party.unchecked.push_back(reply.clone());
+        }
+        self.last_reply = Some((name.to_owned(), reply.clone()));
+        reply
+    }
+
+    /// Takes the replies client `name` received since the last check.
+    pub async fn take_unchecked(&mut self, name: &str) -> Vec<Message> {
+        let party = self.party(name).await;
+        party.unchecked.drain(..).collect()
+    }
+
+    /// The latest reply, or a failure saying none has come yet.
+    pub fn reply(&self) -> &Message {
+        match &self.last_reply {
+            Some((_, reply)) => reply,
+            None => self.fail("no reply yet: send a request first"),
+        }
+    }
+}
+
+/// Turns the escapes a feature writes for raw bytes (`\r`, `\n`, `\t`,
+/// `\\`, `\xNN`) into bytes; other characters must be latin-1.
+pub fn unescape(text: &str) -> Result<Vec<u8>, String> {
+    let bytes = latin1::encode(text).map_err(|e| e.to_string())?;
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut rest = bytes.as_slice();
+    while let Some((&b, tail)) = rest.split_first() {
+        rest = tail;
+        if b != b'\\' {
+            out.push(b);
+            continue;
+        }
+        let Some((&escape, tail)) = rest.split_first() else {
+            return Err("it ends with a lone backslash; write \\\\ for a backslash".into());
+        };
+        rest = tail;
+        match escape {
+            b'r' => out.push(b'\r'),
+            b'n' => out.push(b'\n'),
+            b't' => out.push(b'\t'),
+            b'\\' => out.push(b'\\'),
+            b'x' => {
+                let hex = rest.get(..2).and_then(|h| std::str::from_utf8(h).ok());
+                let Some(value) = hex.and_then(|h| u8::from_str_radix(h, 16).ok()) else {
+                    return Err("\\x must be followed by two hexadecimal digits".into());
+                };
+                out.push(value);
+                rest = &rest[2..];
+            }
+            other => {
+                return Err(format!(
+                    "unknown escape \\{}; use \\r \\n \\t \\\\ or \\xNN",
+                    char::from(other)
+                ));
+            }
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn raw_lines_unescape() {
+        assert_eq!(unescape("?a\\r\\n").unwrap(), b"?a\r\n");
+        assert_eq!(unescape("\\xff\\x00\\\\").unwrap(), b"\xff\x00\\");
+        assert_eq!(unescape("caf\u{e9}").unwrap(), b"caf\xe9");
+        assert!(unescape("\\q").unwrap_err().contains("unknown escape \\q"));
+        assert!(
+            unescape("\\x4")
+                .unwrap_err()
+                .contains("two hexadecimal digits")
+        );
+        assert!(unescape("a\\").unwrap_err().contains("lone backslash"));
+        assert!(unescape("\u{20ac}").unwrap_err().contains("latin-1"));
+    }
+}
