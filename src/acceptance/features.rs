@@ -3,21 +3,77 @@
 
 use std::path::{Path, PathBuf};
 
+/// Pairs each file name with the file's text, read at compile time.
+macro_rules! compiled_in {
+    ($($name:literal),* $(,)?) => {
+        &[$(($name, include_str!(concat!("../../features/", $name)))),*]
+    };
+}
+
 /// Every file of `features/`, by name, with its text.
-pub const FEATURES: &[(&str, &str)] = &[(
+pub const FEATURES: &[(&str, &str)] = compiled_in![
+    "acquisition.feature",
+    "calibration.feature",
+    "catalogue.feature",
+    "configuration.feature",
+    "errors.feature",
+    "feeds.feature",
+    "filename.feature",
     "handshake.feature",
-    include_str!("../../features/handshake.feature"),
+    "integration.feature",
+    "pipelining.feature",
+    "robustness.feature",
+    "schedule.feature",
+    "sections.feature",
+    "shared_state.feature",
+    "status_and_time.feature",
+    "teardown.feature",
+    "timed_acquisition.feature",
+    "total_power.feature",
+];
+
+/// Files the features refer to, by path relative to the project's root.
+pub const FIXTURES: &[(&str, &str)] = &[(
+    "fixtures/catalogue.toml",
+    include_str!("../../fixtures/catalogue.toml"),
 )];
 
-/// Writes the compiled-in features to a fresh directory under `parent` and
-/// returns it.
-pub fn unpack(parent: &Path) -> std::io::Result<PathBuf> {
-    let dir = parent.join(format!("discos-features-{}", std::process::id()));
-    std::fs::create_dir_all(&dir)?;
-    for (name, text) in FEATURES {
-        std::fs::write(dir.join(name), text)?;
+/// The compiled-in features, unpacked as `features/` and `fixtures/` under
+/// a fresh directory, which is removed when this is dropped.
+#[derive(Debug)]
+pub struct Unpacked {
+    root: PathBuf,
+}
+
+impl Unpacked {
+    /// Unpacks under `parent`.
+    pub fn new(parent: &Path) -> std::io::Result<Unpacked> {
+        let root = parent.join(format!("discos-check-{}", std::process::id()));
+        let unpacked = Unpacked { root };
+        std::fs::create_dir_all(unpacked.features())?;
+        for (name, text) in FEATURES {
+            std::fs::write(unpacked.features().join(name), text)?;
+        }
+        for (path, text) in FIXTURES {
+            let path = unpacked.root.join(path);
+            if let Some(dir) = path.parent() {
+                std::fs::create_dir_all(dir)?;
+            }
+            std::fs::write(path, text)?;
+        }
+        Ok(unpacked)
     }
-    Ok(dir)
+
+    /// The directory of `.feature` files.
+    pub fn features(&self) -> PathBuf {
+        self.root.join("features")
+    }
+}
+
+impl Drop for Unpacked {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.root);
+    }
 }
 
 #[cfg(test)]
@@ -39,5 +95,22 @@ mod tests {
             .collect();
         compiled.sort();
         assert_eq!(compiled, on_disk, "add new feature files to FEATURES");
+    }
+
+    #[test]
+    fn unpacking_writes_features_and_fixtures_and_cleans_up() {
+        let parent = std::env::temp_dir().join(format!("unpack-test-{}", std::process::id()));
+        let unpacked = Unpacked::new(&parent).unwrap();
+        assert!(unpacked.features().join("handshake.feature").is_file());
+        assert!(
+            unpacked
+                .features()
+                .join("../fixtures/catalogue.toml")
+                .is_file()
+        );
+        let root = unpacked.features().parent().unwrap().to_owned();
+        drop(unpacked);
+        assert!(!root.exists());
+        let _ = std::fs::remove_dir_all(parent);
     }
 }

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 
-use clap::Parser as _;
+use clap::{CommandFactory as _, FromArgMatches as _};
 use cucumber::tag::Ext as _;
 use cucumber::writer::Stats as _;
 use cucumber::{World as _, WriterExt as _, cli, parser, runner, writer};
@@ -34,6 +34,8 @@ pub struct RunArgs {
     #[arg(long, env = "DISCOS_TARGET", default_value = "embedded", value_parser = parse_target)]
     pub target: Target,
     /// The directory of .feature files (default: the project's features).
+    /// Files a feature names, such as a catalogue, are looked up beside it
+    /// (in its parent directory), then in the current directory.
     #[arg(long, value_name = "DIR")]
     pub features: Option<PathBuf>,
     /// Also write a JUnit XML report to FILE.
@@ -85,7 +87,13 @@ pub fn main_with(
     args: impl IntoIterator<Item = String>,
     default_features: Option<PathBuf>,
 ) -> ExitCode {
-    let options = match Options::try_parse_from(args) {
+    let command = Options::command()
+        .about("Runs the DISCOS acceptance features against a backend.")
+        .long_about(None);
+    let parsed = command
+        .try_get_matches_from(args)
+        .and_then(|matches| Options::from_arg_matches(&matches));
+    let options = match parsed {
         Ok(options) => options,
         Err(error) => {
             // Help and version are not errors; clap knows which is which.
@@ -104,10 +112,11 @@ pub fn main_with(
             return ExitCode::from(2);
         }
     };
+    let mut unpacked = None;
     let features = match options.custom.features.clone().or(default_features) {
         Some(dir) => dir,
-        None => match features::unpack(&std::env::temp_dir()) {
-            Ok(dir) => dir,
+        None => match features::Unpacked::new(&std::env::temp_dir()) {
+            Ok(compiled_in) => unpacked.insert(compiled_in).features(),
             Err(error) => {
                 eprintln!("error: cannot unpack the compiled-in features: {error}");
                 return ExitCode::from(2);
@@ -136,6 +145,7 @@ pub async fn run(mut options: Options, features: &Path) -> anyhow::Result<Outcom
     let settings = Arc::new(Settings {
         target: args.target.clone(),
         artifacts: args.artifacts.clone(),
+        root: features.parent().unwrap_or(Path::new(".")).to_path_buf(),
     });
     let report = Arc::new(Mutex::new(Report {
         target: args.target.to_string(),

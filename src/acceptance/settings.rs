@@ -1,7 +1,7 @@
 //! How a run of the features is configured: which backend, where reports
 //! and artifacts go.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use super::target::Target;
 
@@ -12,6 +12,33 @@ pub struct Settings {
     pub target: Target,
     /// Where failure artifacts (screenshots, page HTML) are written.
     pub artifacts: PathBuf,
+    /// The directory that holds the features directory: relative file names
+    /// in features (a catalogue) are looked up here first.
+    pub root: PathBuf,
+}
+
+impl Settings {
+    /// Finds a file a feature names: absolute as it is, relative beside the
+    /// features directory, then in the current directory.
+    pub fn resolve(&self, name: &str) -> Result<PathBuf, String> {
+        let path = Path::new(name);
+        let candidates = if path.is_absolute() {
+            vec![path.to_path_buf()]
+        } else {
+            vec![self.root.join(path), path.to_path_buf()]
+        };
+        candidates
+            .iter()
+            .find(|candidate| candidate.is_file())
+            .map(|found| found.canonicalize().unwrap_or_else(|_| found.clone()))
+            .ok_or_else(|| {
+                let tried: Vec<_> = candidates.iter().map(|c| c.display().to_string()).collect();
+                format!(
+                    "cannot find the file \"{name}\" (looked at {})",
+                    tried.join(" and ")
+                )
+            })
+    }
 }
 
 impl Default for Settings {
@@ -19,6 +46,7 @@ impl Default for Settings {
         Settings {
             target: Target::Embedded,
             artifacts: PathBuf::from("target/acceptance"),
+            root: PathBuf::from("."),
         }
     }
 }

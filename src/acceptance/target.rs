@@ -117,7 +117,11 @@ impl BackendUnderTest {
     ) -> anyhow::Result<BackendUnderTest> {
         match &settings.target {
             Target::Embedded => {
-                let catalogue = catalogue.map(Catalogue::load).transpose()?;
+                let catalogue = catalogue
+                    .map(|name| settings.resolve(name).map_err(anyhow::Error::msg))
+                    .transpose()?
+                    .map(Catalogue::load)
+                    .transpose()?;
                 let handler = HandlerKind::Simulator.build(catalogue);
                 let server = Server::start(Config::default(), handler)
                     .await

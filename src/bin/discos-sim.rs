@@ -33,6 +33,14 @@ enum Command {
     Console(console::ConsoleArgs),
     /// Put load on a backend and report throughput and latency.
     Load(load::LoadArgs),
+    /// Run the acceptance features against a backend (`check --help` for
+    /// the options: --target, --features, --tags, --junit, --html…).
+    #[command(disable_help_flag = true)]
+    Check {
+        /// Options of the acceptance run.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -75,6 +83,12 @@ struct SendArgs {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Command::Check { args } = cli.command {
+        // The acceptance runner has its own command line and runtime; the
+        // features compiled into the binary run unless --features says.
+        let argv = std::iter::once("discos-sim check".to_owned()).chain(args);
+        return discos_acceptance::acceptance::main_with(argv, None);
+    }
     tracing_subscriber::fmt()
         .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
         .with_writer(std::io::stderr)
@@ -89,6 +103,7 @@ fn main() -> ExitCode {
             Command::Send(args) => send(args).await,
             Command::Console(args) => console::run(args).await,
             Command::Load(args) => load::run(args).await,
+            Command::Check { .. } => unreachable!("handled before the runtime starts"),
         }
     });
     result.unwrap_or_else(fail)

@@ -265,7 +265,13 @@ impl Reports {
                             Some("no step definition matches this step".to_owned()),
                         )
                     }
-                    event::Step::Failed(_, _, _, error) => (Status::Failed, Some(describe(error))),
+                    event::Step::Failed(_, _, _, error) => {
+                        // Outside @wip an undefined step arrives as a failure.
+                        if matches!(error, event::StepError::NotFound) {
+                            report.snippets.push(Snippet::for_step(step));
+                        }
+                        (Status::Failed, Some(describe(error)))
+                    }
                 };
                 let index = report.feature_index(feature);
                 let scenarios = &mut report.features[index].scenarios;

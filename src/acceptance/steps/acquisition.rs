@@ -32,6 +32,14 @@ async fn started_now(world: &mut DiscosWorld) {
     world.ask_ok("start").await;
 }
 
+/// Brings a shared backend to a known state; a fresh one already is.
+#[given("the backend is not acquiring")]
+async fn make_not_acquiring(world: &mut DiscosWorld) {
+    if world.acquiring().await {
+        world.ask_ok("stop").await;
+    }
+}
+
 #[when("the acquisition is stopped")]
 async fn stopped_now(world: &mut DiscosWorld) {
     world.ask_ok("stop").await;

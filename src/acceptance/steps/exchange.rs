@@ -34,6 +34,15 @@ async fn client_sends_raw(world: &mut DiscosWorld, name: String, raw: String) {
     world.send_raw(&name, &raw).await;
 }
 
+/// A line far over any sane limit, to see it refused without harm.
+#[when(expr = "the client sends a line of {int} bytes")]
+async fn the_client_sends_a_long_line(world: &mut DiscosWorld, length: usize) {
+    let mut line = "?set-filename,".to_owned();
+    line.extend(std::iter::repeat_n('x', length.saturating_sub(line.len())));
+    line.push_str("\\r\\n");
+    world.send_raw(DEFAULT_CLIENT, &line).await;
+}
+
 #[when(expr = "the client/user sends, without waiting for replies:")]
 async fn the_client_pipelines(world: &mut DiscosWorld, step: &Step) {
     let lines: Vec<String> = table_rows(world, step)
