@@ -56,7 +56,7 @@ pub enum ClientError {
         source: std::io::Error,
     },
     /// The backend answered nothing in time.
-    #[error("no {waiting_for} from {peer} within {after:?}")]
+    #[error("waited {after:?} for {waiting_for} from {peer}; none came")]
     Timeout {
         /// What was awaited: the handshake, a reply to some request.
         waiting_for: String,
@@ -66,7 +66,7 @@ pub enum ClientError {
         after: Duration,
     },
     /// The backend closed the connection while a reply was awaited.
-    #[error("{peer} closed the connection while {waiting_for} was awaited")]
+    #[error("{peer} closed the connection while waiting for {waiting_for}")]
     Closed {
         /// What was awaited.
         waiting_for: String,
@@ -389,7 +389,7 @@ impl Client {
             Err(_) => {
                 let after = self.options.reply_timeout;
                 self.transcript.record(Direction::Event, || {
-                    format!("no {waiting_for} within {after:?}")
+                    format!("waited {after:?} for {waiting_for}; none came")
                 });
                 Err(ClientError::Timeout {
                     waiting_for: waiting_for.to_owned(),

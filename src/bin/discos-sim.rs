@@ -54,8 +54,9 @@ struct ServeArgs {
     /// What answers requests: simulator, always-ok, always-fail or always-panic.
     #[arg(long, default_value = "simulator")]
     handler: HandlerKind,
-    /// A TOML file of the configurations the simulator knows.
-    #[arg(long, value_name = "FILE")]
+    /// A TOML file of the configurations the simulator knows; an acceptance
+    /// run's `cmd:` target passes it through `DISCOS_CATALOGUE`.
+    #[arg(long, value_name = "FILE", env = "DISCOS_CATALOGUE")]
     catalogue: Option<PathBuf>,
     /// Longest request line accepted, in bytes; longer ones get `invalid`.
     #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_MAX_LINE,
