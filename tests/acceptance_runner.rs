@@ -87,6 +87,15 @@ async fn wip_scenarios_are_left_out_unless_asked_for_and_do_not_fail() {
     assert_eq!(scenario.name, "Not written yet");
     assert_eq!(scenario.status(), Status::Skipped);
     assert_eq!(outcome.report.snippets.len(), 1);
+
+    // An expression that does not name @wip still leaves it out.
+    let outcome = run(&["--tags", "not @browser"], &dir("fixtures/features/wip")).await;
+    let names: Vec<_> = outcome
+        .report
+        .scenarios()
+        .map(|(_, s)| s.name.clone())
+        .collect();
+    assert_eq!(names, ["Already works"]);
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -10,6 +10,7 @@ use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 
 use clap::{CommandFactory as _, FromArgMatches as _};
+use cucumber::gherkin::tagexpr::TagOperation;
 use cucumber::tag::Ext as _;
 use cucumber::writer::Stats as _;
 use cucumber::{World as _, WriterExt as _, cli, parser, runner, writer};
@@ -21,8 +22,8 @@ use super::target::Target;
 use super::teardown::leak_report;
 use super::{DiscosWorld, features};
 
-/// Tags the default run leaves out: scenarios still being written, and the
-/// one that leaks on purpose to prove the teardown check.
+/// Tags left out unless `--tags` names them: scenarios still being written,
+/// and the one that leaks on purpose to prove the teardown check.
 pub const EXCLUDED_BY_DEFAULT: [&str; 2] = ["wip", "deliberate-leak"];
 
 /// Options of a run, beside cucumber's own (`--tags`, `--name`,
@@ -190,16 +191,20 @@ pub async fn run(mut options: Options, features: &Path) -> anyhow::Result<Outcom
             if name.as_ref().is_some_and(|re| !re.is_match(&scenario.name)) {
                 return false;
             }
-            match &tags {
-                Some(expression) if !expression.eval(all_tags.iter()) => return false,
-                None => {
-                    if let Some(tag) = EXCLUDED_BY_DEFAULT.iter().find(|t| has(t)) {
-                        let mut left_out = left_out.lock().unwrap_or_else(|e| e.into_inner());
-                        *left_out.entry(format!("@{tag}")).or_default() += 1;
-                        return false;
-                    }
-                }
-                _ => {}
+            if tags
+                .as_ref()
+                .is_some_and(|expression| !expression.eval(all_tags.iter()))
+            {
+                return false;
+            }
+            // Left out unless the tag expression asks about them by name.
+            let excluded = EXCLUDED_BY_DEFAULT
+                .iter()
+                .find(|tag| has(tag) && !tags.as_ref().is_some_and(|e| mentions(e, tag)));
+            if let Some(tag) = excluded {
+                let mut left_out = left_out.lock().unwrap_or_else(|e| e.into_inner());
+                *left_out.entry(format!("@{tag}")).or_default() += 1;
+                return false;
             }
             if let Some(reason) = skip_reason(&settings, &has) {
                 let mut report = report.lock().unwrap_or_else(|e| e.into_inner());
@@ -263,6 +268,18 @@ pub async fn run(mut options: Options, features: &Path) -> anyhow::Result<Outcom
     }
     let passed = !finished.execution_has_failed() && report.parse_errors.is_empty();
     Ok(Outcome { report, passed })
+}
+
+/// Whether a tag expression names `tag`, so that `--tags @wip` or `--tags
+/// 'not @browser'` keep their meaning while `@wip` stays out of the latter.
+fn mentions(expression: &TagOperation, tag: &str) -> bool {
+    match expression {
+        TagOperation::And(left, right) | TagOperation::Or(left, right) => {
+            mentions(left, tag) || mentions(right, tag)
+        }
+        TagOperation::Not(inner) => mentions(inner, tag),
+        TagOperation::Tag(name) => name == tag,
+    }
 }
 
 /// Why this target cannot run a scenario with these tags, if it cannot.
