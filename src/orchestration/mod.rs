@@ -1,1 +1,38 @@
-//! Placeholder: filled in by its own issue.
+//! Process orchestration for acceptance tests: start the processes a scenario
+//! needs, wait until each is *really* ready (a banner line, a port accepting,
+//! an HTTP status, a socket, a pid file — never a sleep), stop them with
+//! everything they spawned, and prove through `/proc` that nothing is left.
+//!
+//! The idea is mirakuru's (and summon_process's before it): one executor per
+//! readiness signal over a shared base, and the same start/stop interface for
+//! one process ([`Executor`]) and for many ([`Orchestrator`]), both behind
+//! [`Service`].
+//!
+//! Hygiene is not optional: every child leads its own process group, is tied
+//! to its parent's death on Linux (`PR_SET_PDEATHSIG`), and is killed with its
+//! group when its executor is dropped, so a panicking test leaks nothing.
+
+mod error;
+mod executor;
+mod group;
+mod orchestrator;
+mod output;
+mod readiness;
+mod service;
+
+pub use error::{LAST_LINES, OrchestrationError};
+pub use executor::{DEFAULT_GRACE, DEFAULT_OUTPUT_CAPACITY, DEFAULT_TIMEOUT, Executor};
+pub use group::processes_in_group;
+pub use nix::sys::signal::Signal;
+pub use orchestrator::{Orchestrated, Orchestrator, orchestrated};
+pub use readiness::{FIRST_BACKOFF, MAX_BACKOFF, Readiness};
+pub use service::Service;
+
+/// A local TCP port free at the moment of the call, for a service that must
+/// be told its port up front. Another process may take it before the service
+/// binds it; on loopback in a test run that is rare, and the service's start
+/// then fails loudly rather than silently.
+pub fn free_port() -> std::io::Result<u16> {
+    let listener = std::net::TcpListener::bind(("127.0.0.1", 0))?;
+    Ok(listener.local_addr()?.port())
+}

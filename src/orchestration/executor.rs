@@ -1,0 +1,439 @@
+//! One process, started from an argv, waited for until its readiness condition
+//! holds, and stopped with everything it spawned.
+
+use std::path::PathBuf;
+use std::process::{ExitStatus, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::Signal;
+use tokio::process::{Child, Command};
+use tokio::task::JoinHandle;
+
+use super::error::{LAST_LINES, OrchestrationError};
+use super::group::{is_alive, processes_in_group, signal_group};
+use super::output::{Output, capture};
+use super::readiness::{MAX_BACKOFF, Readiness, substitute};
+use super::{free_port, group};
+
+/// Default bound on `start()`: generous, because a loaded CI machine can take
+/// seconds to start even a small server, and a failing start reports anyway.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+/// Default time a process gets to exit after its stop signal before SIGKILL.
+pub const DEFAULT_GRACE: Duration = Duration::from_secs(5);
+/// Default number of output lines kept.
+pub const DEFAULT_OUTPUT_CAPACITY: usize = 1000;
+/// How long, after SIGKILL, to wait for the kernel to remove every member of
+/// the group before calling it a leak.
+const KILL_SETTLE: Duration = Duration::from_secs(5);
+/// How long to wait for the output readers to reach end of file once the
+/// group is dead; only a process that escaped the group can hold them longer.
+const DRAIN: Duration = Duration::from_secs(2);
+
+/// A process under supervision: it starts it, waits until it is really ready,
+/// and stops it with its whole process group. Dropping a running executor
+/// kills the group at once, so a panicking test leaks nothing.
+#[derive(Debug)]
+pub struct Executor {
+    name: String,
+    argv: Vec<String>,
+    env: Vec<(String, String)>,
+    current_dir: Option<PathBuf>,
+    readiness: Readiness,
+    timeout: Duration,
+    stop_signal: Signal,
+    grace: Duration,
+    echo: bool,
+    output: Arc<Output>,
+    port: Option<u16>,
+    process_group: Option<i32>,
+    running: Option<Running>,
+}
+
+#[derive(Debug)]
+struct Running {
+    child: Child,
+    pid: u32,
+    readers: Vec<JoinHandle<()>>,
+}
+
+impl Executor {
+    /// An executor for `argv` run directly, without a shell, so arguments
+    /// reach the program exactly as given.
+    pub fn new(name: impl Into<String>, argv: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        Self {
+            name: name.into(),
+            argv: argv.into_iter().map(Into::into).collect(),
+            env: Vec::new(),
+            current_dir: None,
+            readiness: Readiness::none(),
+            timeout: DEFAULT_TIMEOUT,
+            stop_signal: Signal::SIGTERM,
+            grace: DEFAULT_GRACE,
+            echo: false,
+            output: Output::new(DEFAULT_OUTPUT_CAPACITY),
+            port: None,
+            process_group: None,
+            running: None,
+        }
+    }
+
+    /// An executor for a shell command line (`sh -c LINE`): explicit, because
+    /// quoting and globbing then apply.
+    pub fn shell(name: impl Into<String>, line: impl Into<String>) -> Self {
+        Self::new(name, ["sh".to_owned(), "-c".to_owned(), line.into()])
+    }
+
+    /// Adds an environment variable; `{port}` in the value is substituted.
+    pub fn env(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.env.push((key.into(), value.into()));
+        self
+    }
+
+    /// Runs the process in `dir` instead of the caller's directory.
+    pub fn current_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.current_dir = Some(dir.into());
+        self
+    }
+
+    /// What `start()` waits for before returning.
+    pub fn ready_when(mut self, readiness: Readiness) -> Self {
+        self.readiness = readiness;
+        self
+    }
+
+    /// How long `start()` waits for readiness before killing the process.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// The signal `stop()` sends first, for programs that shut down cleanly
+    /// on SIGINT or SIGQUIT rather than SIGTERM.
+    pub fn stop_signal(mut self, signal: Signal) -> Self {
+        self.stop_signal = signal;
+        self
+    }
+
+    /// How long `stop()` waits after the stop signal before SIGKILL.
+    pub fn grace(mut self, grace: Duration) -> Self {
+        self.grace = grace;
+        self
+    }
+
+    /// Echoes every output line to stderr as `[name] line`, to follow a
+    /// service while debugging a test.
+    pub fn echo(mut self, echo: bool) -> Self {
+        self.echo = echo;
+        self
+    }
+
+    /// How many output lines are kept (the newest ones).
+    pub fn output_capacity(mut self, lines: usize) -> Self {
+        self.output = Output::new(lines);
+        self
+    }
+
+    /// The service's name, as errors and echoed output show it.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The process id while running.
+    pub fn pid(&self) -> Option<u32> {
+        self.running.as_ref().map(|running| running.pid)
+    }
+
+    /// The process group of the latest start; kept after stop so a test can
+    /// still ask `/proc` about it.
+    pub fn process_group(&self) -> Option<i32> {
+        self.process_group
+    }
+
+    /// The port allocated for `{port}`; the same across restarts, so clients
+    /// can reconnect to a restarted service.
+    pub fn port(&self) -> Option<u16> {
+        self.port
+    }
+
+    /// The captured output lines of stdout and stderr, oldest first, bounded
+    /// by [`Executor::output_capacity`]; readable while running and after.
+    pub fn output_lines(&self) -> Vec<String> {
+        self.output.lines()
+    }
+
+    /// The processes of this executor's group still alive, from `/proc`:
+    /// empty after a clean stop; a teardown check names what it finds here.
+    pub fn leftover_processes(&self) -> Vec<(u32, String)> {
+        self.process_group
+            .map(processes_in_group)
+            .unwrap_or_default()
+    }
+
+    /// True while the main process is alive (a zombie is not).
+    pub fn is_running(&self) -> bool {
+        self.running
+            .as_ref()
+            .is_some_and(|running| is_alive(running.pid))
+    }
+
+    /// Spawns the process and returns once it is ready, or fails with the
+    /// reason and its last output lines (the process is then killed with its
+    /// group). Does nothing when already running.
+    pub async fn start(&mut self) -> Result<(), OrchestrationError> {
+        if self.running.is_some() {
+            if self.is_running() {
+                return Ok(());
+            }
+            // It died since the last start: collect it before starting anew.
+            self.kill();
+        }
+        let wants_port = self.argv.iter().any(|arg| arg.contains("{port}"))
+            || self.env.iter().any(|(_, value)| value.contains("{port}"))
+            || self.readiness.wants_port();
+        if wants_port && self.port.is_none() {
+            self.port = Some(
+                free_port().map_err(|source| OrchestrationError::NoFreePort {
+                    name: self.name.clone(),
+                    source,
+                })?,
+            );
+        }
+        let port = self.port;
+        let argv: Vec<String> = self.argv.iter().map(|arg| substitute(arg, port)).collect();
+        let Some((program, args)) = argv.split_first() else {
+            return Err(self.invalid("the command is empty".to_owned()));
+        };
+        self.output.clear_watchers();
+        let probe = self
+            .readiness
+            .prepare(port, &self.output)
+            .map_err(|reason| self.invalid(reason))?;
+
+        let mut command = Command::new(program);
+        command
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(false);
+        for (key, value) in &self.env {
+            command.env(key, substitute(value, port));
+        }
+        if let Some(dir) = &self.current_dir {
+            command.current_dir(dir);
+        }
+        group::harden(&mut command);
+        let started = Instant::now();
+        let mut child = command
+            .spawn()
+            .map_err(|source| OrchestrationError::Spawn {
+                name: self.name.clone(),
+                program: program.clone(),
+                source,
+            })?;
+        let Some(pid) = child.id() else {
+            return Err(OrchestrationError::Wait {
+                name: self.name.clone(),
+                source: std::io::Error::other("the process vanished as it was spawned"),
+            });
+        };
+        let echo = self.echo.then(|| self.name.clone());
+        let mut readers = Vec::new();
+        if let Some(stdout) = child.stdout.take() {
+            readers.push(tokio::spawn(capture(
+                stdout,
+                self.output.clone(),
+                echo.clone(),
+            )));
+        }
+        if let Some(stderr) = child.stderr.take() {
+            readers.push(tokio::spawn(capture(stderr, self.output.clone(), echo)));
+        }
+        self.process_group = i32::try_from(pid).ok();
+        let running = self.running.insert(Running {
+            child,
+            pid,
+            readers,
+        });
+
+        enum Outcome {
+            Ready,
+            Exited(std::io::Result<ExitStatus>),
+            TimedOut,
+        }
+        let outcome = tokio::select! {
+            biased;
+            () = probe.wait() => Outcome::Ready,
+            status = running.child.wait() => Outcome::Exited(status),
+            () = tokio::time::sleep(self.timeout) => Outcome::TimedOut,
+        };
+        match outcome {
+            Outcome::Ready => Ok(()),
+            Outcome::Exited(status) => {
+                // Its grandchildren may still hold the pipes: kill them so the
+                // readers reach end of file and the last lines are complete.
+                self.kill_and_drain().await;
+                let status = status.map_err(|source| OrchestrationError::Wait {
+                    name: self.name.clone(),
+                    source,
+                })?;
+                Err(OrchestrationError::ExitedBeforeReady {
+                    name: self.name.clone(),
+                    status,
+                    last_lines: self.output.last(LAST_LINES),
+                })
+            }
+            Outcome::TimedOut => {
+                self.kill_and_drain().await;
+                Err(OrchestrationError::NotReadyInTime {
+                    name: self.name.clone(),
+                    condition: self.readiness.describe(port),
+                    elapsed: started.elapsed(),
+                    last_lines: self.output.last(LAST_LINES),
+                })
+            }
+        }
+    }
+
+    /// Stops the process: the stop signal to its whole group, up to `grace`
+    /// for the group to go, then SIGKILL to the group; reaps the process and
+    /// waits (bounded) until `/proc` shows no member of the group. Returns
+    /// the main process's exit status, or `None` if it was not running.
+    pub async fn stop(&mut self) -> Result<Option<ExitStatus>, OrchestrationError> {
+        let Some(mut running) = self.running.take() else {
+            return Ok(None);
+        };
+        let group = self.process_group.unwrap_or(0);
+        let result = self.stop_running(&mut running, group).await;
+        self.drain(running.readers).await;
+        let status = result?;
+        let left = processes_in_group(group);
+        if !left.is_empty() {
+            return Err(OrchestrationError::LeftProcesses {
+                name: self.name.clone(),
+                process_group: group,
+                processes: left,
+            });
+        }
+        Ok(Some(status))
+    }
+
+    async fn stop_running(
+        &self,
+        running: &mut Running,
+        group: i32,
+    ) -> Result<ExitStatus, OrchestrationError> {
+        let signal_error = |source| OrchestrationError::Signal {
+            name: self.name.clone(),
+            process_group: group,
+            source,
+        };
+        let wait_error = |source| OrchestrationError::Wait {
+            name: self.name.clone(),
+            source,
+        };
+        signal_group(group, self.stop_signal).map_err(signal_error)?;
+        let graceful = tokio::time::timeout(self.grace, async {
+            let status = running.child.wait().await;
+            group_gone(group).await;
+            status
+        })
+        .await;
+        let status = match graceful {
+            Ok(status) => status.map_err(wait_error)?,
+            Err(_) => {
+                signal_group(group, Signal::SIGKILL).map_err(signal_error)?;
+                running.child.wait().await.map_err(wait_error)?
+            }
+        };
+        // Members that outlived the leader (or a leader that exited at once
+        // while its children ignored the signal) go now.
+        if !processes_in_group(group).is_empty() {
+            signal_group(group, Signal::SIGKILL).map_err(signal_error)?;
+        }
+        let _ = tokio::time::timeout(KILL_SETTLE, group_gone(group)).await;
+        Ok(status)
+    }
+
+    /// Stops the process, runs `f`, then starts the process again and waits
+    /// until it is ready: to test how clients behave while a service is down.
+    /// The port stays the same. The restart happens even when `f`'s result
+    /// is an error value; `f`'s output is returned once the service is back.
+    pub async fn while_stopped<T>(
+        &mut self,
+        f: impl AsyncFnOnce() -> T,
+    ) -> Result<T, OrchestrationError> {
+        self.stop().await?;
+        let value = f().await;
+        self.start().await?;
+        Ok(value)
+    }
+
+    /// SIGKILL to the whole group at once, and reap the main process; the
+    /// synchronous path that `Drop` uses. Returns the exit status if the
+    /// process was running and could be reaped.
+    pub fn kill(&mut self) -> Option<ExitStatus> {
+        let mut running = self.running.take()?;
+        let group = self.process_group.unwrap_or(0);
+        let _ = signal_group(group, Signal::SIGKILL);
+        // The readers end by themselves: the pipes close with the group.
+        // A SIGKILLed process dies within microseconds unless it is stuck in
+        // the kernel; poll its status briefly rather than block forever.
+        let deadline = Instant::now() + Duration::from_secs(2);
+        loop {
+            match running.child.try_wait() {
+                Ok(Some(status)) => return Some(status),
+                Ok(None) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+                _ => return None,
+            }
+        }
+    }
+
+    async fn kill_and_drain(&mut self) {
+        if let Some(mut running) = self.running.take() {
+            let group = self.process_group.unwrap_or(0);
+            let _ = signal_group(group, Signal::SIGKILL);
+            let _ = running.child.wait().await;
+            let _ = tokio::time::timeout(KILL_SETTLE, group_gone(group)).await;
+            self.drain(running.readers).await;
+        }
+    }
+
+    /// Waits for the output readers to reach end of file, so the buffer holds
+    /// the very last lines; gives up after a bound if something outside the
+    /// group still holds the pipes.
+    async fn drain(&self, readers: Vec<JoinHandle<()>>) {
+        for reader in readers {
+            let abort = reader.abort_handle();
+            if tokio::time::timeout(DRAIN, reader).await.is_err() {
+                abort.abort();
+            }
+        }
+    }
+
+    fn invalid(&self, reason: String) -> OrchestrationError {
+        OrchestrationError::InvalidConfiguration {
+            name: self.name.clone(),
+            reason,
+        }
+    }
+}
+
+/// Resolves once `/proc` shows no live member of `group`, checking at once and
+/// then with the same back-off as the readiness probes.
+async fn group_gone(group: i32) {
+    let mut pause = Duration::from_millis(1);
+    while !processes_in_group(group).is_empty() {
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(MAX_BACKOFF);
+    }
+}
+
+impl Drop for Executor {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}

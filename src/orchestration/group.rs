@@ -1,0 +1,126 @@
+//! Process-group hygiene: a child never outlives its owner. Each child leads
+//! its own group, so one signal reaches its grandchildren too; on Linux it is
+//! also tied to its parent's death; and `/proc` tells whether anything of the
+//! group is still alive, so a leak can be named instead of suspected.
+
+use std::io;
+
+use nix::errno::Errno;
+use nix::sys::signal::{Signal, killpg};
+use nix::unistd::Pid;
+
+/// Sends `signal` to every process of group `process_group`. A group that no
+/// longer exists is not an error: the point was for it to be gone.
+pub(crate) fn signal_group(process_group: i32, signal: Signal) -> Result<(), Errno> {
+    match killpg(Pid::from_raw(process_group), signal) {
+        Ok(()) | Err(Errno::ESRCH) => Ok(()),
+        Err(error) => Err(error),
+    }
+}
+
+/// The processes still alive in group `process_group`, as `(pid, command
+/// line)`, read from `/proc`. Zombies are dead (only their exit status is left
+/// for a parent to collect) and are not listed.
+///
+/// Empty on systems without `/proc`.
+pub fn processes_in_group(process_group: i32) -> Vec<(u32, String)> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    let mut found = Vec::new();
+    for entry in entries.flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            continue;
+        };
+        let Some((state, group)) = parse_stat(&stat) else {
+            continue;
+        };
+        if group == process_group && state != 'Z' && state != 'X' {
+            found.push((pid, command_line(pid)));
+        }
+    }
+    found.sort_unstable();
+    found
+}
+
+/// True while process `pid` exists and is not a zombie.
+pub(crate) fn is_alive(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|stat| parse_stat(&stat))
+        .is_some_and(|(state, _)| state != 'Z' && state != 'X')
+}
+
+/// The state and process group from `/proc/PID/stat`. The command name in
+/// parentheses may itself contain spaces and parentheses, so fields are
+/// counted from the last `)`.
+fn parse_stat(stat: &str) -> Option<(char, i32)> {
+    let rest = &stat[stat.rfind(')')? + 1..];
+    let mut fields = rest.split_whitespace();
+    let state = fields.next()?.chars().next()?;
+    let _parent = fields.next()?;
+    let group = fields.next()?.parse().ok()?;
+    Some((state, group))
+}
+
+fn command_line(pid: u32) -> String {
+    match std::fs::read(format!("/proc/{pid}/cmdline")) {
+        Ok(bytes) if !bytes.is_empty() => String::from_utf8_lossy(&bytes)
+            .trim_end_matches('\0')
+            .replace('\0', " "),
+        _ => std::fs::read_to_string(format!("/proc/{pid}/comm"))
+            .map(|name| format!("[{}]", name.trim()))
+            .unwrap_or_default(),
+    }
+}
+
+/// Makes the child its own process-group leader and, on Linux, asks the kernel
+/// to SIGKILL it when its parent dies, so even a runner killed by SIGKILL
+/// leaves no orphan behind.
+pub(crate) fn harden(command: &mut tokio::process::Command) {
+    command.process_group(0);
+    #[cfg(target_os = "linux")]
+    {
+        let parent = nix::unistd::getpid();
+        // SAFETY: the closure runs between fork and exec and only makes two
+        // async-signal-safe system calls (prctl, getppid); it allocates nothing.
+        unsafe {
+            command.pre_exec(move || {
+                nix::sys::prctl::set_pdeathsig(Signal::SIGKILL).map_err(io::Error::from)?;
+                // The parent may have died between fork and prctl: then nobody
+                // would ever send the signal, so give up now.
+                if nix::unistd::getppid() != parent {
+                    return Err(io::Error::other("parent died during spawn"));
+                }
+                Ok(())
+            });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stat_with_parentheses_in_the_name_is_parsed() {
+        let stat = "1234 (a (weird) name) S 1 999 999 0 -1 4194560";
+        assert_eq!(parse_stat(stat), Some(('S', 999)));
+        assert_eq!(parse_stat("garbage"), None);
+    }
+
+    #[test]
+    fn this_process_is_found_in_its_own_group() {
+        let group = nix::unistd::getpgrp().as_raw();
+        let me = std::process::id();
+        assert!(processes_in_group(group).iter().any(|(pid, _)| *pid == me));
+        assert!(is_alive(me));
+    }
+}

@@ -1,0 +1,1022 @@
+//! Process orchestration: every readiness condition, every failure, stop,
+//! kill, drop and panic hygiene (checked through `/proc`), `{port}`, the
+//! orchestrator, and the real `discos-sim serve`.
+//!
+//! Timeouts here are generous bounds for a loaded two-core machine, never a
+//! claim about speed; readiness is always observed, never slept for.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use discos_acceptance::orchestration::{
+    Executor, OrchestrationError, Orchestrator, Readiness, Service, Signal, orchestrated,
+    processes_in_group,
+};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpStream;
+
+const PATIENCE: Duration = Duration::from_secs(60);
+
+fn fixture(name: &str) -> String {
+    format!(
+        "{}/fixtures/orchestration/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    )
+}
+
+fn sim() -> &'static str {
+    env!("CARGO_BIN_EXE_discos-sim")
+}
+
+/// A fresh path in the temporary directory, unique to this test run.
+fn scratch(label: &str) -> PathBuf {
+    static COUNTER: AtomicUsize = AtomicUsize::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!(
+        "discos-orchestration-{}-{n}-{label}",
+        std::process::id()
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temporary directory");
+    dir
+}
+
+/// The pids a fixture announced as `grandchild PID` / `great-grandchild PID`.
+fn announced_pids(executor: &Executor) -> Vec<u32> {
+    executor
+        .output_lines()
+        .iter()
+        .filter_map(|line| line.split_once("grandchild ").map(|(_, pid)| pid))
+        .filter_map(|pid| pid.trim().parse().ok())
+        .collect()
+}
+
+/// The family fixtures are ready once the leader says so and the
+/// great-grandchild, started by another shell, has announced itself.
+fn family_ready() -> Readiness {
+    Readiness::all([
+        Readiness::output("^ready$"),
+        Readiness::output("^great-grandchild [0-9]+$"),
+    ])
+}
+
+fn alive(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|stat| {
+            let rest = &stat[stat.rfind(')')? + 1..];
+            rest.split_whitespace().next().map(|s| s != "Z" && s != "X")
+        })
+        .unwrap_or(false)
+}
+
+fn assert_group_gone(group: i32) {
+    let left = processes_in_group(group);
+    assert!(left.is_empty(), "group {group} left processes: {left:?}");
+}
+
+/// Waits (bounded, observing /proc) for a group to empty: only for the cases
+/// where the kernel, not our code, does the killing.
+async fn group_disappears(group: i32) -> bool {
+    tokio::time::timeout(PATIENCE, async {
+        while !processes_in_group(group).is_empty() {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await
+    .is_ok()
+}
+
+// ---------------------------------------------------------------- readiness
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_no_condition_started_means_spawned() {
+    let mut executor = Executor::new("sleeper", ["sleep", "1000"]);
+    executor.start().await.expect("spawned");
+    assert!(executor.is_running());
+    let pid = executor.pid().expect("a pid");
+    assert_eq!(executor.process_group(), i32::try_from(pid).ok());
+    executor.stop().await.expect("stopped");
+    assert!(!executor.is_running());
+    assert_eq!(executor.pid(), None);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_output_line_on_stdout_makes_it_ready() {
+    let mut executor = Executor::new(
+        "banner",
+        [fixture("banner.sh"), "0.3".into(), "server ready!".into()],
+    )
+    .ready_when(Readiness::output(r"^server ready!$"))
+    .timeout(PATIENCE);
+    executor.start().await.expect("ready");
+    assert_eq!(executor.output_lines(), ["server ready!"]);
+    executor.stop().await.expect("stopped");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_output_line_on_stderr_makes_it_ready() {
+    let mut executor = Executor::new(
+        "banner",
+        [
+            fixture("banner.sh"),
+            "0.2".into(),
+            "ready on stderr".into(),
+            "stderr".into(),
+        ],
+    )
+    .ready_when(Readiness::output("ready on (stderr|stdout)"))
+    .timeout(PATIENCE);
+    executor.start().await.expect("ready");
+    assert!(
+        executor
+            .output_lines()
+            .contains(&"ready on stderr".to_owned())
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_tcp_server_is_ready_only_once_its_port_accepts() {
+    let mut executor = Executor::new(
+        "slow",
+        [
+            "perl".into(),
+            fixture("tcp_server.pl"),
+            "{port}".into(),
+            "0.5".into(),
+        ],
+    )
+    .ready_when(Readiness::tcp("127.0.0.1:{port}"))
+    .timeout(PATIENCE);
+    executor.start().await.expect("ready");
+    let port = executor.port().expect("a port was allocated");
+    TcpStream::connect(("127.0.0.1", port))
+        .await
+        .expect("accepts once ready");
+    executor.stop().await.expect("stopped");
+    assert!(
+        TcpStream::connect(("127.0.0.1", port)).await.is_err(),
+        "the port is closed after stop"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http_is_ready_only_with_an_accepted_status() {
+    // 503 for the first three requests, then 200.
+    let mut executor = Executor::new(
+        "http",
+        [
+            "perl".into(),
+            fixture("http_server.pl"),
+            "{port}".into(),
+            "3".into(),
+            "GET".into(),
+        ],
+    )
+    .ready_when(Readiness::http("http://127.0.0.1:{port}/health", [200]))
+    .timeout(PATIENCE);
+    executor.start().await.expect("ready");
+    let lines = executor.output_lines();
+    let answered: Vec<&String> = lines.iter().filter(|line| line.contains("->")).collect();
+    assert!(answered.len() >= 4, "three 503s then a 200: {lines:?}");
+    assert!(
+        answered.last().is_some_and(|line| line.ends_with("200 OK")),
+        "{lines:?}"
+    );
+    executor.stop().await.expect("stopped");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http_method_is_configurable() {
+    let mut executor = Executor::new(
+        "head-only",
+        [
+            "perl".into(),
+            fixture("http_server.pl"),
+            "{port}".into(),
+            "0".into(),
+            "HEAD".into(),
+        ],
+    )
+    .ready_when(Readiness::http_method(
+        "HEAD",
+        "http://127.0.0.1:{port}/",
+        [200, 204],
+    ))
+    .timeout(PATIENCE);
+    executor.start().await.expect("ready on HEAD");
+    assert!(
+        executor
+            .output_lines()
+            .iter()
+            .any(|line| line == "HEAD -> 200 OK")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_http_status_outside_the_set_is_not_ready() {
+    // The server answers GET with 405 forever: never an accepted status.
+    let mut executor = Executor::new(
+        "wrong-method",
+        [
+            "perl".into(),
+            fixture("http_server.pl"),
+            "{port}".into(),
+            "0".into(),
+            "POST".into(),
+        ],
+    )
+    .ready_when(Readiness::http("http://127.0.0.1:{port}/", [200]))
+    .timeout(Duration::from_millis(800));
+    let error = executor.start().await.expect_err("never 200");
+    let port = executor.port().expect("port");
+    match &error {
+        OrchestrationError::NotReadyInTime { condition, .. } => {
+            assert_eq!(
+                condition,
+                &format!("HTTP GET http://127.0.0.1:{port}/ to answer 200")
+            );
+        }
+        other => panic!("unexpected {other}"),
+    }
+    assert!(
+        error.to_string().contains("GET -> 405 Method Not Allowed"),
+        "{error}"
+    );
+    assert_group_gone(executor.process_group().expect("group"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_unix_socket_accepting_makes_it_ready() {
+    let path = scratch("unix").join("service.sock");
+    let mut executor = Executor::new(
+        "unix",
+        [
+            "perl".into(),
+            fixture("unix_server.pl"),
+            path.display().to_string(),
+            "0.3".into(),
+        ],
+    )
+    .ready_when(Readiness::unix_socket(&path))
+    .timeout(PATIENCE);
+    executor.start().await.expect("ready");
+    tokio::net::UnixStream::connect(&path)
+        .await
+        .expect("accepts once ready");
+    executor.stop().await.expect("stopped");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pid_file_appearing_makes_it_ready() {
+    let path = scratch("pid").join("service.pid");
+    let mut executor = Executor::new(
+        "daemon",
+        [
+            fixture("pid_file.sh"),
+            path.display().to_string(),
+            "0.3".into(),
+        ],
+    )
+    .ready_when(Readiness::pid_file(&path))
+    .timeout(PATIENCE);
+    executor.start().await.expect("ready");
+    let written: u32 = std::fs::read_to_string(&path)
+        .expect("pid file")
+        .trim()
+        .parse()
+        .expect("a pid");
+    assert_eq!(Some(written), executor.pid());
+    executor.stop().await.expect("stopped");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn all_conditions_must_hold() {
+    let mut executor = Executor::new(
+        "slow",
+        [
+            "perl".into(),
+            fixture("tcp_server.pl"),
+            "{port}".into(),
+            "0.3".into(),
+        ],
+    )
+    .ready_when(Readiness::all([
+        Readiness::tcp("127.0.0.1:{port}"),
+        Readiness::output("listening on 127.0.0.1:{port}"),
+    ]))
+    .timeout(PATIENCE);
+    executor.start().await.expect("ready");
+    let port = executor.port().expect("port");
+    assert_eq!(
+        executor.output_lines(),
+        [format!("listening on 127.0.0.1:{port}")]
+    );
+    TcpStream::connect(("127.0.0.1", port))
+        .await
+        .expect("accepts");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn port_is_substituted_in_command_environment_and_condition() {
+    let mut executor = Executor::new("ports", [fixture("echo_port.sh"), "{port}".into()])
+        .env("PORT_FROM_ENV", "{port}")
+        .ready_when(Readiness::output(
+            "argument port {port}, environment port {port}$",
+        ))
+        .timeout(PATIENCE);
+    assert_eq!(executor.port(), None, "allocated at start, not before");
+    executor.start().await.expect("ready");
+    let port = executor.port().expect("allocated");
+    assert_ne!(port, 0);
+    assert_eq!(
+        executor.output_lines(),
+        [format!("argument port {port}, environment port {port}")]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shell_runs_a_command_line_and_current_dir_applies() {
+    let dir = scratch("cwd");
+    let mut executor = Executor::shell("shell", "echo \"in $(pwd)\"; exec sleep 1000")
+        .current_dir(&dir)
+        .ready_when(Readiness::output("^in "))
+        .timeout(PATIENCE);
+    executor.start().await.expect("ready");
+    let canonical = dir.canonicalize().expect("dir");
+    assert_eq!(
+        executor.output_lines(),
+        [format!("in {}", canonical.display())]
+    );
+}
+
+// ----------------------------------------------------------------- failures
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_program_is_a_spawn_error_naming_it() {
+    let mut executor = Executor::new("ghost", ["/no/such/program", "--flag"]);
+    let error = executor.start().await.expect_err("cannot spawn");
+    match &error {
+        OrchestrationError::Spawn {
+            name,
+            program,
+            source,
+        } => {
+            assert_eq!(name, "ghost");
+            assert_eq!(program, "/no/such/program");
+            assert_eq!(source.kind(), std::io::ErrorKind::NotFound);
+        }
+        other => panic!("unexpected {other}"),
+    }
+    let message = error.to_string();
+    assert!(
+        message.contains("/no/such/program") && message.contains("ghost"),
+        "{message}"
+    );
+    assert!(!executor.is_running());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_empty_command_or_bad_pattern_is_a_configuration_error() {
+    let mut empty = Executor::new("empty", Vec::<String>::new());
+    assert!(matches!(
+        empty.start().await,
+        Err(OrchestrationError::InvalidConfiguration { .. })
+    ));
+    let mut bad =
+        Executor::new("bad", ["sleep", "1000"]).ready_when(Readiness::output("(unclosed"));
+    let error = bad.start().await.expect_err("bad pattern");
+    assert!(
+        matches!(error, OrchestrationError::InvalidConfiguration { .. }),
+        "{error}"
+    );
+    assert_eq!(bad.pid(), None, "nothing was spawned");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exiting_before_ready_reports_the_status_and_the_last_20_lines() {
+    let mut executor = Executor::new("quitter", [fixture("exit_early.sh")])
+        .ready_when(Readiness::output("never printed"))
+        .timeout(PATIENCE);
+    let error = executor.start().await.expect_err("exits with 3");
+    match &error {
+        OrchestrationError::ExitedBeforeReady {
+            name,
+            status,
+            last_lines,
+        } => {
+            assert_eq!(name, "quitter");
+            assert_eq!(status.code(), Some(3));
+            assert_eq!(last_lines.len(), 20);
+            assert!(last_lines.contains(&"fatal: cannot read the configuration".to_owned()));
+            assert!(
+                !last_lines.contains(&"starting step 1".to_owned()),
+                "only the last 20"
+            );
+        }
+        other => panic!("unexpected {other}"),
+    }
+    let message = error.to_string();
+    assert!(
+        message.starts_with("quitter exited before it was ready (exit status: 3)"),
+        "{message}"
+    );
+    assert!(
+        message.contains("\n    fatal: cannot read the configuration"),
+        "indented: {message}"
+    );
+    assert_eq!(
+        executor.output_lines().len(),
+        26,
+        "all output kept in the buffer"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn never_ready_times_out_naming_the_condition_and_kills_the_group() {
+    let mut executor = Executor::new("sluggard", [fixture("never_ready.sh")])
+        .ready_when(Readiness::tcp("127.0.0.1:{port}"))
+        .timeout(Duration::from_millis(500));
+    let error = executor.start().await.expect_err("never ready");
+    let port = executor.port().expect("port");
+    match &error {
+        OrchestrationError::NotReadyInTime {
+            name,
+            condition,
+            elapsed,
+            last_lines,
+        } => {
+            assert_eq!(name, "sluggard");
+            assert_eq!(
+                condition,
+                &format!("TCP 127.0.0.1:{port} to accept connections")
+            );
+            assert!(*elapsed >= Duration::from_millis(500), "{elapsed:?}");
+            assert_eq!(last_lines, &["starting, but never ready"]);
+        }
+        other => panic!("unexpected {other}"),
+    }
+    let message = error.to_string();
+    assert!(
+        message.contains("sluggard was not ready after"),
+        "{message}"
+    );
+    assert!(
+        message.contains("\n    starting, but never ready"),
+        "{message}"
+    );
+    assert!(!executor.is_running());
+    assert_group_gone(executor.process_group().expect("group"));
+}
+
+// ---------------------------------------------------------- stop, kill, drop
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stop_sends_sigterm_and_reports_the_exit_status() {
+    let mut executor = Executor::new("sleeper", ["sleep", "1000"]);
+    executor.start().await.expect("started");
+    let status = executor
+        .stop()
+        .await
+        .expect("stopped")
+        .expect("was running");
+    assert_eq!(
+        std::os::unix::process::ExitStatusExt::signal(&status),
+        Some(15)
+    );
+    assert_eq!(
+        executor.stop().await.expect("no-op"),
+        None,
+        "stopping twice is harmless"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_stop_signal_is_configurable() {
+    let mut executor = Executor::new("sleeper", ["sleep", "1000"]).stop_signal(Signal::SIGINT);
+    executor.start().await.expect("started");
+    let status = executor
+        .stop()
+        .await
+        .expect("stopped")
+        .expect("was running");
+    assert_eq!(
+        std::os::unix::process::ExitStatusExt::signal(&status),
+        Some(2)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stop_takes_grandchildren_down_with_the_group() {
+    let mut executor = Executor::new("family", [fixture("grandchildren.sh")])
+        .ready_when(family_ready())
+        .timeout(PATIENCE);
+    executor.start().await.expect("ready");
+    let group = executor.process_group().expect("group");
+    let descendants = announced_pids(&executor);
+    assert_eq!(descendants.len(), 3, "{:?}", executor.output_lines());
+    assert!(
+        executor.leftover_processes().len() >= 4,
+        "leader and descendants are in the group"
+    );
+    executor.stop().await.expect("stopped");
+    assert_group_gone(group);
+    assert!(executor.leftover_processes().is_empty());
+    for pid in descendants {
+        assert!(!alive(pid), "descendant {pid} survived");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sigterm_ignoring_group_is_killed_after_the_grace_period() {
+    let mut executor = Executor::new("stubborn", [fixture("ignore_term.sh")])
+        .ready_when(family_ready())
+        .grace(Duration::from_millis(200))
+        .timeout(PATIENCE);
+    executor.start().await.expect("ready");
+    let group = executor.process_group().expect("group");
+    let descendants = announced_pids(&executor);
+    assert_eq!(descendants.len(), 3);
+    let status = executor
+        .stop()
+        .await
+        .expect("stopped")
+        .expect("was running");
+    assert_eq!(
+        std::os::unix::process::ExitStatusExt::signal(&status),
+        Some(9),
+        "SIGKILL"
+    );
+    assert_group_gone(group);
+    for pid in descendants {
+        assert!(!alive(pid), "descendant {pid} survived");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_is_immediate_and_takes_the_group() {
+    let mut executor = Executor::new("stubborn", [fixture("ignore_term.sh")])
+        .ready_when(Readiness::output("^ready$"))
+        .grace(Duration::from_secs(3600))
+        .timeout(PATIENCE);
+    executor.start().await.expect("ready");
+    let group = executor.process_group().expect("group");
+    let status = executor.kill().expect("reaped");
+    assert_eq!(
+        std::os::unix::process::ExitStatusExt::signal(&status),
+        Some(9)
+    );
+    assert!(
+        group_disappears(group).await,
+        "{:?}",
+        processes_in_group(group)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dropping_a_running_executor_kills_its_group_synchronously() {
+    let mut executor = Executor::new("family", [fixture("grandchildren.sh")])
+        .ready_when(Readiness::output("^ready$"))
+        .timeout(PATIENCE);
+    executor.start().await.expect("ready");
+    let group = executor.process_group().expect("group");
+    let leader = executor.pid().expect("pid");
+    drop(executor);
+    assert!(
+        !alive(leader),
+        "the leader is dead and reaped when drop returns"
+    );
+    assert!(
+        group_disappears(group).await,
+        "{:?}",
+        processes_in_group(group)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_panicking_test_leaks_nothing() {
+    let (sender, receiver) = tokio::sync::oneshot::channel();
+    let task = tokio::spawn(async move {
+        let mut executor = Executor::new("family", [fixture("grandchildren.sh")])
+            .ready_when(Readiness::output("^ready$"))
+            .timeout(PATIENCE);
+        executor.start().await.expect("ready");
+        let _ = sender.send(executor.process_group().expect("group"));
+        panic!("a failed assertion in the middle of a test");
+    });
+    let group = receiver.await.expect("the task reported its group");
+    assert!(task.await.expect_err("the task panicked").is_panic());
+    assert!(
+        group_disappears(group).await,
+        "{:?}",
+        processes_in_group(group)
+    );
+}
+
+#[test]
+fn the_child_dies_when_the_thread_that_spawned_it_dies() {
+    // PR_SET_PDEATHSIG fires when the spawning thread ends; the executor is
+    // leaked on purpose so that only the kernel can kill the child.
+    let group = std::thread::spawn(|| {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        runtime.block_on(async {
+            let mut executor = Executor::new("orphan", ["sleep", "1000"]);
+            executor.start().await.expect("spawned");
+            let group = executor.process_group().expect("group");
+            std::mem::forget(executor);
+            group
+        })
+    })
+    .join()
+    .expect("thread");
+    let deadline = std::time::Instant::now() + PATIENCE;
+    while !processes_in_group(group).is_empty() && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert_group_gone(group);
+}
+
+// ------------------------------------------------------------------ output
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn output_is_bounded_and_readable_while_running_and_after() {
+    let mut executor = Executor::new("chatty", [fixture("many_lines.sh"), "50".into()])
+        .output_capacity(5)
+        .echo(true)
+        .ready_when(Readiness::output("^line 50$"))
+        .timeout(PATIENCE);
+    executor.start().await.expect("ready");
+    let expected = ["line 46", "line 47", "line 48", "line 49", "line 50"];
+    assert_eq!(executor.output_lines(), expected, "while running");
+    executor.stop().await.expect("stopped");
+    assert_eq!(executor.output_lines(), expected, "after stop");
+}
+
+// ------------------------------------------------------- stopped and restart
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn while_stopped_stops_then_restarts_on_the_same_port() {
+    let mut executor = Executor::new("sim", [sim(), "serve", "--port", "{port}"])
+        .ready_when(Readiness::tcp("127.0.0.1:{port}"))
+        .timeout(PATIENCE);
+    executor.start().await.expect("ready");
+    let port = executor.port().expect("port");
+    let first = executor.pid();
+    let (refused, running) = executor
+        .while_stopped(async || (TcpStream::connect(("127.0.0.1", port)).await.is_err(), ()))
+        .await
+        .expect("restarted");
+    let () = running;
+    assert!(refused, "nothing listens while stopped");
+    assert!(executor.is_running());
+    assert_ne!(executor.pid(), first, "a new process");
+    assert_eq!(executor.port(), Some(port));
+    TcpStream::connect(("127.0.0.1", port))
+        .await
+        .expect("accepts again");
+    executor.stop().await.expect("stopped");
+}
+
+// -------------------------------------------------------------- discos-sim
+
+async fn exchange(port: u16) -> String {
+    let stream = TcpStream::connect(("127.0.0.1", port))
+        .await
+        .expect("connect");
+    let (read, mut write) = stream.into_split();
+    write.write_all(b"?get-status\r\n").await.expect("send");
+    let mut reply = String::new();
+    let mut reader = BufReader::new(read);
+    tokio::time::timeout(PATIENCE, reader.read_line(&mut reply))
+        .await
+        .expect("a reply in time")
+        .expect("read");
+    reply
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn discos_sim_through_a_tcp_executor() {
+    let mut executor = Executor::new("discos-sim", [sim(), "serve", "--port", "{port}"])
+        .ready_when(Readiness::tcp("127.0.0.1:{port}"))
+        .timeout(PATIENCE);
+    executor.start().await.expect("ready");
+    let reply = exchange(executor.port().expect("port")).await;
+    assert!(reply.starts_with('!'), "a protocol reply: {reply}");
+    let group = executor.process_group().expect("group");
+    let status = executor
+        .stop()
+        .await
+        .expect("stopped")
+        .expect("was running");
+    assert!(
+        status.success(),
+        "discos-sim shuts down cleanly on SIGTERM: {status}"
+    );
+    assert_group_gone(group);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn discos_sim_through_an_output_executor() {
+    let mut executor = Executor::new("discos-sim", [sim(), "serve", "--port", "{port}"])
+        .ready_when(Readiness::output(r"^listening on 127\.0\.0\.1:{port}$"))
+        .timeout(PATIENCE);
+    executor.start().await.expect("ready");
+    let reply = exchange(executor.port().expect("port")).await;
+    assert!(reply.starts_with('!'), "a protocol reply: {reply}");
+    let status = executor
+        .stop()
+        .await
+        .expect("stopped")
+        .expect("was running");
+    assert!(status.success(), "{status}");
+    assert!(executor.leftover_processes().is_empty());
+}
+
+// ------------------------------------------------------------- orchestrator
+
+fn logs_stop(name: &str, log: &std::path::Path) -> Executor {
+    Executor::new(
+        name,
+        [
+            fixture("logs_stop.sh"),
+            name.into(),
+            log.display().to_string(),
+        ],
+    )
+    .ready_when(Readiness::output(format!("^{name} ready$")))
+    .timeout(PATIENCE)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_chain_starts_in_dependency_order_and_stops_in_reverse() {
+    let log = scratch("chain").join("stops.log");
+    // Added out of order on purpose: dependencies, not insertion, decide.
+    let mut orchestrator = Orchestrator::new("chain")
+        .service(logs_stop("c", &log), ["b"])
+        .service(logs_stop("b", &log), ["a"])
+        .service(logs_stop("a", &log), Vec::<String>::new());
+    orchestrator.start().await.expect("all ready");
+    assert_eq!(orchestrator.start_order(), ["a", "b", "c"]);
+    assert!(orchestrator.is_running());
+    let groups: Vec<i32> = ["a", "b", "c"]
+        .iter()
+        .map(|name| {
+            orchestrator
+                .executor(name)
+                .and_then(Executor::process_group)
+                .expect("group")
+        })
+        .collect();
+    orchestrator.stop().await.expect("stopped");
+    assert_eq!(std::fs::read_to_string(&log).expect("log"), "c\nb\na\n");
+    for group in groups {
+        assert_group_gone(group);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn independent_services_start_concurrently() {
+    let flag = scratch("concurrent").join("flag");
+    // `waiter` can only become ready once `creator` runs; started one after
+    // the other in insertion order, it would time out.
+    let waiter = Executor::new(
+        "waiter",
+        [fixture("waits_for_file.sh"), flag.display().to_string()],
+    )
+    .ready_when(Readiness::output("^saw "))
+    .timeout(PATIENCE);
+    let creator = Executor::new(
+        "creator",
+        [fixture("creates_file.sh"), flag.display().to_string()],
+    )
+    .ready_when(Readiness::output("^created "))
+    .timeout(PATIENCE);
+    let mut orchestrator = Orchestrator::new("pair")
+        .service(waiter, Vec::<String>::new())
+        .service(creator, Vec::<String>::new());
+    orchestrator.start().await.expect("both ready");
+    assert_eq!(orchestrator.start_order(), ["creator", "waiter"]);
+    orchestrator.stop().await.expect("stopped");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_service_in_a_chain_stops_what_started_and_is_named() {
+    let log = scratch("failing-chain").join("stops.log");
+    let third = Executor::new("c", [fixture("exit_early.sh")])
+        .ready_when(Readiness::output("never printed"))
+        .timeout(PATIENCE);
+    let fourth = logs_stop("d", &log);
+    let mut orchestrator = Orchestrator::new("chain")
+        .service(logs_stop("a", &log), Vec::<String>::new())
+        .service(logs_stop("b", &log), ["a"])
+        .service(third, ["b"])
+        .service(fourth, ["c"]);
+    let error = orchestrator.start().await.expect_err("c fails");
+    match &error {
+        OrchestrationError::ServiceFailed { service, source } => {
+            assert_eq!(service, "c");
+            assert!(
+                matches!(**source, OrchestrationError::ExitedBeforeReady { .. }),
+                "{source}"
+            );
+        }
+        other => panic!("unexpected {other}"),
+    }
+    let message = error.to_string();
+    assert!(
+        message.starts_with("service c failed to start: c exited before it was ready"),
+        "{message}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&log).expect("log"),
+        "b\na\n",
+        "stopped in reverse"
+    );
+    assert_eq!(
+        orchestrator.executor("d").and_then(Executor::pid),
+        None,
+        "d never started"
+    );
+    assert_eq!(
+        orchestrator.executor("d").and_then(Executor::process_group),
+        None
+    );
+    for name in ["a", "b", "c"] {
+        let group = orchestrator
+            .executor(name)
+            .and_then(Executor::process_group)
+            .expect("group");
+        assert_group_gone(group);
+    }
+    assert!(!orchestrator.is_running());
+}
+
+/// A service whose stop fails, to show the orchestrator stops the others anyway.
+struct FailsToStop {
+    running: bool,
+}
+
+#[async_trait]
+impl Service for FailsToStop {
+    fn name(&self) -> &str {
+        "fails-to-stop"
+    }
+    async fn start(&mut self) -> Result<(), OrchestrationError> {
+        self.running = true;
+        Ok(())
+    }
+    async fn stop(&mut self) -> Result<(), OrchestrationError> {
+        Err(OrchestrationError::InvalidConfiguration {
+            name: "fails-to-stop".into(),
+            reason: "refuses to stop".into(),
+        })
+    }
+    fn kill(&mut self) {
+        self.running = false;
+    }
+    fn is_running(&self) -> bool {
+        self.running
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stop_goes_on_past_a_failing_stop_and_reports_it() {
+    let log = scratch("stop-failure").join("stops.log");
+    let mut orchestrator = Orchestrator::new("mixed")
+        .service(logs_stop("a", &log), Vec::<String>::new())
+        .service(FailsToStop { running: false }, ["a"])
+        .service(logs_stop("c", &log), ["fails-to-stop"]);
+    orchestrator.start().await.expect("ready");
+    let error = orchestrator.stop().await.expect_err("one stop failed");
+    match &error {
+        OrchestrationError::StopFailed { failures, .. } => {
+            assert_eq!(failures.len(), 1);
+            assert_eq!(failures[0].0, "fails-to-stop");
+        }
+        other => panic!("unexpected {other}"),
+    }
+    assert!(
+        error
+            .to_string()
+            .contains("fails-to-stop: cannot start fails-to-stop: refuses to stop"),
+        "{error}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&log).expect("log"),
+        "c\na\n",
+        "both executors stopped"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknown_dependencies_duplicates_and_cycles_are_reported() {
+    let mut unknown = Orchestrator::new("o").service(Executor::new("a", ["true"]), ["nobody"]);
+    let error = unknown.start().await.expect_err("unknown");
+    assert!(
+        matches!(&error, OrchestrationError::UnknownDependency { dependency, .. } if dependency == "nobody"),
+        "{error}"
+    );
+
+    let mut duplicate = Orchestrator::new("o")
+        .service(Executor::new("a", ["sleep", "1000"]), Vec::<String>::new())
+        .service(Executor::new("a", ["sleep", "1000"]), Vec::<String>::new());
+    assert!(matches!(
+        duplicate.start().await,
+        Err(OrchestrationError::DuplicateService { .. })
+    ));
+
+    let mut cycle = Orchestrator::new("o")
+        .service(
+            Executor::new("free", ["sleep", "1000"]),
+            Vec::<String>::new(),
+        )
+        .service(Executor::new("x", ["sleep", "1000"]), ["y"])
+        .service(Executor::new("y", ["sleep", "1000"]), ["x"]);
+    let error = cycle.start().await.expect_err("cycle");
+    assert!(
+        matches!(&error, OrchestrationError::DependencyCycle { services, .. } if services == &["x", "y"]),
+        "{error}"
+    );
+    let free = cycle
+        .executor("free")
+        .and_then(Executor::process_group)
+        .expect("free started");
+    assert_group_gone(free);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_orchestrated_guard_kills_everything_when_dropped() {
+    let orchestrator = Orchestrator::new("guarded")
+        .service(
+            Executor::new("sim", [sim(), "serve", "--port", "{port}"])
+                .ready_when(Readiness::tcp("127.0.0.1:{port}"))
+                .timeout(PATIENCE),
+            Vec::<String>::new(),
+        )
+        .service(
+            Executor::new("family", [fixture("grandchildren.sh")])
+                .ready_when(Readiness::output("^ready$"))
+                .timeout(PATIENCE),
+            ["sim"],
+        );
+    let guard = orchestrated(orchestrator).await.expect("ready");
+    let port = guard
+        .executor("sim")
+        .and_then(Executor::port)
+        .expect("port");
+    TcpStream::connect(("127.0.0.1", port))
+        .await
+        .expect("accepts");
+    let groups: Vec<i32> = ["sim", "family"]
+        .iter()
+        .map(|name| {
+            guard
+                .executor(name)
+                .and_then(Executor::process_group)
+                .expect("group")
+        })
+        .collect();
+    drop(guard);
+    for group in groups {
+        assert!(
+            group_disappears(group).await,
+            "{:?}",
+            processes_in_group(group)
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_orchestrated_guard_stops_gracefully_on_request() {
+    let log = scratch("guard").join("stops.log");
+    let guard = orchestrated(
+        Orchestrator::new("guarded")
+            .service(logs_stop("a", &log), Vec::<String>::new())
+            .service(logs_stop("b", &log), ["a"]),
+    )
+    .await
+    .expect("ready");
+    guard.stop().await.expect("stopped");
+    assert_eq!(std::fs::read_to_string(&log).expect("log"), "b\na\n");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_orchestrator_is_a_service_and_can_nest() {
+    let inner = Orchestrator::new("inner").service(
+        Executor::new("sim", [sim(), "serve", "--port", "{port}"])
+            .ready_when(Readiness::tcp("127.0.0.1:{port}"))
+            .timeout(PATIENCE),
+        Vec::<String>::new(),
+    );
+    let mut outer = Orchestrator::new("outer").service(inner, Vec::<String>::new());
+    let service: &mut dyn Service = &mut outer;
+    service.start().await.expect("ready");
+    assert!(service.is_running());
+    service.stop().await.expect("stopped");
+    assert!(!service.is_running());
+}
