@@ -216,7 +216,12 @@ pub async fn run(mut options: Options, features: &Path) -> anyhow::Result<Outcom
     };
 
     let before_settings = settings.clone();
-    let concurrency = if settings.target.is_shared() { 1 } else { 16 };
+    // Embedded backends cost a task each; processes cost more of the machine.
+    let concurrency = match settings.target {
+        Target::Address(_) => 1,
+        Target::Command(_) => 8,
+        Target::Embedded => 16,
+    };
     let writer = writer::Basic::raw(std::io::stdout(), writer::Coloring::Auto, 0)
         .summarized()
         .tee::<DiscosWorld, _>(reports.discard_arbitrary_writes().discard_stats_writes())

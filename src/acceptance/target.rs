@@ -15,6 +15,7 @@ use std::time::Duration;
 use anyhow::Context;
 
 use crate::backend::{Catalogue, HandlerKind};
+use crate::orchestration::{Executor, Readiness};
 use crate::server::{Config, Server};
 
 /// The environment variable that carries a catalogue file to a backend
@@ -23,6 +24,9 @@ pub const CATALOGUE_ENV: &str = "DISCOS_CATALOGUE";
 
 /// How long a backend may take to shut down before its teardown fails.
 const SHUTDOWN_LIMIT: Duration = Duration::from_secs(5);
+/// How long a `cmd:` backend may take to accept connections: generous, for
+/// interpreters and loaded CI machines; a failing start says why anyway.
+const START_LIMIT: Duration = Duration::from_secs(20);
 
 /// Which backend the features run against.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -105,8 +109,12 @@ impl fmt::Display for Target {
 pub enum BackendUnderTest {
     /// The simulator, served in this process.
     Embedded(Server),
+    /// A backend process started for this scenario by a `cmd:` target.
+    Process(Executor),
     /// A backend reached at an address this run did not start.
     Remote(String),
+    /// A backend a step stopped; its address is kept for messages.
+    Stopped(String),
 }
 
 impl BackendUnderTest {
@@ -115,13 +123,12 @@ impl BackendUnderTest {
         settings: &super::settings::Settings,
         catalogue: Option<&str>,
     ) -> anyhow::Result<BackendUnderTest> {
+        let catalogue = catalogue
+            .map(|name| settings.resolve(name).map_err(anyhow::Error::msg))
+            .transpose()?;
         match &settings.target {
             Target::Embedded => {
-                let catalogue = catalogue
-                    .map(|name| settings.resolve(name).map_err(anyhow::Error::msg))
-                    .transpose()?
-                    .map(Catalogue::load)
-                    .transpose()?;
+                let catalogue = catalogue.map(Catalogue::load).transpose()?;
                 let handler = HandlerKind::Simulator.build(catalogue);
                 let server = Server::start(Config::default(), handler)
                     .await
@@ -129,7 +136,16 @@ impl BackendUnderTest {
                 Ok(BackendUnderTest::Embedded(server))
             }
             Target::Command(command) => {
-                anyhow::bail!("cmd: targets are not available yet ({command})")
+                // A command line as a user writes it: pipes, variables and
+                // quotes mean what a shell makes of them.
+                let mut backend = Executor::shell("backend", command.clone())
+                    .ready_when(Readiness::tcp("127.0.0.1:{port}"))
+                    .timeout(START_LIMIT);
+                if let Some(path) = catalogue {
+                    backend = backend.env(CATALOGUE_ENV, path.display().to_string());
+                }
+                backend.start().await?;
+                Ok(BackendUnderTest::Process(backend))
             }
             Target::Address(address) => {
                 if catalogue.is_some() {
@@ -146,8 +162,29 @@ impl BackendUnderTest {
     pub fn address(&self) -> String {
         match self {
             BackendUnderTest::Embedded(server) => server.local_addr().to_string(),
-            BackendUnderTest::Remote(address) => address.clone(),
+            BackendUnderTest::Process(backend) => {
+                format!("127.0.0.1:{}", backend.port().unwrap_or_default())
+            }
+            BackendUnderTest::Remote(address) | BackendUnderTest::Stopped(address) => {
+                address.clone()
+            }
         }
+    }
+
+    /// Whether this run started the backend, and so may stop it.
+    pub fn is_owned(&self) -> bool {
+        matches!(
+            self,
+            BackendUnderTest::Embedded(_) | BackendUnderTest::Process(_)
+        )
+    }
+
+    /// Stops a backend this run started, as if it crashed or was shut down
+    /// under its clients' feet, and says what it left behind.
+    pub async fn stop(&mut self) -> Vec<String> {
+        let address = self.address();
+        let backend = std::mem::replace(self, BackendUnderTest::Stopped(address));
+        backend.tear_down().await
     }
 
     /// Shuts the backend down (if this run started it) and says what was
@@ -169,10 +206,31 @@ impl BackendUnderTest {
                     ));
                 }
             }
-            BackendUnderTest::Remote(_) => {}
+            BackendUnderTest::Process(mut backend) => {
+                let died = !backend.is_running();
+                match backend.stop().await {
+                    Ok(Some(status)) if died => leaks.push(format!(
+                        "the backend process had exited ({status}) before the scenario ended; its last output:\n{}",
+                        last_output(&backend)
+                    )),
+                    Ok(_) => {}
+                    Err(error) => leaks.push(format!("the backend process: {error}")),
+                }
+            }
+            BackendUnderTest::Remote(_) | BackendUnderTest::Stopped(_) => {}
         }
         leaks
     }
+}
+
+fn last_output(backend: &Executor) -> String {
+    let lines = backend.output_lines();
+    let start = lines.len().saturating_sub(crate::orchestration::LAST_LINES);
+    lines[start..]
+        .iter()
+        .map(|line| format!("    {line}"))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 #[cfg(test)]
