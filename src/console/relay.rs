@@ -31,6 +31,10 @@ use crate::protocol::{DEFAULT_MAX_LINE, Message, latin1};
 /// the console, is the one that answers an over-long line.
 const MAX_MESSAGE: usize = 4 * DEFAULT_MAX_LINE;
 
+/// The longest wait for a page to acknowledge the close: a page that does
+/// not answer must not hold up a shutdown.
+const CLOSE_WAIT: Duration = Duration::from_secs(1);
+
 /// WebSocket close code for a normal closure.
 const NORMAL_CLOSURE: u16 = 1000;
 
@@ -268,5 +272,5 @@ async fn say_goodbye(socket: &mut WebSocket, text: &str, limit: Duration) {
         return;
     }
     let drained = async { while let Some(Ok(_)) = socket.recv().await {} };
-    let _ = tokio::time::timeout(limit, drained).await;
+    let _ = tokio::time::timeout(limit.min(CLOSE_WAIT), drained).await;
 }
