@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use fantoccini::key::Key;
 use http_body_util::{BodyExt, Empty};
 use hyper_util::client::legacy::Client as HttpClient;
 use hyper_util::rt::TokioExecutor;
@@ -18,9 +19,10 @@ use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
 
 use discos_acceptance::acceptance::browser::{
-    Browser, BrowserOptions, Installation, processes_mentioning,
+    Browser, BrowserError, BrowserOptions, Installation, processes_mentioning,
 };
 use discos_acceptance::backend::HandlerKind;
+use discos_acceptance::client::Client;
 use discos_acceptance::console::{self, Console};
 use discos_acceptance::server::{self, Server};
 
@@ -166,8 +168,10 @@ async fn a_user_enters_a_line_hits_send_and_sees_the_answer() {
     )
     .await
     .unwrap();
+    let backend = simulator.local_addr().to_string();
+    let mut simulator = Some(simulator);
     let console = Console::start(console::Config {
-        backend: simulator.local_addr().to_string(),
+        backend,
         ..console::Config::default()
     })
     .await
@@ -193,30 +197,44 @@ async fn a_user_enters_a_line_hits_send_and_sees_the_answer() {
         let exchanges = browser.exchanges().await?;
         let html = browser.page_html().await?;
         let png = browser.screenshot().await?;
-        Ok::<_, discos_acceptance::acceptance::browser::BrowserError>((exchanges, html, png))
+        // Enter in the field sends too.
+        let enter = char::from(Key::Enter);
+        browser.enter(&format!("get-configuration{enter}")).await?;
+        browser
+            .wait_for_text("!get-configuration,ok,K2000", LIMIT)
+            .await?;
+        let more = browser.wait_for_exchanges(2, LIMIT).await?;
+
+        // The browser really set it: another client sees it.
+        let simulator = simulator.take().expect("the simulator runs");
+        let mut other = Client::connect(simulator.local_addr().to_string())
+            .await
+            .expect("another client connects");
+        let seen = other.request_text("get-configuration").await;
+        assert_eq!(
+            seen.map(|reply| reply.to_string()).ok().as_deref(),
+            Some("!get-configuration,ok,K2000")
+        );
+        other.close().await.expect("the other client closes");
+
+        // A backend that goes away is shown on the page.
+        simulator.shutdown().await;
+        browser
+            .wait_for_text("backend closed the connection", LIMIT)
+            .await?;
+        let (state, _) = browser.status().await?;
+        Ok::<_, BrowserError>((exchanges, more, html, png, state))
     }
     .await;
     let closed = browser.close().await;
-    let (exchanges, html, png) = outcome.unwrap_or_else(|e| panic!("{e}"));
+    let (exchanges, more, html, png, gone) = outcome.unwrap_or_else(|e| panic!("{e}"));
     closed.expect("the session ends");
     assert_eq!(exchanges, 1);
+    assert_eq!(more, 2);
+    assert_eq!(gone, "closed", "the status shows the backend gone");
     assert!(html.contains(r#"data-code="ok""#), "{html}");
     assert!(html.contains("?set-configuration,K2000"), "{html}");
     assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"), "a PNG screenshot");
-    let mut backend_state =
-        discos_acceptance::client::Client::connect(simulator.local_addr().to_string())
-            .await
-            .unwrap();
-    let seen = backend_state
-        .request_text("get-configuration")
-        .await
-        .unwrap();
-    assert_eq!(
-        seen.to_string(),
-        "!get-configuration,ok,K2000",
-        "the browser really set it"
-    );
-    backend_state.close().await.unwrap();
 
     driver.stop();
     let marker = profile.display().to_string();
@@ -241,7 +259,6 @@ async fn a_user_enters_a_line_hits_send_and_sees_the_answer() {
         tokio::time::sleep(POLL).await;
     }
     console.shutdown().await;
-    simulator.shutdown().await;
     match std::fs::remove_dir_all(&scratch) {
         Ok(()) => {}
         Err(e) if e.kind() == ErrorKind::NotFound => {}
