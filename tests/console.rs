@@ -298,6 +298,53 @@ async fn a_backend_that_goes_away_is_shown() {
 }
 
 #[tokio::test]
+async fn a_silent_backend_is_shown_and_disconnected() {
+    // A backend that greets, then never answers: the request shows at once,
+    // the missing reply after the reply timeout, and the connection is
+    // dropped so a late reply cannot be shown against the next request.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap().to_string();
+    let backend = tokio::spawn(async move {
+        let (mut stream, _) = listener.accept().await.unwrap();
+        stream.write_all(b"!version,ok,1.4\r\n").await.unwrap();
+        let mut heard = Vec::new();
+        // Until the console closes the connection.
+        tokio::time::timeout(LIMIT, stream.read_to_end(&mut heard))
+            .await
+            .expect("the console closes the connection")
+            .unwrap();
+        heard
+    });
+    let console = Console::start(Config {
+        backend: address,
+        reply_timeout: Duration::from_millis(300),
+        ..Config::default()
+    })
+    .await
+    .unwrap();
+    let mut socket = connected(&console).await;
+    socket.send(WsMessage::text("status")).await.unwrap();
+    let request = next(&mut socket).await.unwrap();
+    assert_eq!(request["type"], "request");
+    assert_eq!(request["line"], "?status");
+    let reply = next(&mut socket).await.unwrap();
+    assert_eq!(
+        (&reply["type"], &reply["code"]),
+        (&"reply".into(), &"error".into())
+    );
+    let text = until_status(&mut socket, "closed").await;
+    assert!(
+        text.starts_with("backend did not reply within 300ms"),
+        "{text}"
+    );
+    assert!(next(&mut socket).await.is_none());
+    let heard = backend.await.unwrap();
+    assert_eq!(heard, b"?status\r\n");
+    assert_eq!(console.backend_connections(), 0);
+    console.shutdown_within(LIMIT).await.expect("no task left");
+}
+
+#[tokio::test]
 async fn an_unreachable_backend_is_shown() {
     // A port that was free a moment ago: nothing listens there.
     let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
