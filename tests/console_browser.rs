@@ -235,6 +235,11 @@ async fn a_user_enters_a_line_hits_send_and_sees_the_answer() {
     assert!(html.contains(r#"data-code="ok""#), "{html}");
     assert!(html.contains("?set-configuration,K2000"), "{html}");
     assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"), "a PNG screenshot");
+    // Kept for a person to look at what the browser saw.
+    let shot = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("console_browser.png");
+    if let Err(e) = std::fs::write(&shot, &png) {
+        eprintln!("cannot keep the screenshot at {}: {e}", shot.display());
+    }
 
     driver.stop();
     let marker = profile.display().to_string();

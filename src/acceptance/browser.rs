@@ -436,7 +436,9 @@ fn is_executable(path: &Path) -> bool {
 /// Processes (other than this one) whose command line contains `text`, as
 /// (pid, command line with spaces between arguments): how teardown proves
 /// that no browser process outlived its scenario, by the scenario's unique
-/// user-data-dir. Processes that end while being read are skipped.
+/// user-data-dir. Processes that end while being read are skipped, and so
+/// are zombies (their command line is empty): they are dead, and those of a
+/// browser are reaped by init, not by the scenario.
 pub fn processes_mentioning(text: &str) -> Vec<(u32, String)> {
     let Ok(entries) = std::fs::read_dir("/proc") else {
         return Vec::new();
