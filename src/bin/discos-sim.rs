@@ -11,9 +11,10 @@ use tracing_subscriber::EnvFilter;
 
 use discos_acceptance::backend::{Catalogue, HandlerKind};
 use discos_acceptance::client::{Client, ClientOptions};
+use discos_acceptance::console::{self, Console};
 use discos_acceptance::protocol::{Code, DEFAULT_MAX_LINE, latin1};
 use discos_acceptance::server::{self, DEFAULT_MAX_CONNECTIONS, Server};
-use discos_acceptance::{console, load, system};
+use discos_acceptance::{load, system};
 
 /// A reference simulator and tools for the DISCOS backend protocol (1.4).
 #[derive(Debug, Parser)]
@@ -66,6 +67,10 @@ struct ServeArgs {
     #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_CONNECTIONS,
           value_parser = clap::value_parser!(u64).range(1..).map(|v| v as usize))]
     max_connections: usize,
+    /// Also serve the web console on this port (same host), relaying to
+    /// this simulator; both shut down together.
+    #[arg(long, value_name = "PORT")]
+    console_port: Option<u16>,
 }
 
 #[derive(Debug, Args)]
@@ -102,7 +107,7 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Serve(args) => serve(args).await,
             Command::Send(args) => send(args).await,
-            Command::Console(args) => console::run(args).await,
+            Command::Console(args) => serve_console(args).await,
             Command::Load(args) => load::run(args).await,
             Command::Check { .. } => unreachable!("handled before the runtime starts"),
         }
@@ -135,11 +140,57 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         .await
         .with_context(|| format!("cannot listen on {address}"))?;
     announce(&format!("listening on {}", server.local_addr()));
+    let console = match args.console_port {
+        None => None,
+        Some(port) => {
+            let config = console::Config {
+                address: format!("{}:{port}", args.host),
+                backend: server.local_addr().to_string(),
+                ..console::Config::default()
+            };
+            match Console::start(config).await {
+                Ok(console) => Some(console),
+                Err(error) => {
+                    server.shutdown().await;
+                    return Err(anyhow::Error::from(error)
+                        .context(format!("cannot serve the console on {}:{port}", args.host)));
+                }
+            }
+        }
+    };
+    if let Some(console) = &console {
+        announce(&format!("console on {}", console.url()));
+    }
+    wait_for_termination(&mut terminate, &mut interrupt).await;
+    // The console first: its relays close their backend connections cleanly
+    // while the simulator still answers.
+    if let Some(console) = console {
+        console.shutdown().await;
+    }
+    server.shutdown().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn wait_for_termination(
+    terminate: &mut tokio::signal::unix::Signal,
+    interrupt: &mut tokio::signal::unix::Signal,
+) {
     tokio::select! {
         _ = terminate.recv() => tracing::info!("SIGTERM: shutting down"),
         _ = interrupt.recv() => tracing::info!("SIGINT: shutting down"),
     }
-    server.shutdown().await;
+}
+
+async fn serve_console(args: console::ConsoleArgs) -> anyhow::Result<ExitCode> {
+    let config = args.config();
+    let mut terminate = signal(tokio::signal::unix::SignalKind::terminate())?;
+    let mut interrupt = signal(tokio::signal::unix::SignalKind::interrupt())?;
+    let console = Console::start(config.clone())
+        .await
+        .with_context(|| format!("cannot listen on {}", config.address))?;
+    announce(&format!("console on {}", console.url()));
+    wait_for_termination(&mut terminate, &mut interrupt).await;
+    console.shutdown().await;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -1,14 +1,194 @@
-//! `discos-sim console`: a web console for any DISCOS backend.
+//! The web console: a page where a person (or a browser driven by a
+//! scenario) types request lines and watches a backend answer them.
 //!
-//! Not written yet; see the issue "Web console".
+//! It exists so that "the user enters a line, hits send and sees the answer"
+//! can be said about any DISCOS backend, in a real browser, without anything
+//! but this binary: the page, its script and its style are compiled in
+//! ([`page`]), and each page gets its own backend connection through the
+//! project's [`Client`](crate::client::Client), relayed over a WebSocket
+//! ([`relay`]).
+//!
+//! Like the [server](crate::server), the console treats shutdown as part of
+//! its contract: [`Console::shutdown`] stops listening, closes every
+//! WebSocket and every backend connection, and returns only when every task
+//! it started has ended, so a teardown check can prove nothing leaked.
 
-use std::process::ExitCode;
+mod args;
+mod page;
+mod relay;
 
-/// Command-line arguments of `discos-sim console`.
-#[derive(Debug, clap::Args)]
-pub struct ConsoleArgs {}
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
 
-/// Runs `discos-sim console`.
-pub async fn run(_args: ConsoleArgs) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("discos-sim console is not built yet")
+use axum::Router;
+use axum::routing::get;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::client::DEFAULT_REPLY_TIMEOUT;
+
+pub use args::{ConsoleArgs, parse_backend};
+
+/// How a console listens and which backend it relays to.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Where to listen, `host:port`; port 0 picks a free one.
+    pub address: String,
+    /// The backend every page talks to, `host:port`.
+    pub backend: String,
+    /// Longest wait for the backend to connect or to answer one line; a
+    /// backend silent for longer is reported on the page and disconnected,
+    /// because a late reply would be shown against the wrong request.
+    pub reply_timeout: Duration,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            address: "127.0.0.1:0".to_owned(),
+            backend: "127.0.0.1:8978".to_owned(),
+            reply_timeout: DEFAULT_REPLY_TIMEOUT,
+        }
+    }
+}
+
+/// Counters a teardown check reads; kept by guards so that a task ending
+/// any way at all (even by panic) still counts down.
+#[derive(Debug, Default)]
+pub(crate) struct Stats {
+    pub(crate) relays: AtomicUsize,
+    pub(crate) backends: AtomicUsize,
+}
+
+/// Counts one thing open for as long as it lives.
+#[derive(Debug)]
+pub(crate) struct Open<'a>(&'a AtomicUsize);
+
+impl<'a> Open<'a> {
+    pub(crate) fn new(counter: &'a AtomicUsize) -> Open<'a> {
+        counter.fetch_add(1, Ordering::SeqCst);
+        Open(counter)
+    }
+}
+
+impl Drop for Open<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// What every request handler of one console shares.
+#[derive(Debug, Clone)]
+pub(crate) struct Shared {
+    pub(crate) backend: String,
+    pub(crate) reply_timeout: Duration,
+    pub(crate) token: CancellationToken,
+    pub(crate) tracker: TaskTracker,
+    pub(crate) stats: Arc<Stats>,
+}
+
+/// A running console; dropping it cancels every task, [`Console::shutdown`]
+/// also waits for them.
+#[derive(Debug)]
+pub struct Console {
+    local_addr: SocketAddr,
+    shared: Shared,
+}
+
+impl Console {
+    /// Binds `config.address` and serves the console in the background; once
+    /// this returns, the page can be loaded. The backend is not contacted
+    /// until a page opens its WebSocket, so a console can be started before
+    /// its backend.
+    pub async fn start(config: Config) -> std::io::Result<Console> {
+        let listener = TcpListener::bind(&config.address).await?;
+        let local_addr = listener.local_addr()?;
+        let shared = Shared {
+            backend: config.backend,
+            reply_timeout: config.reply_timeout,
+            token: CancellationToken::new(),
+            tracker: TaskTracker::new(),
+            stats: Arc::default(),
+        };
+        let router = Router::new()
+            .route("/", get(page::index))
+            .route("/console.js", get(page::script))
+            .route("/console.css", get(page::style))
+            .route("/status", get(page::status))
+            .route("/ws", get(relay::upgrade))
+            .with_state(shared.clone());
+        let stop = shared.token.clone().cancelled_owned();
+        shared.tracker.spawn(async move {
+            let served = axum::serve(listener, router)
+                .with_graceful_shutdown(stop)
+                .await;
+            if let Err(error) = served {
+                tracing::error!(%error, "console stopped serving");
+            }
+        });
+        tracing::info!(%local_addr, backend = %shared.backend, "console listening");
+        Ok(Console { local_addr, shared })
+    }
+
+    /// The address the console listens on (with the real port when 0 was asked).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// The page's address, what a person or a browser opens.
+    pub fn url(&self) -> String {
+        format!("http://{}/", self.local_addr)
+    }
+
+    /// The backend the console relays to.
+    pub fn backend(&self) -> &str {
+        &self.shared.backend
+    }
+
+    /// WebSocket relays open now: one per open page.
+    pub fn open_relays(&self) -> usize {
+        self.shared.stats.relays.load(Ordering::SeqCst)
+    }
+
+    /// Backend connections the console holds now; a teardown check expects
+    /// 0 once every page is closed.
+    pub fn backend_connections(&self) -> usize {
+        self.shared.stats.backends.load(Ordering::SeqCst)
+    }
+
+    /// Tasks of this console still alive: the HTTP server and one per relay.
+    pub fn live_tasks(&self) -> usize {
+        self.shared.tracker.len()
+    }
+
+    /// Stops listening, closes every WebSocket (telling its page why) and
+    /// every backend connection, and returns when every task has ended.
+    pub async fn shutdown(self) {
+        // No limit: tokio treats a timeout this long as never.
+        let _ = self.shutdown_within(Duration::MAX).await;
+    }
+
+    /// As [`Console::shutdown`], but gives up after `limit` and says how many
+    /// tasks were still alive: a teardown check must report a task that
+    /// never ends, not hang on it.
+    pub async fn shutdown_within(self, limit: Duration) -> Result<(), usize> {
+        self.shared.token.cancel();
+        self.shared.tracker.close();
+        match tokio::time::timeout(limit, self.shared.tracker.wait()).await {
+            Ok(()) => {
+                tracing::info!(local_addr = %self.local_addr, "console shut down");
+                Ok(())
+            }
+            Err(_) => Err(self.shared.tracker.len()),
+        }
+    }
+}
+
+impl Drop for Console {
+    fn drop(&mut self) {
+        self.shared.token.cancel();
+    }
 }

@@ -1,0 +1,559 @@
+//! A real browser, driven through WebDriver, for scenarios that speak of a
+//! user: "the user enters a line, hits send and sees the answer".
+//!
+//! A thin layer over [fantoccini]: the steps say what a person does
+//! ([`Browser::enter`], [`Browser::hit`], [`Browser::wait_for_text`]) and
+//! this module turns it into WebDriver commands against the console page.
+//! Errors name what was attempted and, for waits, what the page showed
+//! instead, because "element not found" alone does not help a reviewer.
+//!
+//! It speaks plain HTTP to the WebDriver endpoint (a local chromedriver or a
+//! Selenium Grid on the LAN), so no TLS stack is compiled in.
+//!
+//! [`Installation`] finds Debian's `chromium` and `chromedriver`;
+//! [`processes_mentioning`] lets teardown prove no browser process outlived
+//! its scenario, by the scenario's unique `--user-data-dir`.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use fantoccini::error::{CmdError, NewSessionError};
+use fantoccini::wd::Capabilities;
+use fantoccini::{ClientBuilder, Locator};
+use hyper_util::client::legacy::connect::HttpConnector;
+use serde_json::{Value, json};
+
+/// What to install when the browser is missing, in one line a skipped
+/// scenario can print.
+pub const INSTALL_HINT: &str =
+    "install Chromium and its WebDriver: apt-get install chromium chromium-driver";
+
+/// How often waits look at the page again: fast enough that a scenario does
+/// not dawdle, slow enough not to flood the driver.
+const POLL: Duration = Duration::from_millis(50);
+
+/// The most page text an error quotes.
+const QUOTE: usize = 600;
+
+/// What went wrong driving the browser.
+#[derive(Debug, thiserror::Error)]
+pub enum BrowserError {
+    /// The WebDriver endpoint could not start a browser session.
+    #[error("cannot open a browser session through {webdriver}: {source}")]
+    Session {
+        /// The WebDriver endpoint.
+        webdriver: String,
+        /// What fantoccini reported.
+        source: NewSessionError,
+    },
+    /// A WebDriver command failed.
+    #[error("the browser could not {action}: {source}")]
+    Command {
+        /// What was attempted, e.g. "open http://127.0.0.1:8080/".
+        action: String,
+        /// What fantoccini reported.
+        source: CmdError,
+    },
+    /// A wait ran out.
+    #[error("waited {after:?} for {waiting_for}; the page shows: {page_text:?}")]
+    Timeout {
+        /// What was awaited.
+        waiting_for: String,
+        /// How long.
+        after: Duration,
+        /// The page's visible text when the wait gave up (shortened).
+        page_text: String,
+    },
+    /// No button answers to the name.
+    #[error("no button with id or text {name:?} on the page; buttons there: {buttons:?}")]
+    NoButton {
+        /// The name asked for.
+        name: String,
+        /// The ids or texts of the buttons present.
+        buttons: Vec<String>,
+    },
+    /// A script gave back something of the wrong shape.
+    #[error("the page answered {asked} with {got}")]
+    Unexpected {
+        /// What was asked.
+        asked: String,
+        /// What came back.
+        got: String,
+    },
+}
+
+/// How to start the browser.
+#[derive(Debug, Clone)]
+pub struct BrowserOptions {
+    /// A fresh directory for the browser's profile; unique per scenario, so
+    /// that teardown can find the browser's processes by it.
+    pub user_data_dir: PathBuf,
+    /// No window: what CI and most runs want.
+    pub headless: bool,
+    /// The Chromium binary, on the WebDriver endpoint's machine; `None` lets
+    /// the driver pick (right for a remote grid).
+    pub chromium: Option<PathBuf>,
+    /// Window size in pixels, which is also the size of screenshots.
+    pub window_size: (u32, u32),
+    /// More command-line switches for Chromium.
+    pub extra_args: Vec<String>,
+}
+
+impl BrowserOptions {
+    /// Headless Chromium from this machine's [`Installation`] (when found),
+    /// with its profile in `user_data_dir`.
+    pub fn new(user_data_dir: impl Into<PathBuf>) -> BrowserOptions {
+        BrowserOptions {
+            user_data_dir: user_data_dir.into(),
+            headless: true,
+            chromium: Installation::find().ok().map(|found| found.chromium),
+            window_size: (1024, 768),
+            extra_args: Vec::new(),
+        }
+    }
+
+    /// The WebDriver capabilities these options stand for.
+    pub fn capabilities(&self) -> Capabilities {
+        let mut args = Vec::new();
+        if self.headless {
+            args.push("--headless".to_owned());
+        }
+        args.extend(
+            [
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+                "--disable-dev-shm-usage",
+            ]
+            .map(str::to_owned),
+        );
+        args.push(format!("--user-data-dir={}", self.user_data_dir.display()));
+        args.push(format!(
+            "--window-size={},{}",
+            self.window_size.0, self.window_size.1
+        ));
+        args.extend(self.extra_args.iter().cloned());
+        let mut chrome = json!({ "args": args });
+        if let Some(binary) = &self.chromium {
+            chrome["binary"] = Value::String(binary.display().to_string());
+        }
+        let mut capabilities = Capabilities::new();
+        capabilities.insert("browserName".to_owned(), json!("chrome"));
+        capabilities.insert("goog:chromeOptions".to_owned(), chrome);
+        capabilities
+    }
+}
+
+/// One browser session showing one page at a time.
+#[derive(Debug)]
+pub struct Browser {
+    client: fantoccini::Client,
+    webdriver: String,
+}
+
+impl Browser {
+    /// Opens a browser session through the WebDriver endpoint at
+    /// `webdriver` (e.g. `http://127.0.0.1:9515`).
+    pub async fn connect(
+        webdriver: &str,
+        options: &BrowserOptions,
+    ) -> Result<Browser, BrowserError> {
+        let client = ClientBuilder::new(HttpConnector::new())
+            .capabilities(options.capabilities())
+            .connect(webdriver)
+            .await
+            .map_err(|source| BrowserError::Session {
+                webdriver: webdriver.to_owned(),
+                source,
+            })?;
+        Ok(Browser {
+            client,
+            webdriver: webdriver.to_owned(),
+        })
+    }
+
+    /// The WebDriver endpoint this session runs on.
+    pub fn webdriver(&self) -> &str {
+        &self.webdriver
+    }
+
+    /// Loads `url` and waits until the page has loaded.
+    pub async fn open(&self, url: &str) -> Result<(), BrowserError> {
+        self.client
+            .goto(url)
+            .await
+            .map_err(command(format!("open {url}")))
+    }
+
+    /// Types `text` into the console's request field (`#line`), replacing
+    /// what was there.
+    pub async fn enter(&self, text: &str) -> Result<(), BrowserError> {
+        let action = || format!("type {text:?} into the request field #line");
+        let field = self
+            .client
+            .find(Locator::Id("line"))
+            .await
+            .map_err(command(action()))?;
+        field.clear().await.map_err(command(action()))?;
+        field.send_keys(text).await.map_err(command(action()))
+    }
+
+    /// Clicks the button whose id or visible text is `name` ("send").
+    pub async fn hit(&self, name: &str) -> Result<(), BrowserError> {
+        let action = || format!("click the button {name:?}");
+        let buttons = self
+            .client
+            .find_all(Locator::Css(
+                "button, input[type=submit], input[type=button]",
+            ))
+            .await
+            .map_err(command(action()))?;
+        let mut seen = Vec::new();
+        for button in buttons {
+            let id = button.attr("id").await.map_err(command(action()))?;
+            let text = button.text().await.map_err(command(action()))?;
+            let value = button.prop("value").await.map_err(command(action()))?;
+            let names = [id.as_deref(), Some(text.trim()), value.as_deref()];
+            if names.iter().flatten().any(|candidate| *candidate == name) {
+                return button.click().await.map_err(command(action()));
+            }
+            seen.push(id.filter(|id| !id.is_empty()).unwrap_or(text));
+        }
+        Err(BrowserError::NoButton {
+            name: name.to_owned(),
+            buttons: seen,
+        })
+    }
+
+    /// The page's visible text.
+    pub async fn text(&self) -> Result<String, BrowserError> {
+        let value = self
+            .script(
+                "return document.body ? document.body.innerText : '';",
+                "read the page's text",
+            )
+            .await?;
+        match value {
+            Value::String(text) => Ok(text),
+            other => Err(unexpected("its text", &other)),
+        }
+    }
+
+    /// Waits until the page shows `text`; bounded, because a reply that
+    /// never comes must fail the scenario, not hang it.
+    pub async fn wait_for_text(&self, text: &str, timeout: Duration) -> Result<(), BrowserError> {
+        let started = Instant::now();
+        loop {
+            let page = self.text().await?;
+            if page.contains(text) {
+                return Ok(());
+            }
+            if started.elapsed() >= timeout {
+                return Err(BrowserError::Timeout {
+                    waiting_for: format!("the page to show {text:?}"),
+                    after: timeout,
+                    page_text: shorten(&page),
+                });
+            }
+            tokio::time::sleep(POLL).await;
+        }
+    }
+
+    /// Exchanges the transcript shows complete: a request with its reply.
+    pub async fn exchanges(&self) -> Result<usize, BrowserError> {
+        let value = self
+            .script(
+                "return document.querySelectorAll('#transcript li.exchange .reply[data-code]').length;",
+                "count the exchanges",
+            )
+            .await?;
+        value
+            .as_u64()
+            .and_then(|n| usize::try_from(n).ok())
+            .ok_or_else(|| unexpected("the count of exchanges", &value))
+    }
+
+    /// Waits until at least `n` exchanges are complete and returns how many
+    /// there are then, for the caller to compare.
+    pub async fn wait_for_exchanges(
+        &self,
+        n: usize,
+        timeout: Duration,
+    ) -> Result<usize, BrowserError> {
+        let started = Instant::now();
+        loop {
+            let count = self.exchanges().await?;
+            if count >= n {
+                return Ok(count);
+            }
+            if started.elapsed() >= timeout {
+                return Err(BrowserError::Timeout {
+                    waiting_for: format!("{n} exchanges (saw {count})"),
+                    after: timeout,
+                    page_text: shorten(&self.text().await.unwrap_or_default()),
+                });
+            }
+            tokio::time::sleep(POLL).await;
+        }
+    }
+
+    /// The console's connection state (`connecting`, `connected`, `closed`)
+    /// and the text shown with it.
+    pub async fn status(&self) -> Result<(String, String), BrowserError> {
+        let value = self
+            .script(
+                "const s = document.getElementById('status'); \
+                 return s ? [s.dataset.state || '', s.textContent] : null;",
+                "read the status #status",
+            )
+            .await?;
+        match value.as_array().map(Vec::as_slice) {
+            Some([Value::String(state), Value::String(text)]) => Ok((state.clone(), text.clone())),
+            _ => Err(unexpected("the status #status", &value)),
+        }
+    }
+
+    /// What the browser shows now, as PNG.
+    pub async fn screenshot(&self) -> Result<Vec<u8>, BrowserError> {
+        self.client
+            .screenshot()
+            .await
+            .map_err(command("take a screenshot".to_owned()))
+    }
+
+    /// The page's current DOM, serialised.
+    pub async fn page_html(&self) -> Result<String, BrowserError> {
+        self.client
+            .source()
+            .await
+            .map_err(command("read the page's HTML".to_owned()))
+    }
+
+    /// Ends the session: the driver closes the browser and its processes.
+    pub async fn close(self) -> Result<(), BrowserError> {
+        self.client
+            .close()
+            .await
+            .map_err(command("end the browser session".to_owned()))
+    }
+
+    async fn script(&self, script: &str, action: &str) -> Result<Value, BrowserError> {
+        self.client
+            .execute(script, Vec::new())
+            .await
+            .map_err(command(action.to_owned()))
+    }
+}
+
+fn command(action: String) -> impl FnOnce(CmdError) -> BrowserError {
+    move |source| BrowserError::Command { action, source }
+}
+
+fn unexpected(asked: &str, got: &Value) -> BrowserError {
+    BrowserError::Unexpected {
+        asked: asked.to_owned(),
+        got: shorten(&got.to_string()),
+    }
+}
+
+fn shorten(text: &str) -> String {
+    match text.char_indices().nth(QUOTE) {
+        Some((end, _)) => format!("{}…", &text[..end]),
+        None => text.to_owned(),
+    }
+}
+
+/// Chromium and its WebDriver as installed on this machine.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Installation {
+    /// The browser.
+    pub chromium: PathBuf,
+    /// The WebDriver server for it.
+    pub chromedriver: PathBuf,
+}
+
+/// The browser, its driver or both are not installed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{} not found on PATH; {INSTALL_HINT}", missing.join(" and "))]
+pub struct NotInstalled {
+    /// What is missing: `chromium`, `chromedriver`.
+    pub missing: Vec<&'static str>,
+}
+
+impl Installation {
+    /// Looks for Debian's `chromium` and `chromedriver`, on PATH and where
+    /// Debian puts them.
+    pub fn find() -> Result<Installation, NotInstalled> {
+        let chromium = find_program(&["chromium", "chromium-browser", "/usr/bin/chromium"]);
+        let chromedriver = find_program(&[
+            "chromedriver",
+            "/usr/bin/chromedriver",
+            "/usr/lib/chromium/chromedriver",
+        ]);
+        match (chromium, chromedriver) {
+            (Some(chromium), Some(chromedriver)) => Ok(Installation {
+                chromium,
+                chromedriver,
+            }),
+            (chromium, chromedriver) => Err(NotInstalled {
+                missing: [
+                    chromium.is_none().then_some("chromium"),
+                    chromedriver.is_none().then_some("chromedriver"),
+                ]
+                .into_iter()
+                .flatten()
+                .collect(),
+            }),
+        }
+    }
+}
+
+/// The first of `names` that is an executable file: a path as it is, a bare
+/// name looked up on PATH.
+fn find_program(names: &[&str]) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    names.iter().find_map(|name| {
+        if name.contains('/') {
+            let candidate = PathBuf::from(name);
+            is_executable(&candidate).then_some(candidate)
+        } else {
+            std::env::split_paths(&path)
+                .map(|dir| dir.join(name))
+                .find(|candidate| is_executable(candidate))
+        }
+    })
+}
+
+fn is_executable(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path)
+        .is_ok_and(|meta| meta.is_file() && meta.permissions().mode() & 0o111 != 0)
+}
+
+/// Processes (other than this one) whose command line contains `text`, as
+/// (pid, command line with spaces between arguments): how teardown proves
+/// that no browser process outlived its scenario, by the scenario's unique
+/// user-data-dir. Processes that end while being read are skipped, and so
+/// are zombies (their command line is empty): they are dead, and those of a
+/// browser are reaped by init, not by the scenario.
+pub fn processes_mentioning(text: &str) -> Vec<(u32, String)> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    let own = std::process::id();
+    let mut found: Vec<(u32, String)> = entries
+        .flatten()
+        .filter_map(|entry| {
+            let pid: u32 = entry.file_name().to_str()?.parse().ok()?;
+            if pid == own {
+                return None;
+            }
+            let raw = std::fs::read(entry.path().join("cmdline")).ok()?;
+            let line = String::from_utf8_lossy(&raw).replace('\0', " ");
+            let line = line.trim_end().to_owned();
+            line.contains(text).then_some((pid, line))
+        })
+        .collect();
+    found.sort();
+    found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn capabilities_carry_the_switches_chromium_needs_here() {
+        let mut options = BrowserOptions::new("/tmp/profile-x");
+        options.chromium = Some(PathBuf::from("/usr/bin/chromium"));
+        let capabilities = options.capabilities();
+        let chrome = &capabilities["goog:chromeOptions"];
+        let args: Vec<&str> = chrome["args"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a.as_str().unwrap())
+            .collect();
+        for needed in [
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            "--user-data-dir=/tmp/profile-x",
+        ] {
+            assert!(args.contains(&needed), "{needed} missing from {args:?}");
+        }
+        assert_eq!(chrome["binary"], "/usr/bin/chromium");
+        options.headless = false;
+        options.chromium = None;
+        let capabilities = options.capabilities();
+        assert!(capabilities["goog:chromeOptions"].get("binary").is_none());
+        assert!(
+            !capabilities["goog:chromeOptions"]["args"]
+                .as_array()
+                .unwrap()
+                .contains(&json!("--headless"))
+        );
+    }
+
+    #[test]
+    fn missing_programs_are_named_with_what_to_install() {
+        let error = NotInstalled {
+            missing: vec!["chromium", "chromedriver"],
+        };
+        let text = error.to_string();
+        assert!(
+            text.contains("chromium and chromedriver not found"),
+            "{text}"
+        );
+        assert!(
+            text.contains("apt-get install chromium chromium-driver"),
+            "{text}"
+        );
+        assert!(find_program(&["surely-not-a-program-here", "/nonexistent/x"]).is_none());
+        assert_eq!(
+            find_program(&["sh"]).is_some(),
+            Path::new("/bin/sh").exists()
+        );
+    }
+
+    #[test]
+    fn processes_are_found_by_their_command_line() {
+        let marker = format!("discos-marker-{}", std::process::id());
+        let mut child = std::process::Command::new("sleep")
+            .arg("30")
+            .arg0_marker(&marker)
+            .spawn()
+            .expect("sleep runs");
+        let found = processes_mentioning(&marker);
+        child.kill().ok();
+        child.wait().ok();
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].0, child.id());
+        assert!(processes_mentioning(&marker).is_empty());
+    }
+
+    trait Arg0Marker {
+        fn arg0_marker(&mut self, marker: &str) -> &mut Self;
+    }
+
+    impl Arg0Marker for std::process::Command {
+        fn arg0_marker(&mut self, marker: &str) -> &mut Self {
+            use std::os::unix::process::CommandExt;
+            self.arg0(format!("sleep-{marker}"))
+        }
+    }
+
+    #[test]
+    fn long_text_is_shortened() {
+        assert_eq!(shorten("abc"), "abc");
+        let long = "é".repeat(QUOTE + 5);
+        assert_eq!(shorten(&long).chars().count(), QUOTE + 1);
+    }
+}

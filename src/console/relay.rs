@@ -1,0 +1,276 @@
+//! The WebSocket relay: one per open page, holding that page's own backend
+//! connection for exactly as long as the page is open.
+//!
+//! The page sends request lines as typed; the relay tells the page what it
+//! sends and what comes back, as small JSON messages:
+//!
+//! - `{"type":"status","state":"connecting"|"connected"|"closed","text":…}`
+//! - `{"type":"request","line":"?set-configuration,K2000"}`
+//! - `{"type":"reply","line":"!set-configuration,ok","code":"ok"}` — `code`
+//!   is the reply's return code, or `error` when no proper reply came
+//! - `{"type":"event","text":…}` — anything else worth showing (a line that
+//!   could not be sent, something the backend sent unprompted)
+//!
+//! Lines go to the backend as typed, only with a `?` added when it was left
+//! out, so a malformed line reaches the backend and the page shows the
+//! backend's own `invalid` answer rather than the console's opinion.
+
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::extract::ws::{CloseFrame, Message as WsMessage, WebSocket, WebSocketUpgrade};
+use axum::response::Response;
+use serde_json::json;
+
+use super::{Open, Shared};
+use crate::client::{Client, ClientError, ClientOptions, escape_line};
+use crate::protocol::{DEFAULT_MAX_LINE, Message, latin1};
+
+/// The largest WebSocket message accepted from a page: room for the longest
+/// line a backend accepts by default and then some, so that the backend, not
+/// the console, is the one that answers an over-long line.
+const MAX_MESSAGE: usize = 4 * DEFAULT_MAX_LINE;
+
+/// The longest wait for a page to acknowledge the close: a page that does
+/// not answer must not hold up a shutdown.
+const CLOSE_WAIT: Duration = Duration::from_secs(1);
+
+/// WebSocket close code for a normal closure.
+const NORMAL_CLOSURE: u16 = 1000;
+
+/// Upgrades `/ws` and relays on the new socket.
+pub(super) async fn upgrade(ws: WebSocketUpgrade, State(shared): State<Shared>) -> Response {
+    // Counted from now, not from when the upgrade completes, so a shutdown
+    // that starts in between still waits for this relay.
+    let task = shared.tracker.token();
+    ws.max_message_size(MAX_MESSAGE)
+        .max_frame_size(MAX_MESSAGE)
+        .on_upgrade(move |socket| async move {
+            relay(socket, shared).await;
+            drop(task);
+        })
+}
+
+/// Why a relay ends.
+enum Ending {
+    /// The page closed its socket (or it broke).
+    PageClosed,
+    /// The console is shutting down.
+    Shutdown,
+    /// The backend went away or misbehaved; the text says how, for the page.
+    Backend(String),
+}
+
+/// What an exchange left behind.
+enum After {
+    Continue,
+    Stop(Ending),
+}
+
+async fn relay(mut socket: WebSocket, shared: Shared) {
+    let _relay = Open::new(&shared.stats.relays);
+    let backend = shared.backend.clone();
+    tell_status(
+        &mut socket,
+        "connecting",
+        &format!("connecting to {backend}…"),
+    )
+    .await;
+    let options = ClientOptions {
+        reply_timeout: shared.reply_timeout,
+        // The page is the transcript; the relay need not keep another.
+        transcript: false,
+        ..ClientOptions::default()
+    };
+    let connected = tokio::select! {
+        connected = Client::connect_with(backend.clone(), options) => connected,
+        () = shared.token.cancelled() => {
+            say_goodbye(&mut socket, "the console is shutting down", shared.reply_timeout).await;
+            return;
+        }
+    };
+    let mut client = match connected {
+        Ok(client) => client,
+        Err(error) => {
+            let text = format!("cannot connect to the backend: {error}");
+            say_goodbye(&mut socket, &text, shared.reply_timeout).await;
+            return;
+        }
+    };
+    let backend_open = Open::new(&shared.stats.backends);
+    let text = format!(
+        "connected to {} (DISCOS protocol {})",
+        client.peer(),
+        client.version()
+    );
+    tell_status(&mut socket, "connected", &text).await;
+
+    let ending = loop {
+        tokio::select! {
+            biased;
+            () = shared.token.cancelled() => break Ending::Shutdown,
+            incoming = socket.recv() => {
+                let line = match incoming {
+                    None | Some(Err(_)) | Some(Ok(WsMessage::Close(_))) => break Ending::PageClosed,
+                    Some(Ok(WsMessage::Text(text))) => text.as_str().to_owned(),
+                    Some(Ok(WsMessage::Binary(bytes))) => latin1::decode(&bytes),
+                    Some(Ok(WsMessage::Ping(_) | WsMessage::Pong(_))) => continue,
+                };
+                if let After::Stop(ending) = exchange(&mut socket, &mut client, &line).await {
+                    break ending;
+                }
+            }
+            received = client.receive() => match received {
+                // Nothing to say while idle; keep listening.
+                Err(ClientError::Timeout { .. }) => {}
+                Err(ClientError::Closed { .. }) => {
+                    break Ending::Backend("backend closed the connection".to_owned());
+                }
+                Ok(message) => {
+                    tell_event(&mut socket, &format!("backend sent unprompted: {message}")).await;
+                }
+                Err(ClientError::NotAReply { message, .. }) => {
+                    tell_event(&mut socket, &format!("backend sent unprompted: {message}")).await;
+                }
+                Err(ClientError::Malformed { error, .. }) => {
+                    tell_event(&mut socket, &format!("backend sent a malformed line: {error}")).await;
+                }
+                Err(error) => break Ending::Backend(format!("backend connection lost: {error}")),
+            },
+        }
+    };
+
+    let goodbye = match &ending {
+        Ending::PageClosed => None,
+        Ending::Shutdown => Some("the console is shutting down".to_owned()),
+        Ending::Backend(text) => Some(text.clone()),
+    };
+    if let Err(error) = client.close().await {
+        tracing::debug!(%error, "closing the backend connection");
+    }
+    drop(client);
+    drop(backend_open);
+    if let Some(text) = goodbye {
+        say_goodbye(&mut socket, &text, shared.reply_timeout).await;
+    }
+}
+
+/// Sends one typed line and shows its reply.
+async fn exchange(socket: &mut WebSocket, client: &mut Client, line: &str) -> After {
+    if line.contains(['\r', '\n']) {
+        tell_event(
+            socket,
+            &format!(
+                "not sent: one line at a time, without line breaks: {}",
+                escape_line(line)
+            ),
+        )
+        .await;
+        return After::Continue;
+    }
+    // As typed, with only the `?` added, so the backend judges the line.
+    let wire = if line.starts_with(['?', '!']) {
+        line.to_owned()
+    } else {
+        format!("?{line}")
+    };
+    let mut bytes = match latin1::encode(&wire) {
+        Ok(bytes) => bytes,
+        Err(error) => {
+            tell_event(socket, &format!("not sent: {error}")).await;
+            return After::Continue;
+        }
+    };
+    bytes.extend_from_slice(b"\r\n");
+    tell(
+        socket,
+        json!({"type": "request", "line": escape_line(&wire)}),
+    )
+    .await;
+    if let Err(error) = client.send_raw(&bytes).await {
+        tell_reply(socket, "(not sent)", "error").await;
+        return After::Stop(Ending::Backend(format!(
+            "cannot send to the backend: {error}"
+        )));
+    }
+    match client.receive().await {
+        Ok(reply) => {
+            tell_reply(socket, &reply.to_string(), code_of(&reply)).await;
+            After::Continue
+        }
+        Err(ClientError::NotAReply { message, .. }) => {
+            tell_reply(socket, &message.to_string(), "error").await;
+            After::Continue
+        }
+        Err(ClientError::Malformed { error, .. }) => {
+            tell_reply(socket, &format!("(malformed: {error})"), "error").await;
+            After::Continue
+        }
+        Err(ClientError::Closed { .. }) => {
+            tell_reply(socket, "(no reply)", "error").await;
+            After::Stop(Ending::Backend("backend closed the connection".to_owned()))
+        }
+        Err(ClientError::Timeout { after, .. }) => {
+            tell_reply(socket, "(no reply)", "error").await;
+            // A late reply would be shown against the next request.
+            After::Stop(Ending::Backend(format!(
+                "backend did not reply within {after:?}; disconnected"
+            )))
+        }
+        Err(error) => {
+            tell_reply(socket, "(no reply)", "error").await;
+            After::Stop(Ending::Backend(format!("backend connection lost: {error}")))
+        }
+    }
+}
+
+fn code_of(reply: &Message) -> &'static str {
+    reply.code().map_or("error", |code| code.as_str())
+}
+
+async fn tell(socket: &mut WebSocket, message: serde_json::Value) {
+    // A page that is gone is noticed by the next receive; nothing to do here.
+    let _ = socket
+        .send(WsMessage::Text(message.to_string().into()))
+        .await;
+}
+
+async fn tell_status(socket: &mut WebSocket, state: &str, text: &str) {
+    tell(
+        socket,
+        json!({"type": "status", "state": state, "text": text}),
+    )
+    .await;
+}
+
+async fn tell_reply(socket: &mut WebSocket, line: &str, code: &str) {
+    let line = escape_line(line);
+    tell(socket, json!({"type": "reply", "line": line, "code": code})).await;
+}
+
+async fn tell_event(socket: &mut WebSocket, text: &str) {
+    tell(socket, json!({"type": "event", "text": text})).await;
+}
+
+/// Tells the page why it is being closed, closes the socket, and waits
+/// (bounded) for the page to acknowledge, so the close is clean on both ends.
+async fn say_goodbye(socket: &mut WebSocket, text: &str, limit: Duration) {
+    tell_status(socket, "closed", text).await;
+    // Close reasons are limited to 123 bytes; the status message carries the whole text.
+    let mut reason = String::new();
+    for c in text.chars() {
+        if reason.len() + c.len_utf8() > 120 {
+            break;
+        }
+        reason.push(c);
+    }
+    let frame = CloseFrame {
+        code: NORMAL_CLOSURE,
+        reason: reason.into(),
+    };
+    if socket.send(WsMessage::Close(Some(frame))).await.is_err() {
+        return;
+    }
+    let drained = async { while let Some(Ok(_)) = socket.recv().await {} };
+    let _ = tokio::time::timeout(limit.min(CLOSE_WAIT), drained).await;
+}
