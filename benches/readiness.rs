@@ -3,7 +3,7 @@
 //!
 //! Each fixture stamps the wall-clock moment it printed its banner or opened
 //! its port; the figure is the time from that stamp to `start()` returning.
-//! The start delay is random (30–80 ms) so it does not phase-lock with the
+//! The start delay is random (30–230 ms, longer than the 100 ms poll) so it does not phase-lock with the
 //! probe schedule. The `tcp, 100 ms poll` line is the same fixture waited for
 //! the way mirakuru does by default (probe, sleep 100 ms, repeat), for
 //! comparison.
@@ -17,7 +17,10 @@ use tokio::net::TcpStream;
 use discos_acceptance::orchestration::{Executor, Readiness};
 
 fn fixture(name: &str) -> String {
-    format!("{}/fixtures/orchestration/{name}", env!("CARGO_MANIFEST_DIR"))
+    format!(
+        "{}/fixtures/orchestration/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    )
 }
 
 fn now_ns() -> u128 {
@@ -28,7 +31,7 @@ fn now_ns() -> u128 {
 }
 
 fn random_delay() -> String {
-    let ms: u32 = rand::rng().random_range(30..80);
+    let ms: u32 = rand::rng().random_range(30..230);
     format!("0.{ms:03}")
 }
 
@@ -42,7 +45,10 @@ fn stamp(executor: &Executor) -> u128 {
 }
 
 async fn banner_latency() -> Duration {
-    let script = format!("sleep {}; date +'ready %s%N'; exec sleep 1000", random_delay());
+    let script = format!(
+        "sleep {}; date +'ready %s%N'; exec sleep 1000",
+        random_delay()
+    );
     let mut executor =
         Executor::shell("banner", script).ready_when(Readiness::output("^ready [0-9]+$"));
     executor.start().await.expect("ready");
@@ -68,7 +74,11 @@ fn tcp_server() -> Executor {
 /// listen by microseconds, so this only matters when start() beat it.
 async fn stamped(executor: &Executor) -> u128 {
     loop {
-        if executor.output_lines().iter().any(|l| l.starts_with("opened at")) {
+        if executor
+            .output_lines()
+            .iter()
+            .any(|l| l.starts_with("opened at"))
+        {
             return stamp(executor);
         }
         tokio::task::yield_now().await;
@@ -151,15 +161,18 @@ fn readiness(c: &mut Criterion) {
 
     let mut group = c.benchmark_group("teardown");
     group.sampling_mode(SamplingMode::Flat).sample_size(10);
-    group.bench_function("SIGTERM-ignoring group with grandchildren, grace 100 ms", |b| {
-        b.to_async(&runtime).iter_custom(|iters| async move {
-            let mut total = Duration::ZERO;
-            for _ in 0..iters {
-                total += stubborn_teardown().await;
-            }
-            total
-        })
-    });
+    group.bench_function(
+        "SIGTERM-ignoring group with grandchildren, grace 100 ms",
+        |b| {
+            b.to_async(&runtime).iter_custom(|iters| async move {
+                let mut total = Duration::ZERO;
+                for _ in 0..iters {
+                    total += stubborn_teardown().await;
+                }
+                total
+            })
+        },
+    );
     group.finish();
 }
 
