@@ -397,7 +397,7 @@ impl Executor {
         // The readers end by themselves: the pipes close with the group.
         // A SIGKILLed process dies within microseconds unless it is stuck in
         // the kernel; poll its status briefly rather than block forever.
-        let deadline = Instant::now() + Duration::from_secs(2);
+        let deadline = Instant::now() + Duration::from_secs(5);
         loop {
             match running.child.try_wait() {
                 Ok(Some(status)) => return Some(status),
