@@ -305,9 +305,15 @@ impl Executor {
             return Ok(None);
         };
         let group = self.process_group.unwrap_or(0);
-        let result = self.stop_running(&mut running, group).await;
+        let status = match self.stop_running(&mut running, group).await {
+            Ok(status) => status,
+            Err(error) => {
+                // Keep it, so that kill() or Drop still takes the group down.
+                self.running = Some(running);
+                return Err(error);
+            }
+        };
         self.drain(running.readers).await;
-        let status = result?;
         let left = processes_in_group(group);
         if !left.is_empty() {
             return Err(OrchestrationError::LeftProcesses {
@@ -370,6 +376,17 @@ impl Executor {
         Ok(value)
     }
 
+    /// Stops the process and returns a guard; [`StoppedGuard::restart`]
+    /// starts it again and waits until it is ready (mirakuru's `stopped()`).
+    /// Prefer [`Executor::while_stopped`], which cannot forget the restart.
+    pub async fn stopped(&mut self) -> Result<StoppedGuard<'_>, OrchestrationError> {
+        self.stop().await?;
+        Ok(StoppedGuard {
+            executor: self,
+            restarted: false,
+        })
+    }
+
     /// SIGKILL to the whole group at once, and reap the main process; the
     /// synchronous path that `Drop` uses. Returns the exit status if the
     /// process was running and could be reaped.
@@ -380,7 +397,7 @@ impl Executor {
         // The readers end by themselves: the pipes close with the group.
         // A SIGKILLed process dies within microseconds unless it is stuck in
         // the kernel; poll its status briefly rather than block forever.
-        let deadline = Instant::now() + Duration::from_secs(2);
+        let deadline = Instant::now() + Duration::from_secs(5);
         loop {
             match running.child.try_wait() {
                 Ok(Some(status)) => return Some(status),
@@ -435,5 +452,51 @@ async fn group_gone(group: i32) {
 impl Drop for Executor {
     fn drop(&mut self) {
         self.kill();
+    }
+}
+
+/// An executor held stopped; see [`Executor::stopped`].
+///
+/// `Drop` cannot await, so the restart is explicit: call
+/// [`StoppedGuard::restart`]. A guard dropped without it restarts the service
+/// by blocking the current thread, which tokio allows only on a multi-thread
+/// runtime; on a current-thread runtime, outside a runtime, or while a panic
+/// unwinds, the service stays stopped (and [`Executor::is_running`] says so).
+#[derive(Debug)]
+#[must_use = "the service stays stopped until the guard restarts it"]
+pub struct StoppedGuard<'a> {
+    executor: &'a mut Executor,
+    restarted: bool,
+}
+
+impl StoppedGuard<'_> {
+    /// Starts the service again and waits until it is ready.
+    pub async fn restart(mut self) -> Result<(), OrchestrationError> {
+        self.restarted = true;
+        self.executor.start().await
+    }
+
+    /// The stopped executor: its port, output and process group.
+    pub fn executor(&self) -> &Executor {
+        self.executor
+    }
+}
+
+impl Drop for StoppedGuard<'_> {
+    fn drop(&mut self) {
+        if self.restarted || std::thread::panicking() {
+            return;
+        }
+        let Ok(handle) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        if handle.runtime_flavor() != tokio::runtime::RuntimeFlavor::MultiThread {
+            return;
+        }
+        let executor = &mut *self.executor;
+        let result = tokio::task::block_in_place(|| handle.block_on(executor.start()));
+        if let Err(error) = result {
+            tracing::warn!(%error, "restart of a stopped service failed");
+        }
     }
 }

@@ -21,7 +21,9 @@ mod readiness;
 mod service;
 
 pub use error::{LAST_LINES, OrchestrationError};
-pub use executor::{DEFAULT_GRACE, DEFAULT_OUTPUT_CAPACITY, DEFAULT_TIMEOUT, Executor};
+pub use executor::{
+    DEFAULT_GRACE, DEFAULT_OUTPUT_CAPACITY, DEFAULT_TIMEOUT, Executor, StoppedGuard,
+};
 pub use group::processes_in_group;
 pub use nix::sys::signal::Signal;
 pub use orchestrator::{Orchestrated, Orchestrator, orchestrated};

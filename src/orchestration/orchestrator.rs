@@ -116,12 +116,44 @@ impl Orchestrator {
                 });
             }
         }
+        // Peel off services whose dependencies are all peeled; what remains
+        // is in (or waits on) a cycle, and is refused before anything starts.
+        let mut resolved: HashSet<&str> = HashSet::new();
+        loop {
+            let before = resolved.len();
+            for entry in &self.entries {
+                if entry
+                    .depends_on
+                    .iter()
+                    .all(|d| resolved.contains(d.as_str()))
+                {
+                    resolved.insert(entry.name.as_str());
+                }
+            }
+            if resolved.len() == before {
+                break;
+            }
+        }
+        if resolved.len() < self.entries.len() {
+            return Err(OrchestrationError::DependencyCycle {
+                orchestrator: self.name.clone(),
+                services: self
+                    .entries
+                    .iter()
+                    .filter(|entry| !resolved.contains(entry.name.as_str()))
+                    .map(|entry| entry.name.clone())
+                    .collect(),
+            });
+        }
         Ok(())
     }
 
     /// Starts every service, each as soon as its dependencies are ready, and
-    /// returns once all are ready. On failure, stops what had started (in
-    /// reverse order) and returns [`OrchestrationError::ServiceFailed`].
+    /// returns once all are ready. On failure, lets the starts already under
+    /// way finish (each is bounded by its own timeout), stops everything that
+    /// started, in reverse order, and returns
+    /// [`OrchestrationError::ServiceFailed`]. Unknown, duplicate and cyclic
+    /// dependencies are refused before anything is spawned.
     pub async fn start(&mut self) -> Result<(), OrchestrationError> {
         self.check()?;
         let ready: HashSet<usize> = self.started.iter().copied().collect();
@@ -171,20 +203,6 @@ impl Orchestrator {
             return Err(OrchestrationError::ServiceFailed {
                 service,
                 source: Box::new(error),
-            });
-        }
-        if self.started.len() < self.entries.len() {
-            let services = self
-                .entries
-                .iter()
-                .enumerate()
-                .filter(|(index, _)| !self.started.contains(index))
-                .map(|(_, entry)| entry.name.clone())
-                .collect();
-            let _ = self.stop().await;
-            return Err(OrchestrationError::DependencyCycle {
-                orchestrator: self.name.clone(),
-                services,
             });
         }
         Ok(())
