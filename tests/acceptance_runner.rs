@@ -173,3 +173,45 @@ fn bad_targets_are_refused_before_anything_runs() {
         assert!(error.to_string().contains(expected), "{target}: {error}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failed_browser_step_leaves_the_page_behind_linked_from_the_report() {
+    use discos_acceptance::acceptance::browser::Installation;
+    if let Err(missing) = Installation::find() {
+        if std::env::var("DISCOS_REQUIRE_BROWSER").as_deref() == Ok("1") {
+            panic!("DISCOS_REQUIRE_BROWSER=1 but {missing}");
+        }
+        eprintln!("skipped: {missing}");
+        return;
+    }
+    let base = std::env::temp_dir().join(format!("discos-browser-report-{}", std::process::id()));
+    let html = base.join("report.html");
+    let html_arg = html.to_string_lossy().into_owned();
+    let outcome = run(&["--html", &html_arg], &dir("fixtures/features/browser")).await;
+    assert!(
+        !outcome.passed,
+        "the scenario expects what the page never shows"
+    );
+    let (_, scenario) = outcome.report.scenarios().next().expect("it ran");
+    assert_eq!(scenario.status(), Status::Failed);
+    let png = scenario
+        .artifacts
+        .iter()
+        .find(|a| a.extension().is_some_and(|e| e == "png"))
+        .expect("a screenshot was saved");
+    let page = scenario
+        .artifacts
+        .iter()
+        .find(|a| a.extension().is_some_and(|e| e == "html"))
+        .expect("the page's HTML was saved");
+    assert!(std::fs::read(png).unwrap().starts_with(b"\x89PNG"));
+    let saved = std::fs::read_to_string(page).unwrap();
+    assert!(
+        saved.contains("!version,ok,1.4"),
+        "the page as it was: {saved}"
+    );
+    let report = std::fs::read_to_string(&html).unwrap();
+    let name = png.file_name().unwrap().to_string_lossy();
+    assert!(report.contains(&*name), "the report links {name}");
+    std::fs::remove_dir_all(base).unwrap();
+}

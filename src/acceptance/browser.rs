@@ -531,7 +531,14 @@ mod tests {
             .arg0_marker(&marker)
             .spawn()
             .expect("sleep runs");
-        let found = processes_mentioning(&marker);
+        // The child's command line shows once the kernel has switched it to
+        // the new program; wait for that, bounded.
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        let mut found = processes_mentioning(&marker);
+        while found.is_empty() && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(5));
+            found = processes_mentioning(&marker);
+        }
         child.kill().ok();
         child.wait().ok();
         assert_eq!(found.len(), 1, "{found:?}");

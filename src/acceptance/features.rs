@@ -16,6 +16,7 @@ pub const FEATURES: &[(&str, &str)] = compiled_in![
     "calibration.feature",
     "catalogue.feature",
     "configuration.feature",
+    "console.feature",
     "errors.feature",
     "feeds.feature",
     "filename.feature",

@@ -25,6 +25,7 @@ pub mod settings;
 mod steps;
 pub mod target;
 pub mod teardown;
+pub mod web;
 pub mod world;
 
 pub use report::{Report, Status};

@@ -13,10 +13,11 @@ use clap::{CommandFactory as _, FromArgMatches as _};
 use cucumber::gherkin::tagexpr::TagOperation;
 use cucumber::tag::Ext as _;
 use cucumber::writer::Stats as _;
-use cucumber::{World as _, WriterExt as _, cli, parser, runner, writer};
+use cucumber::{World as _, WriterExt as _, cli, event, parser, runner, writer};
 use futures::FutureExt as _;
 
-use super::report::{Report, Reports};
+use super::browser::Installation;
+use super::report::{Report, Reports, artifact_stem};
 use super::settings::Settings;
 use super::target::Target;
 use super::teardown::leak_report;
@@ -51,7 +52,15 @@ pub struct RunArgs {
     /// Where screenshots and page HTML of failed steps go.
     #[arg(long, value_name = "DIR", default_value = "target/acceptance")]
     pub artifacts: PathBuf,
+    /// A WebDriver endpoint (a Selenium Grid, a remote chromedriver) for the
+    /// @browser scenarios, instead of a chromedriver started per scenario.
+    #[arg(long, value_name = "URL", env = "DISCOS_WEBDRIVER")]
+    pub webdriver: Option<String>,
 }
+
+/// Set to 1, @browser scenarios fail where no browser is installed instead
+/// of being skipped: how CI makes sure it really drove a browser.
+pub const REQUIRE_BROWSER_ENV: &str = "DISCOS_REQUIRE_BROWSER";
 
 fn parse_target(text: &str) -> Result<Target, String> {
     text.parse()
@@ -147,7 +156,9 @@ pub async fn run(mut options: Options, features: &Path) -> anyhow::Result<Outcom
         target: args.target.clone(),
         artifacts: args.artifacts.clone(),
         root: features.parent().unwrap_or(Path::new(".")).to_path_buf(),
+        webdriver: args.webdriver.clone(),
     });
+    let browser_missing = browser_missing(&settings);
     let report = Arc::new(Mutex::new(Report {
         target: args.target.to_string(),
         ..Report::default()
@@ -206,7 +217,7 @@ pub async fn run(mut options: Options, features: &Path) -> anyhow::Result<Outcom
                 *left_out.entry(format!("@{tag}")).or_default() += 1;
                 return false;
             }
-            if let Some(reason) = skip_reason(&settings, &has) {
+            if let Some(reason) = skip_reason(&settings, browser_missing.as_deref(), &has) {
                 let mut report = report.lock().unwrap_or_else(|e| e.into_inner());
                 report.skip(feature, scenario, &reason);
                 return false;
@@ -234,11 +245,25 @@ pub async fn run(mut options: Options, features: &Path) -> anyhow::Result<Outcom
             world.feature = feature.name.clone();
             world.scenario = scenario.name.clone();
             world.started = std::time::Instant::now();
+            // Pages saved by an earlier run must not pass for this one's.
+            let stem = artifact_stem(&world.settings.artifacts, &feature.name, &scenario.name);
+            remove_artifacts(&stem);
             async {}.boxed_local()
         })
-        .after(|_, _, scenario, _, world| {
+        .after(|feature, _, scenario, finished, world| {
             async move {
                 if let Some(world) = world {
+                    // What the browser showed when the step failed, before
+                    // the teardown closes it.
+                    if let (event::ScenarioFinished::StepFailed(..), Some(web)) =
+                        (finished, &world.web)
+                    {
+                        let stem =
+                            artifact_stem(&world.settings.artifacts, &feature.name, &scenario.name);
+                        for problem in web.save_pages(&stem).await {
+                            eprintln!("{problem}");
+                        }
+                    }
                     let leaks = world.tear_down().await;
                     if !leaks.is_empty() {
                         panic!("{}", leak_report(&scenario.name, &leaks));
@@ -288,14 +313,44 @@ fn mentions(expression: &TagOperation, tag: &str) -> bool {
 }
 
 /// Why this target cannot run a scenario with these tags, if it cannot.
-fn skip_reason(settings: &Settings, has: &dyn Fn(&str) -> bool) -> Option<String> {
+fn skip_reason(
+    settings: &Settings,
+    browser_missing: Option<&str>,
+    has: &dyn Fn(&str) -> bool,
+) -> Option<String> {
     if settings.target.is_shared() && has("fresh") {
         return Some(format!(
             "@fresh: it needs a fresh backend, and {} is one already running backend that every scenario shares",
             settings.target
         ));
     }
+    if has("browser")
+        && let Some(missing) = browser_missing
+    {
+        return Some(format!("@browser: {missing}"));
+    }
     None
+}
+
+/// Why @browser scenarios must be skipped on this machine: no WebDriver
+/// endpoint was given and Chromium or chromedriver is not installed. With
+/// `DISCOS_REQUIRE_BROWSER=1` they run anyway, and fail saying what is
+/// missing.
+fn browser_missing(settings: &Settings) -> Option<String> {
+    if settings.webdriver.is_some() || std::env::var(REQUIRE_BROWSER_ENV).as_deref() == Ok("1") {
+        return None;
+    }
+    Installation::find()
+        .err()
+        .map(|missing| missing.to_string())
+}
+
+/// Removes the screenshots and pages saved for the scenario whose files
+/// start with `stem`.
+fn remove_artifacts(stem: &Path) {
+    for artifact in super::report::artifacts_of(stem) {
+        let _ = std::fs::remove_file(artifact);
+    }
 }
 
 /// What the terminal summary does not say: scenarios left out and why,

@@ -15,6 +15,8 @@ pub struct Settings {
     /// The directory that holds the features directory: relative file names
     /// in features (a catalogue) are looked up here first.
     pub root: PathBuf,
+    /// A WebDriver endpoint to use instead of starting chromedriver.
+    pub webdriver: Option<String>,
 }
 
 impl Settings {
@@ -47,6 +49,7 @@ impl Default for Settings {
             target: Target::Embedded,
             artifacts: PathBuf::from("target/acceptance"),
             root: PathBuf::from("."),
+            webdriver: None,
         }
     }
 }

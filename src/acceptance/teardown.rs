@@ -7,10 +7,15 @@
 use super::DiscosWorld;
 
 impl DiscosWorld {
-    /// Closes the clients, shuts the backend down and stops every process;
-    /// returns what was left behind (empty when all is clean).
+    /// Closes the browsers and the clients, shuts the backend down and stops
+    /// every process; returns what was left behind (empty when all is clean).
     pub async fn tear_down(&mut self) -> Vec<String> {
         let mut leaks = Vec::new();
+        // Browsers first: each page holds a backend connection through the
+        // console.
+        if let Some(web) = self.web.take() {
+            leaks.extend(web.tear_down().await);
+        }
         for party in &mut self.parties {
             // Closing waits for the backend to close its end too.
             if let Err(error) = party.client.close().await {

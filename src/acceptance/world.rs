@@ -12,13 +12,18 @@ use std::time::{Duration, Instant};
 
 use tokio::net::TcpStream;
 
+use super::browser::Browser;
 use super::settings::Settings;
 use super::target::BackendUnderTest;
+use super::web::Web;
 use crate::client::{Client, ClientOptions, Direction};
 use crate::protocol::{Message, latin1};
 
 /// The name of the client that steps about "the client" (or "the user") use.
 pub const DEFAULT_CLIENT: &str = "client";
+
+/// The name of the browser user that steps about "the user" use.
+pub const DEFAULT_USER: &str = "user";
 
 /// One protocol client of the scenario, with the replies no step has checked.
 #[derive(Debug)]
@@ -52,6 +57,8 @@ pub struct DiscosWorld {
     pub last_reply: Option<(String, Message)>,
     /// Connections leaked on purpose, to prove the teardown check works.
     pub leaked: Vec<TcpStream>,
+    /// The console and the browsers, once a user opened the console.
+    pub web: Option<Web>,
 }
 
 impl DiscosWorld {
@@ -65,6 +72,7 @@ impl DiscosWorld {
             parties: Vec::new(),
             last_reply: None,
             leaked: Vec::new(),
+            web: None,
         }
     }
 
@@ -125,6 +133,44 @@ impl DiscosWorld {
             Ok(backend) => self.backend = Some(backend),
             Err(error) => self.fail(format!("the backend could not start: {error:#}")),
         }
+    }
+
+    /// Opens the console in a real browser for each of `users`, starting
+    /// the backend, the console and the WebDriver as needed.
+    pub async fn open_console(&mut self, users: &[&str]) {
+        if self.web.is_none() {
+            let backend = self.backend_address().await;
+            let webdriver = self.settings.webdriver.clone();
+            match Web::start(backend, webdriver.as_deref()).await {
+                Ok(web) => self.web = Some(web),
+                Err(error) => self.fail(format!("the console could not open: {error:#}")),
+            }
+        }
+        for user in users {
+            let opened = match self.web.as_mut() {
+                Some(web) => web.open(user).await,
+                None => Ok(()),
+            };
+            if let Err(error) = opened {
+                self.fail(format!("\"{user}\" could not open the console: {error:#}"));
+            }
+        }
+    }
+
+    /// The browser of `user`; fails the step if that user has not opened the
+    /// console.
+    pub fn browser(&self, user: &str) -> &Browser {
+        match self.web.as_ref().and_then(|web| web.user(user)) {
+            Some(browser) => browser,
+            None => self.fail(format!(
+                "\"{user}\" has not opened the console; say \"Given the user opens the console\" first"
+            )),
+        }
+    }
+
+    /// Fails the step with a browser error, saying which user saw it.
+    pub fn fail_in_browser(&self, user: &str, error: impl std::fmt::Display) -> ! {
+        self.fail(format!("in the browser of \"{user}\": {error}"))
     }
 
     /// Connects a client named `name` (its handshake read and checked).

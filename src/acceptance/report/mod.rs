@@ -194,6 +194,34 @@ pub fn artifact_stem(artifacts: &Path, feature: &str, scenario: &str) -> PathBuf
     artifacts.join(slug)
 }
 
+/// The screenshots and pages saved for the scenario of `stem`: `stem.png`,
+/// `stem.html`, and those of other users or named screenshots,
+/// `stem--NAME.png` and `.html`; sorted.
+pub fn artifacts_of(stem: &Path) -> Vec<PathBuf> {
+    let (Some(dir), Some(base)) = (stem.parent(), stem.file_name().and_then(|n| n.to_str())) else {
+        return Vec::new();
+    };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut found: Vec<PathBuf> = entries
+        .flatten()
+        .map(|entry| entry.path())
+        .filter(|path| {
+            let (Some(name), Some(ext)) = (
+                path.file_stem().and_then(|n| n.to_str()),
+                path.extension().and_then(|e| e.to_str()),
+            ) else {
+                return false;
+            };
+            matches!(ext, "png" | "html")
+                && (name == base || name.strip_prefix(base).is_some_and(|r| r.starts_with("--")))
+        })
+        .collect();
+    found.sort();
+    found
+}
+
 /// The writer behind every report but the terminal's.
 pub struct Reports {
     report: Arc<Mutex<Report>>,
@@ -293,11 +321,7 @@ impl Reports {
             }
             event::Scenario::Finished => {
                 let stem = artifact_stem(&self.artifacts, &feature.name, &scenario.name);
-                current.artifacts = ["png", "html"]
-                    .iter()
-                    .map(|ext| stem.with_extension(ext))
-                    .filter(|path| path.exists())
-                    .collect();
+                current.artifacts = artifacts_of(&stem);
             }
             _ => {}
         }

@@ -52,3 +52,25 @@ async fn connection_opens_with(world: &mut DiscosWorld, name: &str, expected: &s
         ));
     }
 }
+
+#[when("the backend stops")]
+async fn the_backend_stops(world: &mut DiscosWorld) {
+    let Some(mut backend) = world.backend.take() else {
+        world.fail("there is no backend to stop; say \"Given a backend\" first");
+    };
+    if !backend.is_owned() {
+        let address = backend.address();
+        world.backend = Some(backend);
+        world.fail(format!(
+            "the backend at {address} was not started by this run and cannot be stopped by it; tag this scenario @fresh"
+        ));
+    }
+    let leaks = backend.stop().await;
+    world.backend = Some(backend);
+    if !leaks.is_empty() {
+        world.fail(format!(
+            "the backend did not stop cleanly: {}",
+            leaks.join("; ")
+        ));
+    }
+}

@@ -11,7 +11,7 @@ use cucumber::{then, when};
 
 use super::table_rows;
 use crate::acceptance::DiscosWorld;
-use crate::acceptance::world::DEFAULT_CLIENT;
+use crate::acceptance::world::{DEFAULT_CLIENT, DEFAULT_USER};
 use crate::protocol::{Code, Timestamp};
 
 #[when(expr = "the client/user sends {string}")]
@@ -65,7 +65,15 @@ async fn client_receives(world: &mut DiscosWorld, name: String, expected: String
 /// The seeds' phrasing; with a browser open it reads the page instead.
 #[then(expr = "the user sees {string}")]
 async fn the_user_sees(world: &mut DiscosWorld, expected: String) {
-    receives(world, DEFAULT_CLIENT, &expected).await;
+    if world
+        .web
+        .as_ref()
+        .is_some_and(|web| web.user(DEFAULT_USER).is_some())
+    {
+        super::console::sees(world, DEFAULT_USER, &expected).await;
+    } else {
+        receives(world, DEFAULT_CLIENT, &expected).await;
+    }
 }
 
 async fn receives(world: &mut DiscosWorld, name: &str, expected: &str) {

@@ -8,6 +8,7 @@
 
 mod acquisition;
 mod backend;
+mod console;
 mod exchange;
 mod teardown;
 

@@ -1,0 +1,52 @@
+@browser @serial
+Feature: The web console
+  An operator at the telescope, or a backend author at a desk, talks to a
+  backend from a web page: type a line, press send, read the answer. The page
+  is a real browser's, so what it shows is what the operator would see; each
+  request and its reply appear as they happen, in order.
+
+  Scenario: The operator asks the backend its version
+    Given the user opens the console
+    When the user enters "version"
+    And the user hits "send"
+    Then the user sees "!version,ok,1.4"
+    And the page shows 1 exchange
+
+  Scenario: A configuration set from the page is read back from the page
+    Given the user opens the console
+    When the user enters "set-configuration,K2000"
+    And the user hits "send"
+    Then the user sees "!set-configuration,ok"
+    When the user enters "get-configuration"
+    And the user hits "send"
+    Then the user sees "!get-configuration,ok,K2000"
+    And the page shows 2 exchanges
+
+  Scenario: A malformed line gets the backend's own answer
+    Given the user opens the console
+    When the user enters "set configuration"
+    And the user hits "send"
+    Then the user sees "!set,invalid,syntax error"
+    And the page shows 1 exchange
+
+  Scenario: Two operators see the state the other set
+    Given the users "Anna" and "Bruno" open the console
+    When "Anna" enters "set-configuration,K2000"
+    And "Anna" hits "send"
+    Then "Anna" sees "!set-configuration,ok"
+    When "Bruno" enters "get-configuration"
+    And "Bruno" hits "send"
+    Then "Bruno" sees "!get-configuration,ok,K2000"
+
+  Scenario: The page shows what a protocol client did to the shared state
+    Given the user opens the console
+    When the client sends "set-configuration,XBAND"
+    And the user enters "get-configuration"
+    And the user hits "send"
+    Then the user sees "!get-configuration,ok,XBAND"
+
+  @fresh
+  Scenario: A backend that goes away is shown, not hidden
+    Given the user opens the console
+    When the backend stops
+    Then the user sees "backend closed the connection"
