@@ -8,15 +8,9 @@
 
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use fantoccini::key::Key;
-use http_body_util::{BodyExt, Empty};
-use hyper_util::client::legacy::Client as HttpClient;
-use hyper_util::rt::TokioExecutor;
-use nix::sys::signal::{Signal, killpg};
-use nix::unistd::Pid;
 
 use discos_acceptance::acceptance::browser::{
     Browser, BrowserError, BrowserOptions, Installation, processes_mentioning,
@@ -24,108 +18,28 @@ use discos_acceptance::acceptance::browser::{
 use discos_acceptance::backend::HandlerKind;
 use discos_acceptance::client::Client;
 use discos_acceptance::console::{self, Console};
+use discos_acceptance::orchestration::{Executor, Readiness};
 use discos_acceptance::server::{self, Server};
 
 const LIMIT: Duration = Duration::from_secs(20);
 const POLL: Duration = Duration::from_millis(50);
 
-/// A chromedriver in its own process group, killed as a group when dropped
-/// so that a failing test leaves nothing behind either.
-struct Driver {
-    child: Child,
-    port: u16,
-    log: PathBuf,
-}
-
-impl Driver {
-    fn start(program: &Path, home: &Path, log: PathBuf) -> Driver {
-        use std::os::unix::process::CommandExt;
-        let port = free_port();
-        let output = std::fs::File::create(&log).expect("driver log");
-        let child = Command::new(program)
-            .arg(format!("--port={port}"))
-            // Nothing the driver or the browser writes lands in the real home.
-            .env("HOME", home)
-            .env("XDG_CONFIG_HOME", home.join(".config"))
-            .env("XDG_CACHE_HOME", home.join(".cache"))
-            .stdin(Stdio::null())
-            .stdout(output.try_clone().expect("driver log"))
-            .stderr(output)
-            .process_group(0)
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {}: {e}", program.display()));
-        Driver { child, port, log }
-    }
-
-    fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
-    }
-
-    /// Ready when `/status` says so; bounded, and a driver that exits early
-    /// is reported with its output.
-    async fn wait_ready(&mut self, limit: Duration) {
-        let http = HttpClient::builder(TokioExecutor::new()).build_http::<Empty<bytes::Bytes>>();
-        let uri: hyper::Uri = format!("{}/status", self.url()).parse().unwrap();
-        let started = Instant::now();
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                panic!(
-                    "chromedriver exited with {status} before it was ready:\n{}",
-                    self.output()
-                );
-            }
-            if let Ok(response) = http.get(uri.clone()).await {
-                if let Ok(body) = response.into_body().collect().await {
-                    let status: serde_json::Value =
-                        serde_json::from_slice(&body.to_bytes()).unwrap_or_default();
-                    if status["value"]["ready"] == true {
-                        return;
-                    }
-                }
-            }
-            assert!(
-                started.elapsed() < limit,
-                "chromedriver not ready at {uri} within {limit:?}:\n{}",
-                self.output()
-            );
-            tokio::time::sleep(POLL).await;
-        }
-    }
-
-    fn output(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    /// Ends the driver's whole process group and reaps the driver.
-    fn stop(&mut self) {
-        let group = Pid::from_raw(self.child.id() as i32);
-        if self.child.try_wait().ok().flatten().is_some() {
-            return;
-        }
-        let _ = killpg(group, Signal::SIGTERM);
-        let started = Instant::now();
-        while self.child.try_wait().ok().flatten().is_none() {
-            if started.elapsed() > Duration::from_secs(5) {
-                let _ = killpg(group, Signal::SIGKILL);
-                let _ = self.child.wait();
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        // Whatever else is still in the group goes too.
-        let _ = killpg(group, Signal::SIGKILL);
-    }
-}
-
-impl Drop for Driver {
-    fn drop(&mut self) {
-        self.stop();
-    }
-}
-
-fn free_port() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.local_addr().unwrap().port()
+/// A chromedriver in its own process group, ready when its `/status`
+/// answers; the executor's drop takes the group down if the test fails.
+fn driver(program: &Path, home: &Path) -> Executor {
+    Executor::new(
+        "chromedriver",
+        [program.display().to_string(), "--port={port}".to_owned()],
+    )
+    // Nothing the driver or the browser writes lands in the real home.
+    .env("HOME", home.display().to_string())
+    .env(
+        "XDG_CONFIG_HOME",
+        home.join(".config").display().to_string(),
+    )
+    .env("XDG_CACHE_HOME", home.join(".cache").display().to_string())
+    .ready_when(Readiness::http("http://127.0.0.1:{port}/status", [200]))
+    .timeout(LIMIT)
 }
 
 /// A fresh directory for this run, under cargo's scratch space for tests.
@@ -155,12 +69,9 @@ async fn a_user_enters_a_line_hits_send_and_sees_the_answer() {
     };
     let scratch = scratch();
     let profile = scratch.join("profile");
-    let mut driver = Driver::start(
-        &installation.chromedriver,
-        &scratch.join("home"),
-        scratch.join("chromedriver.log"),
-    );
-    driver.wait_ready(LIMIT).await;
+    let mut driver = driver(&installation.chromedriver, &scratch.join("home"));
+    driver.start().await.unwrap_or_else(|e| panic!("{e}"));
+    let webdriver = format!("http://127.0.0.1:{}", driver.port().unwrap());
 
     let simulator = Server::start(
         server::Config::default(),
@@ -181,9 +92,14 @@ async fn a_user_enters_a_line_hits_send_and_sees_the_answer() {
         chromium: Some(installation.chromium.clone()),
         ..BrowserOptions::new(&profile)
     };
-    let browser = Browser::connect(&driver.url(), &options)
+    let browser = Browser::connect(&webdriver, &options)
         .await
-        .unwrap_or_else(|e| panic!("{e}\nchromedriver said:\n{}", driver.output()));
+        .unwrap_or_else(|e| {
+            panic!(
+                "{e}\nchromedriver said:\n{}",
+                driver.output_lines().join("\n")
+            )
+        });
     let outcome = async {
         browser.open(&console.url()).await?;
         browser.wait_for_text("connected to", LIMIT).await?;
@@ -241,7 +157,10 @@ async fn a_user_enters_a_line_hits_send_and_sees_the_answer() {
         eprintln!("cannot keep the screenshot at {}: {e}", shot.display());
     }
 
-    driver.stop();
+    driver
+        .stop()
+        .await
+        .expect("chromedriver stops with its group");
     let marker = profile.display().to_string();
     let deadline = Instant::now() + LIMIT;
     loop {
