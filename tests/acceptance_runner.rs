@@ -215,3 +215,24 @@ async fn a_failed_browser_step_leaves_the_page_behind_linked_from_the_report() {
     assert!(report.contains(&*name), "the report links {name}");
     std::fs::remove_dir_all(base).unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_command_target_runs_the_features_and_a_failing_one_says_why() {
+    let simulator = env!("CARGO_BIN_EXE_discos-sim");
+    let target = format!("cmd:{simulator} serve --port {{port}}");
+    let outcome = run(&["--target", &target], &dir("fixtures/features/wip")).await;
+    assert!(outcome.passed, "discos-sim started per scenario conforms");
+
+    let broken = "cmd:echo cannot open the receiver {port}; exit 3";
+    let outcome = run(&["--target", broken], &dir("fixtures/features/wip")).await;
+    assert!(!outcome.passed);
+    let (_, scenario) = outcome.report.scenarios().next().expect("it ran");
+    let message = scenario
+        .steps
+        .iter()
+        .find_map(|step| step.message.clone())
+        .expect("the failing step says why");
+    assert!(message.contains("exited before it was ready"), "{message}");
+    assert!(message.contains("exit status: 3"), "{message}");
+    assert!(message.contains("cannot open the receiver"), "{message}");
+}
