@@ -7,7 +7,7 @@
 //! instead, so CI cannot pass without really driving the browser.
 
 use std::io::ErrorKind;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use fantoccini::key::Key;
@@ -15,32 +15,14 @@ use fantoccini::key::Key;
 use discos_acceptance::acceptance::browser::{
     Browser, BrowserError, BrowserOptions, Installation, processes_mentioning,
 };
+use discos_acceptance::acceptance::web::chromedriver;
 use discos_acceptance::backend::HandlerKind;
 use discos_acceptance::client::Client;
 use discos_acceptance::console::{self, Console};
-use discos_acceptance::orchestration::{Executor, Readiness};
 use discos_acceptance::server::{self, Server};
 
 const LIMIT: Duration = Duration::from_secs(20);
 const POLL: Duration = Duration::from_millis(50);
-
-/// A chromedriver in its own process group, ready when its `/status`
-/// answers; the executor's drop takes the group down if the test fails.
-fn driver(program: &Path, home: &Path) -> Executor {
-    Executor::new(
-        "chromedriver",
-        [program.display().to_string(), "--port={port}".to_owned()],
-    )
-    // Nothing the driver or the browser writes lands in the real home.
-    .env("HOME", home.display().to_string())
-    .env(
-        "XDG_CONFIG_HOME",
-        home.join(".config").display().to_string(),
-    )
-    .env("XDG_CACHE_HOME", home.join(".cache").display().to_string())
-    .ready_when(Readiness::http("http://127.0.0.1:{port}/status", [200]))
-    .timeout(LIMIT)
-}
 
 /// A fresh directory for this run, under cargo's scratch space for tests.
 fn scratch() -> PathBuf {
@@ -69,7 +51,7 @@ async fn a_user_enters_a_line_hits_send_and_sees_the_answer() {
     };
     let scratch = scratch();
     let profile = scratch.join("profile");
-    let mut driver = driver(&installation.chromedriver, &scratch.join("home"));
+    let mut driver = chromedriver(&installation.chromedriver, &scratch.join("home")).timeout(LIMIT);
     driver.start().await.unwrap_or_else(|e| panic!("{e}"));
     let webdriver = format!("http://127.0.0.1:{}", driver.port().unwrap());
 

@@ -74,24 +74,9 @@ impl Web {
             None => {
                 let installation = Installation::find()?;
                 let home = web.scratch.join("home");
-                let mut driver = Executor::new(
-                    "chromedriver",
-                    [
-                        installation.chromedriver.display().to_string(),
-                        "--port={port}".to_owned(),
-                    ],
-                )
-                // Nothing the driver or the browser writes lands in the
-                // real home.
-                .env("HOME", home.display().to_string())
-                .env(
-                    "XDG_CONFIG_HOME",
-                    home.join(".config").display().to_string(),
-                )
-                .env("XDG_CACHE_HOME", home.join(".cache").display().to_string())
-                .ready_when(Readiness::http("http://127.0.0.1:{port}/status", [200]))
-                .timeout(START_LIMIT)
-                .grace(Duration::from_secs(2));
+                let mut driver = chromedriver(&installation.chromedriver, &home)
+                    .timeout(START_LIMIT)
+                    .grace(Duration::from_secs(2));
                 driver.start().await?;
                 web.webdriver = format!("http://127.0.0.1:{}", driver.port().unwrap_or_default());
                 web.driver = Some(driver);
@@ -203,6 +188,23 @@ impl Drop for Web {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.scratch);
     }
+}
+
+/// A chromedriver on a free port, ready when its `/status` answers, with
+/// `home` as its home so that nothing it or its browsers write lands in the
+/// real one.
+pub fn chromedriver(program: &Path, home: &Path) -> Executor {
+    Executor::new(
+        "chromedriver",
+        [program.display().to_string(), "--port={port}".to_owned()],
+    )
+    .env("HOME", home.display().to_string())
+    .env(
+        "XDG_CONFIG_HOME",
+        home.join(".config").display().to_string(),
+    )
+    .env("XDG_CACHE_HOME", home.join(".cache").display().to_string())
+    .ready_when(Readiness::http("http://127.0.0.1:{port}/status", [200]))
 }
 
 /// `stem` with `--name` appended to its file name.
