@@ -93,17 +93,24 @@ fn main() -> ExitCode {
         .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
         .with_writer(std::io::stderr)
         .init();
+    let command = match cli.command {
+        // The load tool sizes its own runtime (--threads), so that on a
+        // small machine it does not compete with the server it measures.
+        Command::Load(args) => return load::main(args),
+        command => command,
+    };
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
         Err(error) => return fail(anyhow::Error::from(error).context("cannot start tokio")),
     };
     let result = runtime.block_on(async {
-        match cli.command {
+        match command {
             Command::Serve(args) => serve(args).await,
             Command::Send(args) => send(args).await,
             Command::Console(args) => console::run(args).await,
-            Command::Load(args) => load::run(args).await,
-            Command::Check { .. } => unreachable!("handled before the runtime starts"),
+            Command::Load(_) | Command::Check { .. } => {
+                unreachable!("handled before the runtime starts")
+            }
         }
     });
     result.unwrap_or_else(fail)
