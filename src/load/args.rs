@@ -136,7 +136,9 @@ impl FromStr for Endpoint {
         let address = address.strip_suffix('/').unwrap_or(address);
         let (host, port) = if let Some(rest) = address.strip_prefix('[') {
             let Some((host, rest)) = rest.split_once(']') else {
-                return Err(format!("'{text}' opens an IPv6 address with '[' but never closes it"));
+                return Err(format!(
+                    "'{text}' opens an IPv6 address with '[' but never closes it"
+                ));
             };
             (host, rest.strip_prefix(':'))
         } else {
@@ -221,14 +223,25 @@ mod tests {
         assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
         assert_eq!(parse_duration("2s"), Ok(Duration::from_secs(2)));
         assert!(parse_duration("0s").unwrap_err().contains("no time"));
-        assert!(parse_duration("soon").unwrap_err().contains("not a duration"));
+        assert!(
+            parse_duration("soon")
+                .unwrap_err()
+                .contains("not a duration")
+        );
     }
 
     #[test]
     fn the_command_must_be_a_request() {
         assert_eq!(parse_request("get-tpi").unwrap().name, "get-tpi");
-        assert_eq!(parse_request("?set-integration,10").unwrap().arguments, ["10"]);
-        assert!(parse_request("!status,ok").unwrap_err().contains("is a reply"));
+        assert_eq!(
+            parse_request("?set-integration,10").unwrap().arguments,
+            ["10"]
+        );
+        assert!(
+            parse_request("!status,ok")
+                .unwrap_err()
+                .contains("is a reply")
+        );
         assert!(parse_request("?bad\\x").is_err());
     }
 }

@@ -50,16 +50,18 @@ impl Held {
         let held = self.clients.len();
         let mut sampled = Vec::new();
         // Take the sampled clients out, keeping the rest held meanwhile.
-        for index in spread(held, config.idle_sample).collect::<Vec<_>>().into_iter().rev() {
+        for index in spread(held, config.idle_sample)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+        {
             sampled.push(self.clients.swap_remove(index));
         }
         let answers = join_all(sampled.iter_mut().map(|client| {
             let status = &status;
             async move {
                 match client.request(status).await {
-                    Ok(reply) if reply.code() == Some(Code::Ok) && reply.name == "status" => {
-                        Ok(())
-                    }
+                    Ok(reply) if reply.code() == Some(Code::Ok) && reply.name == "status" => Ok(()),
                     Ok(reply) => Err(format!("{reply} (in reply to {status})")),
                     Err(error) => Err(error.to_string()),
                 }

@@ -230,7 +230,11 @@ impl fmt::Display for Report {
         if let Some(idle) = &self.idle {
             samples(f, "idle connections not answering", &idle.idle_failures)?;
         }
-        write!(f, "  verdict            {}", if self.passed() { "ok" } else { "FAILED" })
+        write!(
+            f,
+            "  verdict            {}",
+            if self.passed() { "ok" } else { "FAILED" }
+        )
     }
 }
 
