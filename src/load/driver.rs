@@ -156,7 +156,7 @@ impl Connection {
         let mut published = (0, 0);
         let mut now = Instant::now();
         while in_flight.len() < self.depth && quota.take(now) {
-            if let Err(failure) = self.feed().await {
+            if let Err(failure) = self.feed(now).await {
                 outcome.failure = Some(failure);
                 break;
             }
@@ -200,7 +200,7 @@ impl Connection {
                 outcome.errors.add(1, &text);
             }
             if quota.take(now) {
-                if let Err(failure) = self.feed().await {
+                if let Err(failure) = self.feed(now).await {
                     outcome.failure = Some(failure);
                     break;
                 }
@@ -219,10 +219,12 @@ impl Connection {
         outcome
     }
 
-    async fn feed(&mut self) -> Result<(), String> {
+    async fn feed(&mut self, now: Instant) -> Result<(), String> {
         // Feeding writes only when the buffer is full; a server that stops
-        // reading must still not hold the tool forever.
-        match tokio::time::timeout(self.reply_timeout, self.client.feed(&self.request)).await {
+        // reading must still not hold the tool forever. The deadline counts
+        // from the `now` in hand: one clock read less per request.
+        let deadline = tokio::time::Instant::from_std(now + self.reply_timeout);
+        match tokio::time::timeout_at(deadline, self.client.feed(&self.request)).await {
             Ok(result) => result.map_err(|error| error.to_string()),
             Err(_) => Err(self.stalled()),
         }
