@@ -187,8 +187,8 @@ fn samples(f: &mut fmt::Formatter<'_>, title: &str, tally: &Tally) -> fmt::Resul
 /// The text report, as `discos-sim load` prints it.
 impl fmt::Display for Report {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "discos-sim load {}: {}", self.target, self.command)?;
         if self.connections > 0 {
+            writeln!(f, "discos-sim load {}: {}", self.target, self.command)?;
             writeln!(
                 f,
                 "  connections        {} × pipeline {}",
@@ -213,6 +213,9 @@ impl fmt::Display for Report {
                 "  errors             {} ({} unanswered)",
                 self.errors, self.unanswered
             )?;
+        }
+        if self.connections == 0 {
+            writeln!(f, "discos-sim load {}: idle connections", self.target)?;
         }
         writeln!(f, "  failed connections {}", self.failed_connections)?;
         if let Some(idle) = &self.idle {
