@@ -152,7 +152,8 @@ impl Outcome {
 impl Connection {
     async fn drive(mut self, mut quota: Quota) -> Outcome {
         let mut outcome = Outcome::empty();
-        let mut in_flight: VecDeque<Instant> = VecDeque::with_capacity(self.depth);
+        // Grown as needed: a huge --pipeline must not reserve memory up front.
+        let mut in_flight: VecDeque<Instant> = VecDeque::with_capacity(self.depth.min(1024));
         let mut published = (0, 0);
         let mut now = Instant::now();
         while in_flight.len() < self.depth && quota.take(now) {

@@ -290,7 +290,7 @@ async fn connect_all(
             }
         })
         .buffer_unordered(CONNECTING_AT_ONCE);
-    let mut clients = Vec::with_capacity(count);
+    let mut clients = Vec::with_capacity(count.min(16_384));
     let mut failures = Tally::default();
     while let Some(attempt) = attempts.next().await {
         match attempt {
