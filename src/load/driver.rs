@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
 
+use super::cpu::Usage;
 use super::progress::Counters;
 use super::report::Tally;
 use super::{Config, Stop, connect_all};
@@ -74,6 +75,10 @@ pub(super) struct ActiveRun {
     pub(super) outcomes: Vec<Outcome>,
     pub(super) connect_failures: Tally,
     pub(super) elapsed: Duration,
+    /// What the load tool used during the run, when the system says.
+    pub(super) tool: Option<Usage>,
+    /// What the server used during the run, given its pid.
+    pub(super) server: Option<Usage>,
 }
 
 /// Opens the connections, then loads them all at once until `stop`.
@@ -86,6 +91,12 @@ pub(super) async fn run(
     let (clients, connect_failures) =
         connect_all(config, address, config.connections, counters).await;
     let request = Arc::new(config.request.clone());
+    let usage = || {
+        let tool = Usage::of(std::process::id());
+        let server = config.server_pid.and_then(Usage::of);
+        (tool, server)
+    };
+    let (tool_before, server_before) = usage();
     let started = Instant::now();
     counters.started(started);
     let connections = clients.len() as u64;
@@ -120,10 +131,15 @@ pub(super) async fn run(
             }),
         }
     }
+    let elapsed = started.elapsed();
+    let (tool_after, server_after) = usage();
+    let since = |after: Option<Usage>, before: Option<Usage>| Some(after?.since(before?));
     ActiveRun {
         outcomes,
         connect_failures,
-        elapsed: started.elapsed(),
+        elapsed,
+        tool: since(tool_after, tool_before),
+        server: since(server_after, server_before),
     }
 }
 

@@ -13,9 +13,11 @@
 //! timeout, and a failed connection is counted, never waited on.
 //!
 //! Rooms: [`args`] (the command line), `driver` (the active run), `idle`
-//! (idle connections), [`report`] (figures, text and JSON), `progress`.
+//! (idle connections), [`report`] (figures, text and JSON), `progress`,
+//! `cpu` (what the tool and the server used, from `/proc`).
 
 pub mod args;
+mod cpu;
 mod driver;
 mod idle;
 mod progress;
@@ -171,6 +173,10 @@ pub async fn run_load(config: &Config) -> Report {
         latency_p90_us: None,
         latency_p99_us: None,
         latency_max_us: None,
+        tool_cpu_us_per_request: None,
+        tool_cpu_wait_us_per_request: None,
+        server_cpu_us_per_request: None,
+        server_cpu_wait_us_per_request: None,
         error_samples: Tally::default(),
         connection_failures: Tally::default(),
         idle: None,
@@ -247,6 +253,13 @@ fn add_active(report: &mut Report, active: driver::ActiveRun) {
         report.requests_per_second = report.replies as f64 / report.elapsed_seconds;
     }
     report.set_latency(&latency);
+    if report.replies > 0 {
+        let per_reply = |d: Duration| d.as_secs_f64() * 1e6 / report.replies as f64;
+        report.tool_cpu_us_per_request = active.tool.map(|u| per_reply(u.cpu));
+        report.tool_cpu_wait_us_per_request = active.tool.map(|u| per_reply(u.waiting));
+        report.server_cpu_us_per_request = active.server.map(|u| per_reply(u.cpu));
+        report.server_cpu_wait_us_per_request = active.server.map(|u| per_reply(u.waiting));
+    }
 }
 
 /// Resolves the address once, so ten thousand connections do not make ten

@@ -102,6 +102,17 @@ pub struct Report {
     pub latency_p99_us: Option<f64>,
     /// See `latency_p50_us`.
     pub latency_max_us: Option<f64>,
+    /// CPU time the load tool used per reply: with the server's, says
+    /// whether the machine could have gone faster.
+    pub tool_cpu_us_per_request: Option<f64>,
+    /// Time the load tool's threads spent runnable but waiting for a CPU,
+    /// per reply: large when other work competes for the machine.
+    pub tool_cpu_wait_us_per_request: Option<f64>,
+    /// CPU time the server used per reply (given `--server-pid`).
+    pub server_cpu_us_per_request: Option<f64>,
+    /// Time the server's threads waited for a CPU, per reply (given
+    /// `--server-pid`).
+    pub server_cpu_wait_us_per_request: Option<f64>,
     /// The bad replies and unanswered requests, by kind.
     pub error_samples: Tally,
     /// Why connections failed, by kind.
@@ -208,6 +219,19 @@ impl fmt::Display for Report {
                 latency(self.latency_p99_us),
                 latency(self.latency_max_us)
             )?;
+            if let Some(cpu) = self.tool_cpu_us_per_request {
+                write!(f, "  CPU per request    tool {cpu:.2} µs")?;
+                if let Some(wait) = self.tool_cpu_wait_us_per_request {
+                    write!(f, " (+{wait:.2} µs waiting for a CPU)")?;
+                }
+                if let Some(cpu) = self.server_cpu_us_per_request {
+                    write!(f, ", server {cpu:.2} µs")?;
+                }
+                if let Some(wait) = self.server_cpu_wait_us_per_request {
+                    write!(f, " (+{wait:.2} µs waiting for a CPU)")?;
+                }
+                writeln!(f)?;
+            }
             writeln!(
                 f,
                 "  errors             {} ({} unanswered)",
