@@ -377,6 +377,17 @@ impl Client {
         result.map_err(|source| self.io_error(source))
     }
 
+    /// Whether a whole line is already buffered, so the next
+    /// [`Client::receive`] can be answered without waiting on the socket.
+    ///
+    /// A pipelining caller (the load tool) feeds a new request for every
+    /// reply it takes and flushes only when this turns false: one write per
+    /// batch of replies instead of one per request, and never a wait on the
+    /// socket with requests still unsent.
+    pub fn reply_buffered(&self) -> bool {
+        self.framed.read_buffer().contains(&b'\n')
+    }
+
     /// Waits for the next reply.
     pub async fn receive(&mut self) -> Result<Message, ClientError> {
         self.receive_for("a reply").await

@@ -3,12 +3,16 @@
 //!
 //! All connections share one [`Simulator`] (a configuration set by one client
 //! is seen by the next), so its state sits behind a mutex held only for the
-//! few instructions a command needs, never across an await.
+//! few instructions a command needs, never across an await. The two values
+//! read by the commands a busy client repeats (`get-tpi`, `get-tp0`,
+//! `status`) are also kept in atomics, written under the lock and read
+//! without it, so many connections reading them do not queue on the mutex.
 //!
 //! Timed `start`/`stop` are tokio timers. Each pending action has an id; a
 //! timer that fires after being replaced finds a different id and does
 //! nothing, so replacing never races with firing.
 
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
 use async_trait::async_trait;
@@ -99,6 +103,10 @@ pub struct Simulator {
 struct Shared {
     state: Mutex<State>,
     catalogue: Option<Catalogue>,
+    /// `snapshot.active_sections`, readable without the lock.
+    active_sections: AtomicUsize,
+    /// `snapshot.acquiring`, readable without the lock.
+    acquiring: AtomicBool,
 }
 
 #[derive(Debug)]
@@ -156,6 +164,8 @@ impl Simulator {
                     next_timer_id: 0,
                 }),
                 catalogue,
+                active_sections: AtomicUsize::new(DEFAULT_SECTIONS),
+                acquiring: AtomicBool::new(false),
             }),
         }
     }
@@ -206,9 +216,18 @@ impl Shared {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// Copies the values read without the lock from `state`; called, with
+    /// the lock held, after every change to them.
+    fn publish(&self, state: &State) {
+        self.active_sections
+            .store(state.snapshot.active_sections, Ordering::SeqCst);
+        self.acquiring
+            .store(state.snapshot.acquiring, Ordering::SeqCst);
+    }
+
     fn fire(&self, action: Action, id: u64) {
-        let mut state = self.lock();
-        let state = &mut *state;
+        let mut guard = self.lock();
+        let state = &mut *guard;
         match action {
             Action::Start if state.start_timer.as_ref().is_some_and(|t| t.id == id) => {
                 state.start_timer = None;
@@ -225,6 +244,7 @@ impl Shared {
             // Replaced or cancelled after it woke up: nothing to do.
             _ => {}
         }
+        self.publish(state);
     }
 }
 
@@ -252,7 +272,7 @@ impl Backend for Simulator {
         Ok(Status {
             time: Timestamp::now(),
             state: "ok".to_owned(),
-            acquiring: self.state().snapshot.acquiring,
+            acquiring: self.shared.acquiring.load(Ordering::SeqCst),
         })
     }
 
@@ -278,6 +298,7 @@ impl Backend for Simulator {
         let mut state = self.state();
         state.snapshot.configuration = Some(id.to_owned());
         state.snapshot.active_sections = sections;
+        self.shared.publish(&state);
         Ok(())
     }
 
@@ -291,14 +312,17 @@ impl Backend for Simulator {
     }
 
     async fn get_tpi(&self) -> BackendResult<Vec<f64>> {
-        let sections = self.state().snapshot.active_sections;
+        let sections = self.shared.active_sections.load(Ordering::SeqCst);
         Ok((0..sections)
             .map(|_| rand::random_range(0.0..100.0))
             .collect())
     }
 
     async fn get_tp0(&self) -> BackendResult<Vec<f64>> {
-        Ok(vec![0.0; self.state().snapshot.active_sections])
+        Ok(vec![
+            0.0;
+            self.shared.active_sections.load(Ordering::SeqCst)
+        ])
     }
 
     async fn start(&self, at: Option<Timestamp>) -> BackendResult<()> {
@@ -311,6 +335,7 @@ impl Backend for Simulator {
                 cancel(&mut state.start_timer);
                 state.snapshot.pending_start = None;
                 state.snapshot.acquiring = true;
+                self.shared.publish(state);
                 Ok(())
             }
             Some(at) => {
@@ -338,6 +363,7 @@ impl Backend for Simulator {
                 state.snapshot.pending_start = None;
                 state.snapshot.pending_stop = None;
                 state.snapshot.acquiring = false;
+                self.shared.publish(state);
                 Ok(())
             }
             Some(at) => {

@@ -89,30 +89,42 @@ struct SendArgs {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    if let Command::Check { args } = cli.command {
+    match cli.command {
         // The acceptance runner has its own command line and runtime; the
         // features compiled into the binary run unless --features says.
-        let argv = std::iter::once("discos-sim check".to_owned()).chain(args);
-        return discos_acceptance::acceptance::main_with(argv, None);
+        Command::Check { args } => {
+            let argv = std::iter::once("discos-sim check".to_owned()).chain(args);
+            discos_acceptance::acceptance::main_with(argv, None)
+        }
+        // The load tool sizes its own runtime (--threads), so that on a
+        // small machine it does not compete with the server it measures.
+        Command::Load(args) => {
+            log_to_stderr();
+            load::main(args)
+        }
+        Command::Serve(args) => run(serve(args)),
+        Command::Send(args) => run(send(args)),
+        Command::Console(args) => run(serve_console(args)),
     }
+}
+
+/// Logs through tracing to stderr, filtered by `RUST_LOG` (default info).
+fn log_to_stderr() {
     tracing_subscriber::fmt()
         .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
         .with_writer(std::io::stderr)
         .init();
+}
+
+/// Runs a subcommand on a fresh tokio runtime and turns its error into a
+/// one-line message and exit status 2.
+fn run(command: impl Future<Output = anyhow::Result<ExitCode>>) -> ExitCode {
+    log_to_stderr();
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
         Err(error) => return fail(anyhow::Error::from(error).context("cannot start tokio")),
     };
-    let result = runtime.block_on(async {
-        match cli.command {
-            Command::Serve(args) => serve(args).await,
-            Command::Send(args) => send(args).await,
-            Command::Console(args) => serve_console(args).await,
-            Command::Load(args) => load::run(args).await,
-            Command::Check { .. } => unreachable!("handled before the runtime starts"),
-        }
-    });
-    result.unwrap_or_else(fail)
+    runtime.block_on(command).unwrap_or_else(fail)
 }
 
 fn fail(error: anyhow::Error) -> ExitCode {

@@ -8,7 +8,7 @@
 use std::fmt;
 use std::io;
 
-use bytes::BytesMut;
+use bytes::{Buf, BytesMut};
 use tokio_util::codec::{Decoder, Encoder};
 
 use super::grammar::{self, ParseError};
@@ -134,18 +134,25 @@ impl Decoder for LineCodec {
                 self.scanned = buf.len();
                 return Ok(None);
             };
-            let line = buf.split_to(self.scanned + offset + 1);
+            // The line is parsed where it lies and then skipped: splitting it
+            // off would cost a reference count per line on a busy connection.
+            let end = self.scanned + offset + 1;
             self.scanned = 0;
             if std::mem::take(&mut self.discarding) {
+                buf.advance(end);
                 continue;
             }
-            let content = line.strip_suffix(b"\n").unwrap_or(&line);
+            let line = &buf[..end];
+            let content = line.strip_suffix(b"\n").unwrap_or(line);
             let content = content.strip_suffix(b"\r").unwrap_or(content);
-            if content.len() > self.max_line {
-                return Ok(Some(Err(self.too_long(content))));
-            }
             // The grammar strips the line end itself, exactly once.
-            return Ok(Some(parse(&line)));
+            let frame = if content.len() > self.max_line {
+                Err(self.too_long(content))
+            } else {
+                parse(line)
+            };
+            buf.advance(end);
+            return Ok(Some(frame));
         }
     }
 

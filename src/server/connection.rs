@@ -5,16 +5,23 @@
 //! write, so a pipelining client costs one system call per batch rather than
 //! one per reply, and a client that only sends (never reads) is held back by
 //! TCP instead of growing a buffer here.
+//!
+//! A connection waiting for its client holds no buffer: they are dropped
+//! before each wait and taken again when bytes arrive, so ten thousand quiet
+//! clients cost the server little more than their sockets.
 
 use std::any::Any;
 use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::Poll;
 
 use bytes::BytesMut;
 use futures::FutureExt;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 use tokio_util::codec::{Decoder, Encoder};
+use tokio_util::io::poll_read_buf;
 use tokio_util::sync::CancellationToken;
 
 use crate::backend::Handler;
@@ -39,8 +46,8 @@ impl Connection {
             stream,
             handler,
             codec: LineCodec::new(max_line),
-            input: BytesMut::with_capacity(READ_CHUNK),
-            output: BytesMut::with_capacity(READ_CHUNK),
+            input: BytesMut::new(),
+            output: BytesMut::new(),
         }
     }
 
@@ -57,11 +64,22 @@ impl Connection {
                 }
             }
             self.write(&token).await?;
-            self.input.reserve(READ_CHUNK);
-            let read = tokio::select! {
-                biased;
-                () = token.cancelled() => return Ok(()),
-                read = self.stream.read_buf(&mut self.input) => read?,
+            let read = loop {
+                // Nothing unanswered is left: hand the buffers back while
+                // the client thinks or idles.
+                if self.input.is_empty() {
+                    self.input = BytesMut::new();
+                }
+                self.output = BytesMut::new();
+                // Ready at once when bytes are known to be waiting.
+                tokio::select! {
+                    biased;
+                    () = token.cancelled() => return Ok(()),
+                    ready = self.stream.readable() => ready?,
+                }
+                if let Some(read) = self.read_ready().await {
+                    break read?;
+                }
             };
             if read == 0 {
                 // The client closed its side; a last line without its line
@@ -72,6 +90,23 @@ impl Connection {
                 return self.write(&token).await;
             }
         }
+    }
+
+    /// Reads what has already arrived, without waiting; `None` when nothing
+    /// has. Reads through `poll_read`, which takes a short read as "socket
+    /// drained", so the next wait goes straight to the poller instead of
+    /// costing a read that finds nothing: three system calls per batch
+    /// (read, write, poll), not four.
+    async fn read_ready(&mut self) -> Option<std::io::Result<usize>> {
+        self.input.reserve(READ_CHUNK);
+        let (stream, input) = (&mut self.stream, &mut self.input);
+        std::future::poll_fn(|cx| {
+            Poll::Ready(match poll_read_buf(Pin::new(&mut *stream), cx, input) {
+                Poll::Ready(read) => Some(read),
+                Poll::Pending => None,
+            })
+        })
+        .await
     }
 
     async fn write(&mut self, token: &CancellationToken) -> std::io::Result<()> {

@@ -1,0 +1,247 @@
+//! The command line of `discos-sim load`, and the checks that turn it into a
+//! [`Config`]: every mistake is caught here with a one-line reason, before a
+//! single connection is opened.
+
+use std::fmt;
+use std::str::FromStr;
+use std::time::Duration;
+
+use clap::builder::TypedValueParser;
+
+use super::{Config, Stop};
+use crate::protocol::{Message, request_from_text};
+
+/// How long a run lasts when neither `--requests` nor `--duration` is given.
+pub const DEFAULT_DURATION: Duration = Duration::from_secs(5);
+
+/// Command-line arguments of `discos-sim load`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct LoadArgs {
+    /// The backend to load, tcp://HOST:PORT.
+    #[arg(value_name = "tcp://HOST:PORT")]
+    pub target: Endpoint,
+    /// Connections sending requests at once.
+    #[arg(long, short = 'c', value_name = "N", default_value_t = 1,
+          value_parser = clap::value_parser!(u64).range(1..=1_000_000).map(|v| v as usize))]
+    pub connections: usize,
+    /// Requests kept in flight on each connection (1: ping-pong).
+    #[arg(long, short = 'p', value_name = "DEPTH", default_value_t = 1,
+          value_parser = clap::value_parser!(u64).range(1..=65_536).map(|v| v as usize))]
+    pub pipeline: usize,
+    /// Send exactly this many requests, spread over the connections.
+    #[arg(long, short = 'n', value_name = "R", conflicts_with = "duration",
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub requests: Option<u64>,
+    /// Send requests for this long, e.g. 5s, 500ms, 1m (5s when neither this
+    /// nor --requests is given, unless only idle connections are asked for).
+    #[arg(long, short = 'd', value_name = "D", value_parser = parse_duration)]
+    pub duration: Option<Duration>,
+    /// The request to send, as `discos-sim send` takes it (the `?` may be
+    /// left out); every reply must be `ok` and carry its name.
+    #[arg(long, value_name = "REQUEST", default_value = "get-tpi", value_parser = parse_request)]
+    pub command: Message,
+    /// Print one JSON object instead of the text report.
+    #[arg(long)]
+    pub json: bool,
+    /// Open and hold this many idle connections, then check a sample of
+    /// them still answers `status`.
+    #[arg(long, value_name = "N", default_value_t = 0,
+          value_parser = clap::value_parser!(u64).range(0..=1_000_000).map(|v| v as usize))]
+    pub idle_connections: usize,
+    /// How many of the idle connections to check.
+    #[arg(long, value_name = "N", default_value_t = 100,
+          value_parser = clap::value_parser!(u64).range(1..=1_000_000).map(|v| v as usize))]
+    pub idle_sample: usize,
+    /// The server's process id, to report its resident memory (local servers only).
+    #[arg(long, value_name = "PID")]
+    pub server_pid: Option<u32>,
+    /// Longest wait for a connection and its handshake.
+    #[arg(long, value_name = "D", default_value = "5s", value_parser = parse_duration)]
+    pub connect_timeout: Duration,
+    /// Longest wait for a reply; a silent server ends the run after this.
+    #[arg(long, value_name = "D", default_value = "5s", value_parser = parse_duration)]
+    pub reply_timeout: Duration,
+    /// Runtime threads of the load tool; 1 runs everything on one thread,
+    /// which leaves the other cores to a server on the same machine.
+    #[arg(long, value_name = "N", default_value_t = 1,
+          value_parser = clap::value_parser!(u64).range(1..=1024).map(|v| v as usize))]
+    pub threads: usize,
+}
+
+impl LoadArgs {
+    /// The run these arguments ask for; `progress` says whether to draw a
+    /// progress line (the caller knows whether stderr is a terminal).
+    pub fn to_config(&self, progress: bool) -> Config {
+        let stop = match (self.requests, self.duration) {
+            (Some(requests), _) => Some(Stop::Requests(requests)),
+            (None, Some(duration)) => Some(Stop::Duration(duration)),
+            // Only idle connections were asked for: no active run.
+            (None, None) if self.idle_connections > 0 => None,
+            (None, None) => Some(Stop::Duration(DEFAULT_DURATION)),
+        };
+        Config {
+            address: self.target.address(),
+            connections: self.connections,
+            pipeline: self.pipeline,
+            stop,
+            request: self.command.clone(),
+            idle_connections: self.idle_connections,
+            idle_sample: self.idle_sample,
+            server_pid: self.server_pid,
+            connect_timeout: self.connect_timeout,
+            reply_timeout: self.reply_timeout,
+            progress,
+        }
+    }
+}
+
+/// A backend's address as the command line names it: `tcp://HOST:PORT`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoint {
+    /// The host name or address, without brackets for IPv6.
+    pub host: String,
+    /// The port, 1 to 65535.
+    pub port: u16,
+}
+
+impl Endpoint {
+    /// `HOST:PORT`, as a socket address is written (IPv6 in brackets).
+    pub fn address(&self) -> String {
+        if self.host.contains(':') {
+            format!("[{}]:{}", self.host, self.port)
+        } else {
+            format!("{}:{}", self.host, self.port)
+        }
+    }
+}
+
+impl fmt::Display for Endpoint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "tcp://{}", self.address())
+    }
+}
+
+impl FromStr for Endpoint {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Endpoint, String> {
+        let Some(address) = text.strip_prefix("tcp://") else {
+            return Err(match text.split_once("://") {
+                Some((scheme, _)) => format!(
+                    "'{text}' has the scheme '{scheme}'; the load tool speaks only tcp://HOST:PORT"
+                ),
+                None => format!("'{text}' has no scheme; write tcp://{text}"),
+            });
+        };
+        let address = address.strip_suffix('/').unwrap_or(address);
+        let (host, port) = if let Some(rest) = address.strip_prefix('[') {
+            let Some((host, rest)) = rest.split_once(']') else {
+                return Err(format!(
+                    "'{text}' opens an IPv6 address with '[' but never closes it"
+                ));
+            };
+            (host, rest.strip_prefix(':'))
+        } else {
+            match address.rsplit_once(':') {
+                Some((host, port)) => (host, Some(port)),
+                None => (address, None),
+            }
+        };
+        if host.is_empty() {
+            return Err(format!("'{text}' has no host; write tcp://HOST:PORT"));
+        }
+        let Some(port) = port else {
+            return Err(format!("'{text}' has no port; write tcp://HOST:PORT"));
+        };
+        match port.parse::<u16>() {
+            Ok(port) if port > 0 => Ok(Endpoint {
+                host: host.to_owned(),
+                port,
+            }),
+            _ => Err(format!(
+                "'{text}' has no valid port: '{port}' is not a port from 1 to 65535"
+            )),
+        }
+    }
+}
+
+/// Reads a humane, positive duration: `5s`, `500ms`, `1m 30s`.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    match humantime::parse_duration(text) {
+        Ok(duration) if duration.is_zero() => Err(format!("'{text}' is no time at all")),
+        Ok(duration) => Ok(duration),
+        Err(error) => Err(format!(
+            "'{text}' is not a duration ({error}); write e.g. 5s, 500ms or 1m"
+        )),
+    }
+}
+
+/// Reads the request to send; a reply (`!…`) is refused, since a backend
+/// answers it `invalid` and the run would measure only errors.
+pub fn parse_request(text: &str) -> Result<Message, String> {
+    let message = request_from_text(text).map_err(|error| format!("'{text}': {error}"))?;
+    if !message.is_request() {
+        return Err(format!(
+            "'{text}' is a reply; give a request such as get-tpi or ?status"
+        ));
+    }
+    Ok(message)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn endpoints_read_as_written() {
+        let endpoint: Endpoint = "tcp://127.0.0.1:8978".parse().unwrap();
+        assert_eq!(endpoint.address(), "127.0.0.1:8978");
+        let endpoint: Endpoint = "tcp://[::1]:80".parse().unwrap();
+        assert_eq!(endpoint.address(), "[::1]:80");
+        assert_eq!(endpoint.to_string(), "tcp://[::1]:80");
+    }
+
+    #[test]
+    fn bad_endpoints_say_what_is_wrong() {
+        for (text, reason) in [
+            ("127.0.0.1:8978", "has no scheme"),
+            ("http://localhost:80", "scheme 'http'"),
+            ("tcp://localhost", "has no port"),
+            ("tcp://:80", "has no host"),
+            ("tcp://localhost:http", "'http' is not a port"),
+            ("tcp://localhost:0", "'0' is not a port"),
+            ("tcp://localhost:70000", "'70000' is not a port"),
+            ("tcp://[::1:80", "never closes"),
+        ] {
+            let error = text.parse::<Endpoint>().unwrap_err();
+            assert!(error.contains(reason), "{text}: {error}");
+        }
+    }
+
+    #[test]
+    fn durations_are_humane_and_positive() {
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("2s"), Ok(Duration::from_secs(2)));
+        assert!(parse_duration("0s").unwrap_err().contains("no time"));
+        assert!(
+            parse_duration("soon")
+                .unwrap_err()
+                .contains("not a duration")
+        );
+    }
+
+    #[test]
+    fn the_command_must_be_a_request() {
+        assert_eq!(parse_request("get-tpi").unwrap().name, "get-tpi");
+        assert_eq!(
+            parse_request("?set-integration,10").unwrap().arguments,
+            ["10"]
+        );
+        assert!(
+            parse_request("!status,ok")
+                .unwrap_err()
+                .contains("is a reply")
+        );
+        assert!(parse_request("?bad\\x").is_err());
+    }
+}
