@@ -154,7 +154,7 @@ async fn a_user_enters_a_line_hits_send_and_sees_the_answer() {
             Instant::now() < deadline,
             "browser processes outlived the test: {left:#?}"
         );
-        tokio::time::sleep(POLL).await;
+        tokio::time::sleep(POLL).await; // /proc has no events: look again
     }
     let deadline = Instant::now() + LIMIT;
     while console.backend_connections() > 0 {
@@ -162,7 +162,7 @@ async fn a_user_enters_a_line_hits_send_and_sees_the_answer() {
             Instant::now() < deadline,
             "the page's backend connection outlived the browser"
         );
-        tokio::time::sleep(POLL).await;
+        tokio::time::sleep(POLL).await; // a counter, no event: look again
     }
     console.shutdown().await;
     match std::fs::remove_dir_all(&scratch) {

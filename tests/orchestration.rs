@@ -81,7 +81,7 @@ fn assert_group_gone(group: i32) {
 async fn logged(executor: &Executor, line: &str) -> bool {
     tokio::time::timeout(PATIENCE, async {
         while !executor.output_lines().iter().any(|l| l == line) {
-            tokio::time::sleep(Duration::from_millis(1)).await;
+            tokio::time::sleep(Duration::from_millis(1)).await; // bounded poll of the captured lines
         }
     })
     .await
@@ -93,7 +93,7 @@ async fn logged(executor: &Executor, line: &str) -> bool {
 async fn group_disappears(group: i32) -> bool {
     tokio::time::timeout(PATIENCE, async {
         while !processes_in_group(group).is_empty() {
-            tokio::time::sleep(Duration::from_millis(5)).await;
+            tokio::time::sleep(Duration::from_millis(5)).await; // /proc has no events
         }
     })
     .await
@@ -645,7 +645,7 @@ fn the_child_dies_when_the_thread_that_spawned_it_dies() {
     .expect("thread");
     let deadline = std::time::Instant::now() + PATIENCE;
     while !processes_in_group(group).is_empty() && std::time::Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(5));
+        std::thread::sleep(Duration::from_millis(5)); // /proc has no events
     }
     assert_group_gone(group);
 }

@@ -258,7 +258,7 @@ impl Browser {
                     page_text: shorten(&page),
                 });
             }
-            tokio::time::sleep(POLL).await;
+            tokio::time::sleep(POLL).await; // WebDriver has no page events: look again
         }
     }
 
@@ -296,7 +296,7 @@ impl Browser {
                     page_text: shorten(&self.text().await.unwrap_or_default()),
                 });
             }
-            tokio::time::sleep(POLL).await;
+            tokio::time::sleep(POLL).await; // WebDriver has no page events: look again
         }
     }
 
@@ -536,7 +536,7 @@ mod tests {
         let deadline = std::time::Instant::now() + Duration::from_secs(5);
         let mut found = processes_mentioning(&marker);
         while found.is_empty() && std::time::Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(5));
+            std::thread::sleep(Duration::from_millis(5)); // /proc has no events: look again
             found = processes_mentioning(&marker);
         }
         child.kill().ok();

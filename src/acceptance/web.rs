@@ -246,7 +246,7 @@ async fn wait_until(limit: Duration, mut done: impl FnMut() -> bool) -> bool {
         if Instant::now() >= deadline {
             return false;
         }
-        tokio::time::sleep(POLL).await;
+        tokio::time::sleep(POLL).await; // /proc and the console counters have no events
     }
 }
 
