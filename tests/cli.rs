@@ -1,4 +1,4 @@
-//! `discos-sim serve` and `discos-sim send` as a user runs them.
+//! `discos-sim serve`, `send` and `check` as a user runs them.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
@@ -164,4 +164,29 @@ fn a_line_beyond_latin1_is_named() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr.contains("U+20AC"), "{stderr}");
+}
+
+#[test]
+fn check_runs_the_compiled_in_features_against_a_running_backend() {
+    let served = Served::start(&[]);
+    let target = format!("tcp://{}", served.address);
+    // From a directory with no features in it: they come from the binary.
+    let output = Command::new(BIN)
+        .current_dir(std::env::temp_dir())
+        .args(["check", "--target", &target, "--name", "handshake|version"])
+        .output()
+        .expect("discos-sim check runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}");
+    assert!(stdout.contains("passed"), "{stdout}");
+    assert!(!stdout.contains("failed"), "{stdout}");
+    assert_eq!(served.signal(Signal::SIGTERM).code(), Some(0));
+
+    let output = Command::new(BIN)
+        .args(["check", "--target", "simulator"])
+        .output()
+        .expect("discos-sim check runs");
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("unknown target 'simulator'"), "{stderr}");
 }
