@@ -6,6 +6,7 @@
 //! tool, so there is exactly one implementation of the wire format.
 
 pub mod acceptance;
+pub mod address;
 pub mod backend;
 pub mod client;
 pub mod console;

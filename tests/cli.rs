@@ -138,6 +138,10 @@ fn bad_arguments_get_a_clear_error_not_a_panic() {
             "cannot connect to 127.0.0.1:1",
         ),
         (&["send", "127.0.0.1:1"], "LINES"),
+        (
+            &["send", "localhost", "status"],
+            "'localhost' has no port; write HOST:PORT",
+        ),
         (&["launch"], "unrecognized subcommand 'launch'"),
     ];
     for (args, expected) in cases {

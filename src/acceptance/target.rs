@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 
+use crate::address::Address;
 use crate::backend::{Catalogue, HandlerKind};
 use crate::orchestration::{Executor, Readiness};
 use crate::server::{Config, Server};
@@ -68,25 +69,8 @@ impl FromStr for Target {
             }
             return Ok(Target::Command(command.to_owned()));
         }
-        if let Some(address) = text.strip_prefix("tcp://") {
-            let Some((host, port)) = address.rsplit_once(':') else {
-                return Err(format!(
-                    "the tcp:// target '{address}' has no port; write tcp://HOST:PORT"
-                ));
-            };
-            if host.is_empty() {
-                return Err(format!(
-                    "the tcp:// target '{address}' has no host; write tcp://HOST:PORT"
-                ));
-            }
-            match port.parse::<u16>() {
-                Ok(port) if port > 0 => return Ok(Target::Address(address.to_owned())),
-                _ => {
-                    return Err(format!(
-                        "the tcp:// target '{address}' has no valid port: '{port}' is not a port from 1 to 65535"
-                    ));
-                }
-            }
+        if text.starts_with("tcp://") {
+            return Address::from_url(text).map(|address| Target::Address(address.to_string()));
         }
         Err(format!(
             "unknown target '{text}'; expected embedded, cmd:<command with {{port}}> or tcp://HOST:PORT"

@@ -9,6 +9,7 @@ use clap::builder::TypedValueParser;
 use clap::{Args, Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 
+use discos_acceptance::address::Address;
 use discos_acceptance::backend::{Catalogue, HandlerKind};
 use discos_acceptance::client::{Client, ClientOptions};
 use discos_acceptance::console::{self, Console};
@@ -76,7 +77,8 @@ struct ServeArgs {
 #[derive(Debug, Args)]
 struct SendArgs {
     /// The backend, HOST:PORT.
-    address: String,
+    #[arg(value_name = "HOST:PORT")]
+    address: Address,
     /// Request lines, e.g. `status` or `?set-configuration,K2000` (the `?` may
     /// be omitted); each is sent as typed, so a malformed one shows how the
     /// backend answers it.
@@ -229,7 +231,7 @@ async fn send(args: SendArgs) -> anyhow::Result<ExitCode> {
         reply_timeout: std::time::Duration::from_secs_f64(args.timeout),
         ..ClientOptions::default()
     };
-    let mut client = Client::connect_with(args.address, options).await?;
+    let mut client = Client::connect_with(args.address.to_string(), options).await?;
     let mut all_ok = true;
     for line in &args.lines {
         // Sent as typed (even malformed), so the backend's own answer shows.

@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use super::Config;
+use crate::address::Address;
 
 /// Command-line arguments of `discos-sim console`.
 #[derive(Debug, Clone, clap::Args)]
@@ -36,23 +37,7 @@ impl ConsoleArgs {
 /// Checks a backend address has the `HOST:PORT` shape, so a typo is named at
 /// start-up instead of on every page that fails to connect.
 pub fn parse_backend(text: &str) -> Result<String, String> {
-    let Some((host, port)) = text.rsplit_once(':') else {
-        return Err(format!(
-            "{text:?} is not HOST:PORT (e.g. 127.0.0.1:8978): no port"
-        ));
-    };
-    if host.is_empty() {
-        return Err(format!(
-            "{text:?} is not HOST:PORT (e.g. 127.0.0.1:8978): no host"
-        ));
-    }
-    match port.parse::<u16>() {
-        Ok(0) => Err(format!("{text:?}: port 0 cannot be connected to")),
-        Ok(_) => Ok(text.to_owned()),
-        Err(_) => Err(format!(
-            "{text:?} is not HOST:PORT (e.g. 127.0.0.1:8978): {port:?} is not a port number"
-        )),
-    }
+    text.parse::<Address>().map(|address| address.to_string())
 }
 
 fn parse_seconds(text: &str) -> Result<Duration, String> {

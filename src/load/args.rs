@@ -2,13 +2,12 @@
 //! [`Config`]: every mistake is caught here with a one-line reason, before a
 //! single connection is opened.
 
-use std::fmt;
-use std::str::FromStr;
 use std::time::Duration;
 
 use clap::builder::TypedValueParser;
 
 use super::{Config, Stop};
+use crate::address::Address;
 use crate::protocol::{Message, request_from_text};
 
 /// How long a run lasts when neither `--requests` nor `--duration` is given.
@@ -18,8 +17,8 @@ pub const DEFAULT_DURATION: Duration = Duration::from_secs(5);
 #[derive(Debug, Clone, clap::Args)]
 pub struct LoadArgs {
     /// The backend to load, tcp://HOST:PORT.
-    #[arg(value_name = "tcp://HOST:PORT")]
-    pub target: Endpoint,
+    #[arg(value_name = "tcp://HOST:PORT", value_parser = parse_target)]
+    pub target: Address,
     /// Connections sending requests at once.
     #[arg(long, short = 'c', value_name = "N", default_value_t = 1,
           value_parser = clap::value_parser!(u64).range(1..=1_000_000).map(|v| v as usize))]
@@ -80,7 +79,7 @@ impl LoadArgs {
             (None, None) => Some(Stop::Duration(DEFAULT_DURATION)),
         };
         Config {
-            address: self.target.address(),
+            address: self.target.to_string(),
             connections: self.connections,
             pipeline: self.pipeline,
             stop,
@@ -95,74 +94,9 @@ impl LoadArgs {
     }
 }
 
-/// A backend's address as the command line names it: `tcp://HOST:PORT`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Endpoint {
-    /// The host name or address, without brackets for IPv6.
-    pub host: String,
-    /// The port, 1 to 65535.
-    pub port: u16,
-}
-
-impl Endpoint {
-    /// `HOST:PORT`, as a socket address is written (IPv6 in brackets).
-    pub fn address(&self) -> String {
-        if self.host.contains(':') {
-            format!("[{}]:{}", self.host, self.port)
-        } else {
-            format!("{}:{}", self.host, self.port)
-        }
-    }
-}
-
-impl fmt::Display for Endpoint {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "tcp://{}", self.address())
-    }
-}
-
-impl FromStr for Endpoint {
-    type Err = String;
-
-    fn from_str(text: &str) -> Result<Endpoint, String> {
-        let Some(address) = text.strip_prefix("tcp://") else {
-            return Err(match text.split_once("://") {
-                Some((scheme, _)) => format!(
-                    "'{text}' has the scheme '{scheme}'; the load tool speaks only tcp://HOST:PORT"
-                ),
-                None => format!("'{text}' has no scheme; write tcp://{text}"),
-            });
-        };
-        let address = address.strip_suffix('/').unwrap_or(address);
-        let (host, port) = if let Some(rest) = address.strip_prefix('[') {
-            let Some((host, rest)) = rest.split_once(']') else {
-                return Err(format!(
-                    "'{text}' opens an IPv6 address with '[' but never closes it"
-                ));
-            };
-            (host, rest.strip_prefix(':'))
-        } else {
-            match address.rsplit_once(':') {
-                Some((host, port)) => (host, Some(port)),
-                None => (address, None),
-            }
-        };
-        if host.is_empty() {
-            return Err(format!("'{text}' has no host; write tcp://HOST:PORT"));
-        }
-        let Some(port) = port else {
-            return Err(format!("'{text}' has no port; write tcp://HOST:PORT"));
-        };
-        match port.parse::<u16>() {
-            Ok(port) if port > 0 => Ok(Endpoint {
-                host: host.to_owned(),
-                port,
-            }),
-            _ => Err(format!(
-                "'{text}' has no valid port: '{port}' is not a port from 1 to 65535"
-            )),
-        }
-    }
+/// Reads the backend to load: `tcp://HOST:PORT`.
+fn parse_target(text: &str) -> Result<Address, String> {
+    Address::from_url(text)
 }
 
 /// Reads a humane, positive duration: `5s`, `500ms`, `1m 30s`.
@@ -191,32 +125,6 @@ pub fn parse_request(text: &str) -> Result<Message, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn endpoints_read_as_written() {
-        let endpoint: Endpoint = "tcp://127.0.0.1:8978".parse().unwrap();
-        assert_eq!(endpoint.address(), "127.0.0.1:8978");
-        let endpoint: Endpoint = "tcp://[::1]:80".parse().unwrap();
-        assert_eq!(endpoint.address(), "[::1]:80");
-        assert_eq!(endpoint.to_string(), "tcp://[::1]:80");
-    }
-
-    #[test]
-    fn bad_endpoints_say_what_is_wrong() {
-        for (text, reason) in [
-            ("127.0.0.1:8978", "has no scheme"),
-            ("http://localhost:80", "scheme 'http'"),
-            ("tcp://localhost", "has no port"),
-            ("tcp://:80", "has no host"),
-            ("tcp://localhost:http", "'http' is not a port"),
-            ("tcp://localhost:0", "'0' is not a port"),
-            ("tcp://localhost:70000", "'70000' is not a port"),
-            ("tcp://[::1:80", "never closes"),
-        ] {
-            let error = text.parse::<Endpoint>().unwrap_err();
-            assert!(error.contains(reason), "{text}: {error}");
-        }
-    }
 
     #[test]
     fn durations_are_humane_and_positive() {

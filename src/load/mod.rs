@@ -31,7 +31,7 @@ use std::time::Duration;
 
 use futures::StreamExt;
 
-pub use args::{Endpoint, LoadArgs};
+pub use args::LoadArgs;
 pub use report::{ErrorSample, IdleReport, Report, Tally};
 
 use crate::client::{Client, ClientOptions};
@@ -134,7 +134,7 @@ pub async fn run(args: LoadArgs) -> anyhow::Result<ExitCode> {
     }
     let config = args.to_config(std::io::stderr().is_terminal());
     let mut report = run_load(&config).await;
-    report.target = args.target.to_string();
+    report.target = format!("tcp://{}", args.target);
     if args.json {
         println!("{}", report.to_json());
     } else {
