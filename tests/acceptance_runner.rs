@@ -15,6 +15,15 @@ fn dir(relative: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(relative)
 }
 
+/// The names of the scenarios a run ran, in order.
+fn scenario_names(outcome: &Outcome) -> Vec<String> {
+    outcome
+        .report
+        .scenarios()
+        .map(|(_, s)| s.name.clone())
+        .collect()
+}
+
 async fn run(args: &[&str], features: &Path) -> Outcome {
     let _turn = ONE_AT_A_TIME.lock().await;
     let artifacts = std::env::temp_dir().join(format!("discos-artifacts-{}", std::process::id()));
@@ -71,12 +80,7 @@ async fn an_undefined_step_fails_the_run_with_a_snippet() {
 async fn wip_scenarios_are_left_out_unless_asked_for_and_do_not_fail() {
     let outcome = run(&[], &dir("fixtures/features/wip")).await;
     assert!(outcome.passed);
-    let names: Vec<_> = outcome
-        .report
-        .scenarios()
-        .map(|(_, s)| s.name.clone())
-        .collect();
-    assert_eq!(names, ["Already works"]);
+    assert_eq!(scenario_names(&outcome), ["Already works"]);
 
     let outcome = run(&["--tags", "@wip"], &dir("fixtures/features/wip")).await;
     assert!(
@@ -90,12 +94,7 @@ async fn wip_scenarios_are_left_out_unless_asked_for_and_do_not_fail() {
 
     // An expression that does not name @wip still leaves it out.
     let outcome = run(&["--tags", "not @browser"], &dir("fixtures/features/wip")).await;
-    let names: Vec<_> = outcome
-        .report
-        .scenarios()
-        .map(|(_, s)| s.name.clone())
-        .collect();
-    assert_eq!(names, ["Already works"]);
+    assert_eq!(scenario_names(&outcome), ["Already works"]);
 }
 
 #[tokio::test(flavor = "multi_thread")]
