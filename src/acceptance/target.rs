@@ -200,8 +200,8 @@ impl BackendUnderTest {
                 let died = !backend.is_running();
                 match backend.stop().await {
                     Ok(Some(status)) if died => leaks.push(format!(
-                        "the backend process had exited ({status}) before the scenario ended; its last output:\n{}",
-                        last_output(&backend)
+                        "the backend process had exited ({status}) before the scenario ended{}",
+                        backend.last_output()
                     )),
                     Ok(_) => {}
                     Err(error) => leaks.push(format!("the backend process: {error}")),
@@ -211,16 +211,6 @@ impl BackendUnderTest {
         }
         leaks
     }
-}
-
-fn last_output(backend: &Executor) -> String {
-    let lines = backend.output_lines();
-    let start = lines.len().saturating_sub(crate::orchestration::LAST_LINES);
-    lines[start..]
-        .iter()
-        .map(|line| format!("    {line}"))
-        .collect::<Vec<_>>()
-        .join("\n")
 }
 
 #[cfg(test)]

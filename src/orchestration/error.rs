@@ -37,7 +37,10 @@ pub enum OrchestrationError {
         source: io::Error,
     },
     /// The process ended before its readiness condition held.
-    #[error("{name} exited before it was ready ({status}){}", lines(last_lines))]
+    #[error(
+        "{name} exited before it was ready ({status}){}",
+        output_excerpt(last_lines)
+    )]
     ExitedBeforeReady {
         name: String,
         status: ExitStatus,
@@ -47,7 +50,7 @@ pub enum OrchestrationError {
     /// has been killed with its group.
     #[error(
         "{name} was not ready after {elapsed:.1?}: still waiting for {condition}{}",
-        lines(last_lines)
+        output_excerpt(last_lines)
     )]
     NotReadyInTime {
         name: String,
@@ -117,7 +120,9 @@ pub enum OrchestrationError {
     },
 }
 
-fn lines(last_lines: &[String]) -> String {
+/// The last lines of a process's output, indented under a heading, as every
+/// message about a process quotes them.
+pub(crate) fn output_excerpt(last_lines: &[String]) -> String {
     if last_lines.is_empty() {
         return "\n  (no output)".to_owned();
     }

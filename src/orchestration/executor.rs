@@ -10,7 +10,7 @@ use nix::sys::signal::Signal;
 use tokio::process::{Child, Command};
 use tokio::task::JoinHandle;
 
-use super::error::{LAST_LINES, OrchestrationError};
+use super::error::{LAST_LINES, OrchestrationError, output_excerpt};
 use super::group::{is_alive, processes_in_group, signal_group};
 use super::output::{Output, capture};
 use super::readiness::{MAX_BACKOFF, Readiness, substitute};
@@ -160,6 +160,12 @@ impl Executor {
     /// by [`Executor::output_capacity`]; readable while running and after.
     pub fn output_lines(&self) -> Vec<String> {
         self.output.lines()
+    }
+
+    /// The last output lines, quoted as the start errors quote them: for a
+    /// caller reporting a crash it noticed itself.
+    pub fn last_output(&self) -> String {
+        output_excerpt(&self.output.last(LAST_LINES))
     }
 
     /// The processes of this executor's group still alive, from `/proc`:
