@@ -10,6 +10,7 @@ pub mod address;
 pub mod backend;
 pub mod client;
 pub mod console;
+pub mod duration;
 pub mod load;
 pub mod orchestration;
 pub mod protocol;

@@ -503,5 +503,5 @@ fn a_bad_backend_address_is_refused_clearly() {
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
-    assert!(stderr.contains("positive number of seconds"), "{stderr}");
+    assert!(stderr.contains("not a duration"), "{stderr}");
 }

@@ -18,8 +18,9 @@ pub struct ConsoleArgs {
     /// Port to listen on; 0 picks a free one (printed on stdout).
     #[arg(long, default_value_t = 8080)]
     pub port: u16,
-    /// Seconds to wait for the backend to connect or to answer a line.
-    #[arg(long, value_name = "SECONDS", default_value = "5", value_parser = parse_seconds)]
+    /// How long to wait for the backend to connect or to answer a line,
+    /// e.g. 5s or 500ms.
+    #[arg(long, value_name = "D", default_value = "5s", value_parser = crate::duration::parse)]
     pub reply_timeout: Duration,
 }
 
@@ -40,15 +41,6 @@ pub fn parse_backend(text: &str) -> Result<String, String> {
     text.parse::<Address>().map(|address| address.to_string())
 }
 
-fn parse_seconds(text: &str) -> Result<Duration, String> {
-    match text.parse::<f64>() {
-        Ok(seconds) if seconds.is_finite() && seconds > 0.0 && seconds < 1e9 => {
-            Ok(Duration::from_secs_f64(seconds))
-        }
-        _ => Err(format!("{text:?} is not a positive number of seconds")),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -64,14 +56,5 @@ mod tests {
         assert!(parse_backend(":80").unwrap_err().contains("no host"));
         assert!(parse_backend("h:99999").unwrap_err().contains("not a port"));
         assert!(parse_backend("h:0").is_err());
-    }
-
-    #[test]
-    fn seconds() {
-        assert_eq!(parse_seconds("0.5"), Ok(Duration::from_millis(500)));
-        assert!(parse_seconds("0").is_err());
-        assert!(parse_seconds("-1").is_err());
-        assert!(parse_seconds("nan").is_err());
-        assert!(parse_seconds("soon").is_err());
     }
 }
