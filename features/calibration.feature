@@ -33,7 +33,7 @@ Feature: Calibration mark
     When the client sends "cal-on,1,2"
     Then the backend refuses it
 
-  @simulator
+  @simulator @embedded
   Scenario: The simulator keeps the interleave it was given
     When the client switches the calibration mark on with an interleave of 10
     Then the backend accepts it

@@ -29,7 +29,7 @@ Feature: Enabled feeds
     When the client sends "set-enable,0,0,0"
     Then the backend refuses it
 
-  @simulator
+  @simulator @embedded
   Scenario: The simulator's five sections give feeds 0 and 1
     When the client enables the feeds 0 and 1
     Then the backend accepts it

@@ -22,7 +22,7 @@ Feature: File name
     When the client sets the file name to ""
     Then the backend refuses it
 
-  @simulator
+  @simulator @embedded
   Scenario: A file name with spaces and a comma reaches the simulator exactly as written
     When the client sets the file name to "/data/my scan,part 2.fits"
     Then the backend accepts it

@@ -42,7 +42,7 @@ Feature: Robustness against bad bytes
     When the client sends a line of 200000 bytes
     Then the backend rejects the line as malformed, saying "line longer than 65536 bytes; it was discarded"
 
-  @simulator
+  @simulator @embedded
   Scenario: The simulator reads bytes that are not UTF-8 as latin-1
     When the client sends the raw line "?set-filename,caf\xe9\xff\r\n"
     Then the backend accepts it

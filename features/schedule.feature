@@ -46,7 +46,7 @@ Feature: Schedule commands
       | set-shift     | none          |
       | set-shift,1,2 | two           |
 
-  @simulator
+  @simulator @embedded
   Scenario: The simulator keeps the shift it was given
     When the client sets the shift to -12
     Then the backend accepts it

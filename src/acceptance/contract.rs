@@ -68,9 +68,7 @@ pub fn clause_of(name: &str) -> &'static str {
 
 /// Whether `reason` is one of the [`FIXED_PHRASES`], placeholders filled.
 pub fn is_fixed_phrase(reason: &str) -> bool {
-    FIXED_PHRASES
-        .iter()
-        .any(|pattern| fills(pattern, reason))
+    FIXED_PHRASES.iter().any(|pattern| fills(pattern, reason))
 }
 
 /// Whether `text` is `pattern` with each `<…>` replaced by some text.
@@ -147,10 +145,7 @@ pub fn compare(expected: &str, got: &Message) -> Result<(), String> {
     }
     for (index, (have, want)) in got.arguments.iter().zip(&wanted.arguments).enumerate() {
         if !same_value(have, want) {
-            return Err(format!(
-                "field {} is '{have}', not '{want}'",
-                index + 1
-            ));
+            return Err(format!("field {} is '{have}', not '{want}'", index + 1));
         }
     }
     Ok(())
@@ -171,11 +166,7 @@ pub fn number(text: &str) -> Option<f64> {
         && text
             .bytes()
             .all(|b| b.is_ascii_digit() || matches!(b, b'-' | b'+' | b'.'));
-    if decimal {
-        text.parse().ok()
-    } else {
-        None
-    }
+    if decimal { text.parse().ok() } else { None }
 }
 
 /// The anchors a Markdown page gets from its headings, as GitHub makes

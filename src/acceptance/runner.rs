@@ -191,7 +191,13 @@ pub async fn run(options: Options, features: &Path) -> anyhow::Result<Outcome> {
 /// one's output.
 pub async fn run_quietly(options: Options, features: &Path) -> anyhow::Result<Outcome> {
     let buffer = Arc::new(Mutex::new(Vec::new()));
-    let mut outcome = run_to(options, features, Sink::Buffer(buffer.clone()), Paths::default()).await?;
+    let mut outcome = run_to(
+        options,
+        features,
+        Sink::Buffer(buffer.clone()),
+        Paths::default(),
+    )
+    .await?;
     let bytes = std::mem::take(&mut *buffer.lock().unwrap_or_else(|e| e.into_inner()));
     outcome.output = String::from_utf8_lossy(&bytes).into_owned();
     Ok(outcome)
@@ -270,7 +276,12 @@ async fn run_to(
             matches!(sink, Sink::Stdout) && std::io::IsTerminal::is_terminal(&std::io::stdout())
         }
     };
-    let terminal = Terminal::new(sink.clone(), color, options.writer.verbose > 0, paths.clone());
+    let terminal = Terminal::new(
+        sink.clone(),
+        color,
+        options.writer.verbose > 0,
+        paths.clone(),
+    );
     let reports = Reports::new(
         report.clone(),
         terminal,
@@ -348,7 +359,9 @@ async fn run_to(
         .fail_on_skipped_with(|feature, rule, scenario| {
             // Undefined steps fail the run, except while a scenario is
             // still being written.
-            !all_tags(feature, rule, scenario).iter().any(|t| *t == "wip")
+            !all_tags(feature, rule, scenario)
+                .iter()
+                .any(|t| *t == "wip")
         })
         .with_cli(options)
         .filter_run(features.to_path_buf(), filter)
@@ -438,7 +451,11 @@ impl Selection {
     ) -> Decision {
         let tags = all_tags(feature, rule, scenario);
         let has = |tag: &str| tags.iter().any(|t| t.as_str() == tag);
-        if self.name.as_ref().is_some_and(|re| !re.is_match(&scenario.name)) {
+        if self
+            .name
+            .as_ref()
+            .is_some_and(|re| !re.is_match(&scenario.name))
+        {
             return Decision::NotSelected;
         }
         if self
@@ -456,7 +473,12 @@ impl Selection {
         {
             return Decision::LeftOut(tag);
         }
-        match skip_reason(&self.settings, self.browser_missing.as_deref(), &has, &named) {
+        match skip_reason(
+            &self.settings,
+            self.browser_missing.as_deref(),
+            &has,
+            &named,
+        ) {
             Some(reason) => Decision::Skip(reason),
             None => Decision::Run,
         }
@@ -474,16 +496,12 @@ impl Selection {
                     continue;
                 }
             };
-            let scenarios = feature
-                .scenarios
-                .iter()
-                .map(|s| (None, s))
-                .chain(
-                    feature
-                        .rules
-                        .iter()
-                        .flat_map(|r| r.scenarios.iter().map(move |s| (Some(r), s))),
-                );
+            let scenarios = feature.scenarios.iter().map(|s| (None, s)).chain(
+                feature
+                    .rules
+                    .iter()
+                    .flat_map(|r| r.scenarios.iter().map(move |s| (Some(r), s))),
+            );
             for (rule, scenario) in scenarios {
                 plan.total += 1;
                 match self.decide(&feature, rule, scenario) {
@@ -560,7 +578,12 @@ async fn preflight(settings: &Settings) -> anyhow::Result<()> {
         Target::Command(_) => {
             let backend = BackendUnderTest::start(settings, None)
                 .await
-                .map_err(|error| anyhow::anyhow!("the target {} did not get ready: {error:#}", settings.target))?;
+                .map_err(|error| {
+                    anyhow::anyhow!(
+                        "the target {} did not get ready: {error:#}",
+                        settings.target
+                    )
+                })?;
             let leaks = backend.tear_down().await;
             if leaks.is_empty() {
                 Ok(())
@@ -619,6 +642,12 @@ fn skip_reason(
             settings.target
         ));
     }
+    if settings.target != Target::Embedded && has("embedded") {
+        return Some(format!(
+            "@embedded: it looks inside the simulator, which runs in this process only on the embedded target, not on {}",
+            settings.target
+        ));
+    }
     if settings.target != Target::Embedded && has("simulator") && !named("simulator") {
         return Some(format!(
             "@simulator: it checks the simulator's own behaviour, not the contract; {} is another backend (select it with --tags @simulator)",
@@ -673,10 +702,16 @@ fn print_afterword(
         .filter(|(_, s)| s.skip_reason.is_some())
         .collect();
     if !skipped.is_empty() {
-        text.push_str(&format!("{} scenario(s) skipped on this target:\n", skipped.len()));
+        text.push_str(&format!(
+            "{} scenario(s) skipped on this target:\n",
+            skipped.len()
+        ));
         for (feature, scenario) in skipped {
             let reason = scenario.skip_reason.as_deref().unwrap_or_default();
-            text.push_str(&format!("  skipped: {} / {} — {reason}\n", feature.name, scenario.name));
+            text.push_str(&format!(
+                "  skipped: {} / {} — {reason}\n",
+                feature.name, scenario.name
+            ));
         }
     }
     if !report.snippets.is_empty() {

@@ -456,26 +456,11 @@ mod tests {
             ("?start,soon", "wrong timestamp 'soon'"),
             ("?stop,12:00", "wrong timestamp '12:00'"),
             ("?start,1,2", "start takes at most 1 argument (got 2)"),
-            (
-                "?set-section,0,1,2",
-                "set-section needs 7 arguments",
-            ),
-            (
-                "?set-section,x,1,2,3,m,5,6",
-                "wrong parameter format",
-            ),
-            (
-                "?set-section,0,1,2,3,m,inf,6",
-                "wrong parameter format",
-            ),
-            (
-                "?cal-on,-1",
-                "interleave samples must be a positive int",
-            ),
-            (
-                "?cal-on,x",
-                "interleave samples must be a positive int",
-            ),
+            ("?set-section,0,1,2", "set-section needs 7 arguments"),
+            ("?set-section,x,1,2,3,m,5,6", "wrong parameter format"),
+            ("?set-section,0,1,2,3,m,inf,6", "wrong parameter format"),
+            ("?cal-on,-1", "interleave samples must be a positive int"),
+            ("?cal-on,x", "interleave samples must be a positive int"),
             ("?set-filename", "set-filename needs a file name"),
             ("?set-enable,1", "set-enable needs 2 arguments (got 1)"),
             ("?set-enable,1,x", "feeds must be integer numbers (got 'x')"),

@@ -175,7 +175,9 @@ mod tests {
 
     #[test]
     fn anything_else_is_a_wrong_timestamp() {
-        for text in ["", "abc", "-", "+", "--5", "1.", ".5", "1.2.3", "-1.5", "1e9", " 1"] {
+        for text in [
+            "", "abc", "-", "+", "--5", "1.", ".5", "1.2.3", "-1.5", "1e9", " 1",
+        ] {
             let err = text.parse::<Timestamp>().unwrap_err();
             assert_eq!(err.to_string(), format!("wrong timestamp '{text}'"));
         }
@@ -186,10 +188,7 @@ mod tests {
         let epoch = Timestamp::from_acs_ticks(0);
         assert_eq!("-5".parse::<Timestamp>(), Ok(epoch));
         assert_eq!("-99999999999999999999".parse::<Timestamp>(), Ok(epoch));
-        assert_eq!(
-            "+5".parse::<Timestamp>(),
-            Ok(Timestamp::from_acs_ticks(5))
-        );
+        assert_eq!("+5".parse::<Timestamp>(), Ok(Timestamp::from_acs_ticks(5)));
         assert_eq!(
             "99999999999999999999".parse::<Timestamp>(),
             Ok(Timestamp::FAR_FUTURE)

@@ -208,7 +208,10 @@ impl Terminal {
             step_count(Status::Skipped),
         );
         for error in &report.parse_errors {
-            text.push_str(&format!("{} {error}\n", self.paint("31", "feature file error:")));
+            text.push_str(&format!(
+                "{} {error}\n",
+                self.paint("31", "feature file error:")
+            ));
         }
         let failed: Vec<_> = report
             .scenarios()

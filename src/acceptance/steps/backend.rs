@@ -28,7 +28,9 @@ async fn connects(world: &mut DiscosWorld, who: Who) {
 
 #[when("a client connects")]
 async fn a_client_connects(world: &mut DiscosWorld) {
-    world.connect(crate::acceptance::world::DEFAULT_CLIENT).await;
+    world
+        .connect(crate::acceptance::world::DEFAULT_CLIENT)
+        .await;
 }
 
 #[given(expr = "the clients {string} and {string} are connected")]

@@ -77,20 +77,26 @@ async fn the_reason_is_not(world: &mut DiscosWorld, reason: String) {
 /// The line was malformed; the reason is the backend's own.
 #[then("the backend rejects the line as malformed")]
 async fn rejects(world: &mut DiscosWorld) {
-    expect_code(world, Code::Invalid, "reject the line as malformed (invalid)");
+    expect_code(
+        world,
+        Code::Invalid,
+        "reject the line as malformed (invalid)",
+    );
 }
 
 /// Malformed, and the reply carries this name: the line's, when one can be
 /// read from it, else `undefined`.
 #[then(expr = "the backend rejects the line as malformed, under the name {string}")]
 async fn rejects_under_the_name(world: &mut DiscosWorld, name: String) {
-    let reply = expect_code(world, Code::Invalid, "reject the line as malformed (invalid)");
+    let reply = expect_code(
+        world,
+        Code::Invalid,
+        "reject the line as malformed (invalid)",
+    );
     if reply.name != name {
         world.fail_clause(
             "malformed-lines",
-            format!(
-                "expected the reply to be named '{name}', but it is\n    {reply}"
-            ),
+            format!("expected the reply to be named '{name}', but it is\n    {reply}"),
         );
     }
 }
@@ -98,11 +104,17 @@ async fn rejects_under_the_name(world: &mut DiscosWorld, name: String) {
 /// The simulator's own words for what is wrong with a line.
 #[then(expr = "the backend rejects the line as malformed, saying {string}")]
 async fn rejects_saying(world: &mut DiscosWorld, reason: String) {
-    let reply = expect_code(world, Code::Invalid, "reject the line as malformed (invalid)");
+    let reply = expect_code(
+        world,
+        Code::Invalid,
+        "reject the line as malformed (invalid)",
+    );
     if reply.reason() != Some(reason.as_str()) {
         world.fail_clause(
             "malformed-lines",
-            format!("expected the reason to be exactly\n    {reason}\nbut the reply is\n    {reply}"),
+            format!(
+                "expected the reason to be exactly\n    {reason}\nbut the reply is\n    {reply}"
+            ),
         );
     }
 }
@@ -220,10 +232,15 @@ async fn holds_the_current_time(world: &mut DiscosWorld) {
 fn current_time(world: &DiscosWorld, reply: &Message, text: &str) {
     let now = Timestamp::now();
     let close = text.parse::<Timestamp>().ok().is_some_and(|time| {
-        let skew = time.until(now).or_else(|| now.until(time)).unwrap_or_default();
+        let skew = time
+            .until(now)
+            .or_else(|| now.until(time))
+            .unwrap_or_default();
         skew <= CLOCK_SKEW
     });
-    let decimals = text.split_once('.').map_or(0, |(_, fraction)| fraction.len());
+    let decimals = text
+        .split_once('.')
+        .map_or(0, |(_, fraction)| fraction.len());
     if !close || decimals < 6 {
         world.fail_clause(
             "timestamps",

@@ -49,7 +49,14 @@ async fn configured_as(world: &mut DiscosWorld, id: String) {
 /// Asks `get-configuration` and compares the id.
 #[then(expr = "the configuration is {string}")]
 async fn the_configuration_is(world: &mut DiscosWorld, id: String) {
-    reads(world, DEFAULT_CLIENT, "get-configuration", &id, "the configuration").await;
+    reads(
+        world,
+        DEFAULT_CLIENT,
+        "get-configuration",
+        &id,
+        "the configuration",
+    )
+    .await;
 }
 
 #[then(expr = "{client} sees the configuration {string}")]
@@ -70,7 +77,9 @@ async fn sets_the_integration(world: &mut DiscosWorld, who: Who, ms: i64) {
 /// The value as written, to see what a backend does with it.
 #[when(expr = "{client} sets the integration time to {string}")]
 async fn sets_the_integration_to_text(world: &mut DiscosWorld, who: Who, value: String) {
-    world.send(&who.0, &format!("set-integration,{value}")).await;
+    world
+        .send(&who.0, &format!("set-integration,{value}"))
+        .await;
 }
 
 #[given(expr = "the integration time is set to {int} millisecond(s)")]
@@ -82,13 +91,27 @@ async fn integration_is_set(world: &mut DiscosWorld, ms: u64) {
 #[then(expr = "the integration time is {int} millisecond(s)")]
 async fn the_integration_is(world: &mut DiscosWorld, ms: u64) {
     let ms = ms.to_string();
-    reads(world, DEFAULT_CLIENT, "get-integration", &ms, "the integration time").await;
+    reads(
+        world,
+        DEFAULT_CLIENT,
+        "get-integration",
+        &ms,
+        "the integration time",
+    )
+    .await;
 }
 
 #[then(expr = "{client} sees an integration time of {int} millisecond(s)")]
 async fn sees_the_integration(world: &mut DiscosWorld, who: Who, ms: u64) {
     let ms = ms.to_string();
-    reads(world, &who.0, "get-integration", &ms, "the integration time").await;
+    reads(
+        world,
+        &who.0,
+        "get-integration",
+        &ms,
+        "the integration time",
+    )
+    .await;
 }
 
 /// Asks `request` through `name` and checks the one value of its reply.
@@ -158,7 +181,9 @@ async fn sets_the_shift(world: &mut DiscosWorld, who: Who, shift: String) {
 
 #[when(expr = "{client} enables the feeds {word} and {word}")]
 async fn enables_the_feeds(world: &mut DiscosWorld, who: Who, feed1: String, feed2: String) {
-    world.send(&who.0, &format!("set-enable,{feed1},{feed2}")).await;
+    world
+        .send(&who.0, &format!("set-enable,{feed1},{feed2}"))
+        .await;
 }
 
 /// The fields of `set-section`, in the order the request carries them.
@@ -177,9 +202,14 @@ const SECTION_FIELDS: [&str; 6] = [
 #[when(expr = "{client} sets section {word} to:")]
 async fn sets_section(world: &mut DiscosWorld, who: Who, section: String, step: &Step) {
     let rows = table_rows(world, step);
-    let header_form = rows.len() == 2 && rows[0].iter().all(|f| SECTION_FIELDS.contains(&f.as_str()));
+    let header_form =
+        rows.len() == 2 && rows[0].iter().all(|f| SECTION_FIELDS.contains(&f.as_str()));
     let pairs: Vec<(String, String)> = if header_form {
-        rows[0].iter().cloned().zip(rows[1].iter().cloned()).collect()
+        rows[0]
+            .iter()
+            .cloned()
+            .zip(rows[1].iter().cloned())
+            .collect()
     } else {
         rows.iter()
             .map(|row| match row.as_slice() {
@@ -201,7 +231,10 @@ async fn sets_section(world: &mut DiscosWorld, who: Who, section: String, step: 
         }
     }
     world
-        .send(&who.0, &format!("set-section,{section},{}", values.join(",")))
+        .send(
+            &who.0,
+            &format!("set-section,{section},{}", values.join(",")),
+        )
         .await;
 }
 
@@ -222,6 +255,9 @@ async fn sets_a_section_field(
         .map(|f| if *f == field { value.as_str() } else { "*" })
         .collect();
     world
-        .send(&who.0, &format!("set-section,{section},{}", values.join(",")))
+        .send(
+            &who.0,
+            &format!("set-section,{section},{}", values.join(",")),
+        )
         .await;
 }
