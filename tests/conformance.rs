@@ -17,7 +17,7 @@ const REASON_STEPS: [&str; 2] = ["the backend refuses it, saying \"", "the reaso
 /// Steps that check what the contract leaves to each backend (a reason it
 /// leaves free, a count of sections, a state word, the simulator's insides):
 /// only for `@simulator`.
-fn about_the_simulator(step: &str) -> bool {
+fn checks_the_simulator(step: &str) -> bool {
     [
         "the backend rejects the line as malformed, saying \"",
         "the reply says \"",
@@ -97,7 +97,7 @@ fn portable_scenarios_quote_only_the_contracts_fixed_phrases() {
                         ));
                     }
                 }
-                if about_the_simulator(text) {
+                if checks_the_simulator(text) {
                     problems.push(format!(
                         "{at}: \"{text}\" checks what the contract leaves to each backend; tag the scenario @simulator"
                     ));
