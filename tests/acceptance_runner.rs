@@ -181,7 +181,7 @@ async fn a_running_backend_runs_everything_but_fresh_and_simulator_scenarios() {
         outcome
             .report
             .scenarios()
-            .all(|(_, s)| s.skip_reason.is_none() == !embedded_only(&s.tags))
+            .all(|(_, s)| s.skip_reason.is_some() == embedded_only(&s.tags))
     );
     assert!(outcome.passed, "{}", outcome.output);
     server.shutdown().await;
@@ -283,7 +283,6 @@ async fn a_target_that_never_gets_ready_stops_the_run_once_saying_why() {
 fn bad_targets_are_refused_before_anything_runs() {
     for (target, expected) in [
         ("simulator", "unknown target 'simulator'"),
-        ("cmd:backend --port 80", "has no {port}"),
         ("tcp://localhost", "has no port"),
     ] {
         let error = Options::try_parse_from(["acceptance", "--target", target]).unwrap_err();
@@ -353,4 +352,75 @@ async fn a_command_target_runs_the_features_and_a_failing_one_says_why() {
     assert!(error.contains("exited before it was ready"), "{error}");
     assert!(error.contains("exit status: 3"), "{error}");
     assert!(error.contains("cannot open the receiver"), "{error}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_command_without_its_port_is_refused_unless_it_announces_one() {
+    let error = try_run(&["--target", "cmd:backend --port 80"], &dir("features"))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("has no {port}"), "{error}");
+
+    // Told to pick a port, the simulator announces it; the pattern reads it.
+    let simulator = env!("CARGO_BIN_EXE_discos-sim");
+    let target = format!("cmd:{simulator} serve --port 0");
+    let outcome = run(
+        &[
+            "--target",
+            &target,
+            "--ready-when",
+            r"listening on 127\.0\.0\.1:(\d+)",
+        ],
+        &dir("fixtures/features/wip"),
+    )
+    .await;
+    assert!(outcome.passed, "{}", outcome.output);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_backend_that_loses_its_port_to_another_program_is_started_again_on_another() {
+    let state = std::env::temp_dir().join(format!("discos-port-race-{}", std::process::id()));
+    std::fs::create_dir_all(&state).unwrap();
+    let script = dir("fixtures/orchestration/loses_the_port_once.sh");
+    let simulator = env!("CARGO_BIN_EXE_discos-sim");
+    // The first start is the run's check of the target; the second is the
+    // scenario's own, which must not end up talking to the other program.
+    let target = format!(
+        "cmd:{} {simulator} {{port}} {} 2",
+        script.display(),
+        state.display()
+    );
+    let outcome = try_run(&["--target", &target], &dir("fixtures/features/wip")).await;
+    let thief = std::fs::read_to_string(state.join("thief.pid"));
+    if let Ok(pid) = &thief {
+        let _ = std::process::Command::new("kill").arg(pid.trim()).status();
+    }
+    std::fs::remove_dir_all(&state).unwrap();
+    assert!(
+        thief.is_ok(),
+        "the first start lost its port to another program"
+    );
+    // The other program fails every request: a scenario that talked to it
+    // would have failed.
+    let outcome = outcome.expect("the run starts");
+    assert!(outcome.passed, "{}", outcome.output);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn many_slow_backends_starting_at_once_each_serve_their_own_scenario() {
+    let simulator = env!("CARGO_BIN_EXE_discos-sim");
+    let target = format!("cmd:sleep 0.3; exec {simulator} serve --port {{port}}");
+    let outcome = run(
+        &["--target", &target, "--concurrency", "16"],
+        &dir("fixtures/features/many"),
+    )
+    .await;
+    assert_eq!(
+        outcome.report.count(Status::Passed),
+        40,
+        "{}",
+        outcome.output
+    );
+    assert!(outcome.passed);
 }

@@ -20,7 +20,7 @@ use super::browser::Installation;
 use super::report::terminal::{Paths, Sink};
 use super::report::{Report, Reports, Status, Terminal, artifact_stem};
 use super::settings::Settings;
-use super::target::{BackendUnderTest, Target};
+use super::target::{BackendUnderTest, ReadyWhen, Target};
 use super::teardown::leak_report;
 use super::{DiscosWorld, features};
 use crate::client::{Client, ClientOptions};
@@ -75,6 +75,13 @@ pub struct RunArgs {
     /// once before any scenario, and stops with one error if it cannot).
     #[arg(long, value_name = "D", default_value = "20s", value_parser = crate::duration::parse)]
     pub ready_timeout: Duration,
+    /// A cmd: backend is ready when a line of its output matches PATTERN
+    /// (a regular expression; `{port}` is its port), instead of when its
+    /// port accepts a connection from one of its own processes. A group in
+    /// the pattern captures the port a backend picked and announced, for a
+    /// command without {port}.
+    #[arg(long, value_name = "PATTERN")]
+    pub ready_when: Option<ReadyWhen>,
     /// Print a Rust step definition to start from for every undefined step
     /// (always on for `cargo test`).
     #[arg(long)]
@@ -219,6 +226,9 @@ async fn run_to(
         anyhow::bail!("--concurrency 0 would run no scenario; give 1 or more");
     }
     let args = options.custom.clone();
+    args.target
+        .check(args.ready_when.as_ref())
+        .map_err(anyhow::Error::msg)?;
     let artifacts = args.artifacts.clone().unwrap_or_else(|| {
         std::env::temp_dir().join(format!("discos-check-artifacts-{}", std::process::id()))
     });
@@ -228,6 +238,7 @@ async fn run_to(
         root: features.parent().unwrap_or(Path::new(".")).to_path_buf(),
         webdriver: args.webdriver.clone(),
         ready_timeout: args.ready_timeout,
+        ready_when: args.ready_when.clone(),
     });
     let browser_missing = browser_missing(&settings);
     let tags = options.tags_filter.take();

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use super::target::{DEFAULT_READY_TIMEOUT, Target};
+use super::target::{DEFAULT_READY_TIMEOUT, ReadyWhen, Target};
 
 /// Settings shared by every scenario of one run.
 #[derive(Debug, Clone)]
@@ -20,6 +20,8 @@ pub struct Settings {
     pub webdriver: Option<String>,
     /// How long a backend may take to get ready.
     pub ready_timeout: Duration,
+    /// How a `cmd:` backend says it is ready, if not by its port accepting.
+    pub ready_when: Option<ReadyWhen>,
 }
 
 impl Settings {
@@ -54,6 +56,7 @@ impl Default for Settings {
             root: PathBuf::from("."),
             webdriver: None,
             ready_timeout: DEFAULT_READY_TIMEOUT,
+            ready_when: None,
         }
     }
 }

@@ -11,14 +11,16 @@
 use std::fmt;
 use std::str::FromStr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use anyhow::Context;
 
 use crate::address::Address;
 use crate::backend::{BackendHandler, Catalogue, Simulator};
-use crate::orchestration::{Executor, Readiness};
+use crate::orchestration::{Executor, OrchestrationError, Readiness, command_line};
 use crate::server::{Config, Server};
+use crate::system::{has_environment, listeners_on};
 
 /// The environment variable that carries a catalogue file to a backend
 /// started by a `cmd:` target (`discos-sim serve` reads it as `--catalogue`).
@@ -43,6 +45,26 @@ pub enum Target {
 }
 
 impl Target {
+    /// Why this target cannot be started with `ready_when`, if it cannot: a
+    /// `cmd:` backend must be given its port (`{port}`) or announce the one
+    /// it picked (a `--ready-when` pattern capturing it).
+    pub fn check(&self, ready_when: Option<&ReadyWhen>) -> Result<(), String> {
+        match self {
+            Target::Command(command)
+                if !command.contains("{port}")
+                    && !ready_when.is_some_and(|ready| ready.captures_port) =>
+            {
+                Err(format!(
+                    "the cmd: target '{command}' has no {{port}}: write {{port}} where the backend's port goes, e.g. cmd:discos-sim serve --port {{port}}, or let it pick a port and announce it, with --ready-when 'listening on .*:(\\d+)'"
+                ))
+            }
+            Target::Embedded | Target::Address(_) if ready_when.is_some() => Err(format!(
+                "--ready-when is for cmd: targets, which start a backend; {self} does not"
+            )),
+            _ => Ok(()),
+        }
+    }
+
     /// Whether scenarios share one backend (and so must run one at a time and
     /// cannot have a fresh one).
     pub fn is_shared(&self) -> bool {
@@ -63,11 +85,6 @@ impl FromStr for Target {
                     "the cmd: target has no command; e.g. cmd:discos-sim serve --port {port}"
                         .into(),
                 );
-            }
-            if !command.contains("{port}") {
-                return Err(format!(
-                    "the cmd: target '{command}' has no {{port}}: write {{port}} where the backend's port goes, e.g. cmd:discos-sim serve --port {{port}}"
-                ));
             }
             return Ok(Target::Command(command.to_owned()));
         }
@@ -90,6 +107,155 @@ impl fmt::Display for Target {
     }
 }
 
+/// How many times a `cmd:` backend may lose the race for its port to
+/// another program before its start fails.
+const PORT_ATTEMPTS: usize = 5;
+
+/// The environment variable that marks a `cmd:` backend, and everything it
+/// starts, as this scenario's: the listener on its port must carry it.
+pub const BACKEND_MARK_ENV: &str = "DISCOS_BACKEND_MARK";
+
+/// Tells the backends of one run apart.
+static STARTS: AtomicU64 = AtomicU64::new(0);
+
+/// How a `cmd:` backend says it is ready, beside the default of its port
+/// accepting connections.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReadyWhen {
+    /// A regular expression for a line of its output (`{port}` is the port
+    /// it was given).
+    pub pattern: String,
+    /// Whether the pattern's first group captures the port the backend
+    /// announces (for a backend told to pick its own, with `--port 0`).
+    pub captures_port: bool,
+}
+
+impl FromStr for ReadyWhen {
+    type Err = String;
+
+    fn from_str(pattern: &str) -> Result<ReadyWhen, String> {
+        let regex = regex::Regex::new(&pattern.replace("{port}", "1"))
+            .map_err(|error| format!("'{pattern}' is not a regular expression: {error}"))?;
+        Ok(ReadyWhen {
+            pattern: pattern.to_owned(),
+            captures_port: regex.captures_len() > 1,
+        })
+    }
+}
+
+/// Starts a `cmd:` backend and proves that the listener clients will reach
+/// is its own: a free port handed to a backend can be taken by another
+/// program first (another scenario's backend, on a busy machine), and a
+/// verdict must come from this scenario's backend. A start that lost that
+/// race is retried on a new port.
+async fn start_command(
+    settings: &super::settings::Settings,
+    command: &str,
+    catalogue: Option<std::path::PathBuf>,
+) -> anyhow::Result<BackendUnderTest> {
+    let mut lost = Vec::new();
+    for _ in 0..PORT_ATTEMPTS {
+        let mark = format!(
+            "{}-{}",
+            std::process::id(),
+            STARTS.fetch_add(1, Ordering::Relaxed)
+        );
+        let readiness = match &settings.ready_when {
+            Some(ready) => Readiness::output(ready.pattern.clone()),
+            None => Readiness::tcp("127.0.0.1:{port}"),
+        };
+        // A command line as a user writes it: pipes, variables and quotes
+        // mean what a shell makes of them.
+        let mut backend = Executor::shell("backend", command.to_owned())
+            .ready_when(readiness)
+            .timeout(settings.ready_timeout)
+            .env(BACKEND_MARK_ENV, mark.clone());
+        if let Some(path) = &catalogue {
+            backend = backend.env(CATALOGUE_ENV, path.display().to_string());
+        }
+        let started = backend.start().await;
+        let given = backend.port();
+        let foreign = |port: u16| -> Option<u32> {
+            listeners_on(port)
+                .into_iter()
+                .find(|pid| !has_environment(*pid, BACKEND_MARK_ENV, &mark))
+        };
+        match started {
+            Ok(()) => {
+                if let Some(ready) = &settings.ready_when {
+                    // Its own output said so: the backend is this one.
+                    let port = if ready.captures_port {
+                        announced_port(&backend, &ready.pattern)?
+                    } else {
+                        given.ok_or_else(|| anyhow::anyhow!("the backend was given no port"))?
+                    };
+                    return Ok(BackendUnderTest::Process {
+                        executor: Box::new(backend),
+                        port,
+                    });
+                }
+                let port = given.ok_or_else(|| anyhow::anyhow!("the backend was given no port"))?;
+                let holders = listeners_on(port);
+                let ours = holders
+                    .iter()
+                    .any(|pid| has_environment(*pid, BACKEND_MARK_ENV, &mark));
+                // No holder in sight: the listener lives where this process
+                // cannot look (another user, another namespace); the port
+                // accepted, which is all that can be known.
+                if ours || holders.is_empty() {
+                    return Ok(BackendUnderTest::Process {
+                        executor: Box::new(backend),
+                        port,
+                    });
+                }
+                let _ = backend.stop().await;
+                lost.push(format!(
+                    "port {port} was answered by another program, pid {} ({})",
+                    holders[0],
+                    command_line(holders[0])
+                ));
+            }
+            Err(error @ OrchestrationError::ExitedBeforeReady { .. }) => {
+                match given.and_then(|port| foreign(port).map(|pid| (port, pid))) {
+                    Some((port, pid)) => lost.push(format!(
+                        "port {port} was taken by another program, pid {pid} ({}), and the backend exited",
+                        command_line(pid)
+                    )),
+                    None => return Err(error.into()),
+                }
+            }
+            Err(error) => return Err(error.into()),
+        }
+    }
+    anyhow::bail!(
+        "the backend lost the race for its port {PORT_ATTEMPTS} times: {}",
+        lost.join("; ")
+    )
+}
+
+/// The port a backend announced in the output line its readiness pattern
+/// matched, from the pattern's first group.
+fn announced_port(backend: &Executor, pattern: &str) -> anyhow::Result<u16> {
+    let pattern = match backend.port() {
+        Some(port) => pattern.replace("{port}", &port.to_string()),
+        None => pattern.to_owned(),
+    };
+    let regex = regex::Regex::new(&pattern)?;
+    backend
+        .output_lines()
+        .iter()
+        .find_map(|line| regex.captures(line))
+        .and_then(|captures| captures.get(1))
+        .and_then(|port| port.as_str().parse::<u16>().ok())
+        .filter(|port| *port != 0)
+        .ok_or_else(|| {
+            anyhow::anyhow!(
+                "the backend's ready line matched /{pattern}/, but its first group is not a port{}",
+                backend.last_output()
+            )
+        })
+}
+
 /// The backend one scenario talks to.
 #[derive(Debug)]
 pub enum BackendUnderTest {
@@ -101,8 +267,14 @@ pub enum BackendUnderTest {
         /// The simulator itself.
         simulator: Arc<BackendHandler<Simulator>>,
     },
-    /// A backend process started for this scenario by a `cmd:` target.
-    Process(Box<Executor>),
+    /// A backend process started for this scenario by a `cmd:` target,
+    /// with the port it proved to listen on.
+    Process {
+        /// The process, with everything it started.
+        executor: Box<Executor>,
+        /// Where it listens.
+        port: u16,
+    },
     /// A backend reached at an address this run did not start.
     Remote(String),
     /// A backend a step stopped; its address is kept for messages.
@@ -127,18 +299,7 @@ impl BackendUnderTest {
                     .context("cannot start the embedded simulator")?;
                 Ok(BackendUnderTest::Embedded { server, simulator })
             }
-            Target::Command(command) => {
-                // A command line as a user writes it: pipes, variables and
-                // quotes mean what a shell makes of them.
-                let mut backend = Executor::shell("backend", command.clone())
-                    .ready_when(Readiness::tcp("127.0.0.1:{port}"))
-                    .timeout(settings.ready_timeout);
-                if let Some(path) = catalogue {
-                    backend = backend.env(CATALOGUE_ENV, path.display().to_string());
-                }
-                backend.start().await?;
-                Ok(BackendUnderTest::Process(Box::new(backend)))
-            }
+            Target::Command(command) => start_command(settings, command, catalogue).await,
             Target::Address(address) => {
                 if catalogue.is_some() {
                     anyhow::bail!(
@@ -163,9 +324,7 @@ impl BackendUnderTest {
     pub fn address(&self) -> String {
         match self {
             BackendUnderTest::Embedded { server, .. } => server.local_addr().to_string(),
-            BackendUnderTest::Process(backend) => {
-                format!("127.0.0.1:{}", backend.port().unwrap_or_default())
-            }
+            BackendUnderTest::Process { port, .. } => format!("127.0.0.1:{port}"),
             BackendUnderTest::Remote(address) | BackendUnderTest::Stopped(address) => {
                 address.clone()
             }
@@ -176,7 +335,7 @@ impl BackendUnderTest {
     pub fn is_owned(&self) -> bool {
         matches!(
             self,
-            BackendUnderTest::Embedded { .. } | BackendUnderTest::Process(_)
+            BackendUnderTest::Embedded { .. } | BackendUnderTest::Process { .. }
         )
     }
 
@@ -213,7 +372,10 @@ impl BackendUnderTest {
                     ));
                 }
             }
-            BackendUnderTest::Process(mut backend) => {
+            BackendUnderTest::Process {
+                executor: mut backend,
+                ..
+            } => {
                 let died = !backend.is_running();
                 match backend.stop().await {
                     Ok(Some(status)) if died => leaks.push(format!(
@@ -248,12 +410,34 @@ mod tests {
     }
 
     #[test]
+    fn a_command_is_given_its_port_or_announces_it() {
+        let command: Target = "cmd:my-backend --port 0".parse().unwrap();
+        assert!(command.check(None).unwrap_err().contains("has no {port}"));
+        let announced: ReadyWhen = "listening on .*:(\\d+)".parse().unwrap();
+        assert!(announced.captures_port);
+        assert_eq!(command.check(Some(&announced)), Ok(()));
+        let banner: ReadyWhen = "listening on".parse().unwrap();
+        assert!(!banner.captures_port);
+        assert!(command.check(Some(&banner)).is_err());
+        assert!(
+            Target::Embedded
+                .check(Some(&banner))
+                .unwrap_err()
+                .contains("for cmd: targets")
+        );
+        assert!(
+            "(".parse::<ReadyWhen>()
+                .unwrap_err()
+                .contains("not a regular expression")
+        );
+    }
+
+    #[test]
     fn bad_targets_say_what_is_wrong() {
         let cases = [
             ("", "unknown target ''"),
             ("simulator", "unknown target 'simulator'"),
             ("cmd:", "has no command"),
-            ("cmd:my-backend --port 5000", "has no {port}"),
             ("tcp://localhost", "has no port"),
             ("tcp://:80", "has no host"),
             ("tcp://localhost:http", "'http' is not a port"),

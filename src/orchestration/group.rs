@@ -70,7 +70,9 @@ fn parse_stat(stat: &str) -> Option<(char, i32)> {
     Some((state, group))
 }
 
-fn command_line(pid: u32) -> String {
+/// The command line of process `pid` as `ps` shows it, or its name in
+/// brackets for a kernel thread.
+pub fn command_line(pid: u32) -> String {
     match std::fs::read(format!("/proc/{pid}/cmdline")) {
         Ok(bytes) if !bytes.is_empty() => String::from_utf8_lossy(&bytes)
             .trim_end_matches('\0')

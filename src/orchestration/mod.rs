@@ -24,7 +24,7 @@ pub use error::{LAST_LINES, OrchestrationError};
 pub use executor::{
     DEFAULT_GRACE, DEFAULT_OUTPUT_CAPACITY, DEFAULT_TIMEOUT, Executor, StoppedGuard,
 };
-pub use group::processes_in_group;
+pub use group::{command_line, processes_in_group};
 pub use nix::sys::signal::Signal;
 pub use orchestrator::{Orchestrated, Orchestrator, orchestrated};
 pub use readiness::{FIRST_BACKOFF, MAX_BACKOFF, Readiness};
