@@ -309,6 +309,26 @@ async fn a_malformed_line_shows_the_backends_invalid_reply() {
 }
 
 #[tokio::test]
+async fn a_line_longer_than_the_read_buffer_reaches_the_backend_whole() {
+    let server = simulator().await;
+    let console = console_for(&server.local_addr().to_string()).await;
+    let mut socket = connected(&console).await;
+    // Far beyond one read of the socket, within what a backend accepts.
+    let name = "K".repeat(40 * 1024);
+    let (request, reply, code) = exchange(&mut socket, &format!("set-configuration,{name}")).await;
+    assert_eq!(request.len(), "?set-configuration,".len() + name.len());
+    assert_eq!(
+        (reply.as_str(), code.as_str()),
+        ("!set-configuration,ok", "ok")
+    );
+    let (_, reply, _) = exchange(&mut socket, "get-configuration").await;
+    assert_eq!(reply, format!("!get-configuration,ok,{name}"));
+    socket.close(None).await.unwrap();
+    console.shutdown_within(LIMIT).await.expect("no task left");
+    server.shutdown().await;
+}
+
+#[tokio::test]
 async fn the_backend_connection_closes_when_the_socket_closes() {
     let server = simulator().await;
     let console = console_for(&server.local_addr().to_string()).await;
@@ -656,7 +676,7 @@ async fn a_request_by_a_name_that_is_not_the_consoles_is_refused() {
         assert!(said.contains(&format!("localhost:{port}")), "{said}");
         assert!(!said.contains("DISCOS console"), "no page: {said}");
         let refused = open_socket_as(&console, &foreign, None).await;
-        let (status, said) = refused.err().expect("no WebSocket for a foreign name");
+        let (status, said) = refused.expect_err("no WebSocket for a foreign name");
         assert_eq!(status, 403);
         assert!(said.contains("is not this console's"), "{said}");
     }
@@ -791,7 +811,7 @@ async fn pages_beyond_the_limit_are_refused_with_the_reason() {
     let mut first = connected(&console).await;
     let _second = connected(&console).await;
     let refused = open_socket_as(&console, &own, None).await;
-    let (status, said) = refused.err().expect("a third page is refused");
+    let (status, said) = refused.expect_err("a third page is refused");
     assert_eq!(status, 503, "{said}");
     assert!(
         said.starts_with(

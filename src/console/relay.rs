@@ -35,6 +35,11 @@ use crate::protocol::{DEFAULT_MAX_LINE, Message, latin1};
 /// the console, is the one that answers an over-long line.
 const MAX_MESSAGE: usize = 4 * DEFAULT_MAX_LINE;
 
+/// How much of a page's socket is read at a time. One typed line at a
+/// time needs little, and the default (128 KiB, allocated for every open
+/// page) made each page cost more than the backend connection it relays to.
+const READ_BUFFER: usize = 4 * 1024;
+
 /// The longest wait for a page to acknowledge the close: a page that does
 /// not answer must not hold up a shutdown.
 const CLOSE_WAIT: Duration = Duration::from_secs(1);
@@ -73,6 +78,7 @@ pub(super) async fn upgrade(
     let task = shared.tracker.token();
     ws.max_message_size(MAX_MESSAGE)
         .max_frame_size(MAX_MESSAGE)
+        .read_buffer_size(READ_BUFFER)
         .on_upgrade(move |socket| async move {
             relay(socket, shared, page).await;
             drop(task);
