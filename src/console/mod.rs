@@ -8,11 +8,11 @@
 //! project's [`Client`](crate::client::Client), relayed over a WebSocket
 //! ([`relay`]).
 //!
-//! The console has no login: it is meant for this machine, and it drives
-//! only from its own page ([`security`]). It caps the pages open at once
-//! and the time a client may take to send its request headers
-//! ([`http`]), so neither a runaway script nor a slow client can take the
-//! machine's memory or the console's connections.
+//! The console has no login: it is meant for this machine, and only its
+//! own page may drive it ([`security`]). It caps the pages open at once and
+//! the time a client may take to send its request headers ([`http`]), so
+//! neither a runaway script nor a slow client can take the machine's
+//! memory or the console's connections.
 //!
 //! Like the [server](crate::server), the console treats shutdown as part of
 //! its contract: [`Console::shutdown`] stops listening, closes every
