@@ -9,7 +9,10 @@ use futures::{SinkExt, StreamExt};
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::Error as WsError;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 use discos_acceptance::backend::HandlerKind;
@@ -56,10 +59,10 @@ async fn eventually(limit: Duration, what: &str, mut probe: impl FnMut() -> bool
     }
 }
 
-/// `GET path` over a fresh connection: (status line, headers and body).
-async fn get(console: &Console, path: &str) -> (String, String) {
+/// Sends `request`, a whole request, over a fresh connection and reads
+/// the response to its end: (status line, headers and body).
+async fn raw(console: &Console, request: &str) -> (String, String) {
     let mut stream = TcpStream::connect(console.local_addr()).await.unwrap();
-    let request = format!("GET {path} HTTP/1.1\r\nHost: console\r\nConnection: close\r\n\r\n");
     stream.write_all(request.as_bytes()).await.unwrap();
     let mut response = String::new();
     tokio::time::timeout(LIMIT, stream.read_to_string(&mut response))
@@ -70,12 +73,78 @@ async fn get(console: &Console, path: &str) -> (String, String) {
     (status.to_owned(), rest.to_owned())
 }
 
+/// `GET path` with `Host: host`.
+async fn get_as(console: &Console, host: &str, path: &str) -> (String, String) {
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
+    raw(console, &request).await
+}
+
+/// `GET path` as a browser on this machine asks it.
+async fn get(console: &Console, path: &str) -> (String, String) {
+    get_as(console, &console.local_addr().to_string(), path).await
+}
+
+/// The value of header `name` in a response's headers and body.
+fn header<'a>(response: &'a str, name: &str) -> Option<&'a str> {
+    let head = response.split("\r\n\r\n").next()?;
+    head.split("\r\n").find_map(|line| {
+        let (key, value) = line.split_once(':')?;
+        key.eq_ignore_ascii_case(name).then(|| value.trim())
+    })
+}
+
+/// The body of a response.
+fn body(response: &str) -> &str {
+    response.split_once("\r\n\r\n").map_or("", |(_, body)| body)
+}
+
 async fn open_socket(console: &Console) -> Socket {
     let url = format!("ws://{}/ws", console.local_addr());
     let (socket, _) = tokio_tungstenite::connect_async(url)
         .await
         .expect("the WebSocket opens");
     socket
+}
+
+/// Opens `/ws` at `console` as a page of `origin` would, naming the
+/// console `host`: the socket, or the refusal's status and body.
+async fn open_socket_as(
+    console: &Console,
+    host: &str,
+    origin: Option<&str>,
+) -> Result<Socket, (u16, String)> {
+    socket_at(&console.local_addr().to_string(), host, origin).await
+}
+
+/// As [`open_socket_as`], for the console at `address`.
+async fn socket_at(
+    address: &str,
+    host: &str,
+    origin: Option<&str>,
+) -> Result<Socket, (u16, String)> {
+    let url = format!("ws://{address}/ws");
+    let mut request = url.into_client_request().unwrap();
+    request
+        .headers_mut()
+        .insert("host", HeaderValue::from_str(host).unwrap());
+    if let Some(origin) = origin {
+        request
+            .headers_mut()
+            .insert("origin", HeaderValue::from_str(origin).unwrap());
+    }
+    // The connection goes to the console whatever the Host says.
+    let stream = TcpStream::connect(address).await.unwrap();
+    match tokio_tungstenite::client_async(request, MaybeTlsStream::Plain(stream)).await {
+        Ok((socket, _)) => Ok(socket),
+        Err(WsError::Http(response)) => {
+            let body = response.body().as_deref().unwrap_or_default();
+            Err((
+                response.status().as_u16(),
+                String::from_utf8_lossy(body).into_owned(),
+            ))
+        }
+        Err(error) => panic!("neither a WebSocket nor a refusal: {error}"),
+    }
 }
 
 /// The next JSON message from the relay; `None` once the socket closed.
@@ -234,6 +303,26 @@ async fn a_malformed_line_shows_the_backends_invalid_reply() {
     }
     let (_, reply, _) = exchange(&mut socket, "version").await;
     assert_eq!(reply, "!version,ok,1.4", "nothing stray was sent");
+    socket.close(None).await.unwrap();
+    console.shutdown_within(LIMIT).await.expect("no task left");
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_line_longer_than_the_read_buffer_reaches_the_backend_whole() {
+    let server = simulator().await;
+    let console = console_for(&server.local_addr().to_string()).await;
+    let mut socket = connected(&console).await;
+    // Far beyond one read of the socket, within what a backend accepts.
+    let name = "K".repeat(40 * 1024);
+    let (request, reply, code) = exchange(&mut socket, &format!("set-configuration,{name}")).await;
+    assert_eq!(request.len(), "?set-configuration,".len() + name.len());
+    assert_eq!(
+        (reply.as_str(), code.as_str()),
+        ("!set-configuration,ok", "ok")
+    );
+    let (_, reply, _) = exchange(&mut socket, "get-configuration").await;
+    assert_eq!(reply, format!("!get-configuration,ok,{name}"));
     socket.close(None).await.unwrap();
     console.shutdown_within(LIMIT).await.expect("no task left");
     server.shutdown().await;
@@ -429,10 +518,11 @@ fn the_console_command_prints_where_it_listens_and_ends_on_sigterm() {
         Command::new(BIN)
             .args(["console", "--backend", "127.0.0.1:8978", "--port", "0"])
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(Stdio::piped())
             .spawn()
             .unwrap(),
     );
+    let mut stderr = child.0.stderr.take().unwrap();
     let lines = first_lines(&mut child.0, 1);
     let url = lines[0]
         .strip_prefix("console on ")
@@ -444,6 +534,12 @@ fn the_console_command_prints_where_it_listens_and_ends_on_sigterm() {
     assert!(address.starts_with("127.0.0.1:"), "{address}");
     std::net::TcpStream::connect(address).expect("the console accepts connections");
     assert!(terminate(child).success());
+    let mut said = String::new();
+    std::io::Read::read_to_string(&mut stderr, &mut said).unwrap();
+    assert!(
+        !said.contains("WARNING"),
+        "on 127.0.0.1 nothing to warn of: {said}"
+    );
 }
 
 #[test]
@@ -451,6 +547,12 @@ fn serve_with_a_console_port_serves_both_and_ends_both() {
     let mut child = Child(
         Command::new(BIN)
             .args(["serve", "--port", "0", "--console-port", "0"])
+            .args([
+                "--allow-origin",
+                "http://localhost:9000",
+                "--max-websockets",
+                "1",
+            ])
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -470,8 +572,10 @@ fn serve_with_a_console_port_serves_both_and_ends_both() {
         .to_owned();
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async {
-        let url = format!("ws://{console}/ws");
-        let (mut socket, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+        // Through a tunnel on port 9000, allowed by --allow-origin.
+        let mut socket = socket_at(&console, "localhost:9000", Some("http://localhost:9000"))
+            .await
+            .unwrap_or_else(|refusal| panic!("the allowed origin refused: {refusal:?}"));
         let text = until_status(&mut socket, "connected").await;
         assert!(
             text.contains(&simulator),
@@ -479,7 +583,11 @@ fn serve_with_a_console_port_serves_both_and_ends_both() {
         );
         let (_, reply, _) = exchange(&mut socket, "version").await;
         assert_eq!(reply, "!version,ok,1.4");
+        // --max-websockets 1: no room for a second page.
+        let refused = socket_at(&console, &console, None).await;
+        assert_eq!(refused.err().map(|(status, _)| status), Some(503));
         socket.close(None).await.unwrap();
+        while next(&mut socket).await.is_some() {}
     });
     assert!(terminate(child).success());
 }
@@ -504,4 +612,328 @@ fn a_bad_backend_address_is_refused_clearly() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("not a duration"), "{stderr}");
+}
+
+#[tokio::test]
+async fn every_response_carries_the_security_headers() {
+    let console = console_for("127.0.0.1:1").await;
+    let own = console.local_addr().to_string();
+    let refused = get_as(&console, "evil.example", "/").await;
+    for (what, (status, response)) in [
+        ("the page", get(&console, "/").await),
+        ("the script", get(&console, "/console.js").await),
+        ("the status", get(&console, "/status").await),
+        ("a missing page", get(&console, "/nothing-here").await),
+        ("a refusal", refused),
+    ] {
+        let policy = header(&response, "content-security-policy")
+            .unwrap_or_else(|| panic!("{what} ({status}) has no CSP: {response}"));
+        for needed in [
+            "frame-ancestors 'none'",
+            "default-src 'none'",
+            "base-uri 'none'",
+        ] {
+            assert!(policy.contains(needed), "{what}: {needed} not in {policy}");
+        }
+        assert_eq!(
+            header(&response, "x-content-type-options"),
+            Some("nosniff"),
+            "{what}"
+        );
+        assert_eq!(header(&response, "x-frame-options"), Some("DENY"), "{what}");
+    }
+    // The page may connect to its own WebSocket, and nowhere else.
+    let (_, page) = get(&console, "/").await;
+    let policy = header(&page, "content-security-policy").unwrap();
+    assert!(
+        policy.contains(&format!("connect-src ws://{own} wss://{own};")),
+        "{policy}"
+    );
+    assert!(policy.contains("script-src 'self'"), "{policy}");
+    console.shutdown_within(LIMIT).await.expect("no task left");
+}
+
+#[tokio::test]
+async fn a_request_by_a_name_that_is_not_the_consoles_is_refused() {
+    let server = simulator().await;
+    let console = console_for(&server.local_addr().to_string()).await;
+    let port = console.local_addr().port();
+    // A name made to resolve here (DNS rebinding), or another port's.
+    for foreign in [
+        format!("evil.example:{port}"),
+        format!("127.0.0.1:{}", port.wrapping_add(1).max(1)),
+        "localhost".to_owned(),
+    ] {
+        let (status, response) = get_as(&console, &foreign, "/").await;
+        assert_eq!(status, "HTTP/1.1 403 Forbidden", "{foreign}: {response}");
+        let said = body(&response);
+        assert!(
+            said.starts_with(&format!(
+                "refused: the host '{foreign}' is not this console's"
+            )),
+            "{said}"
+        );
+        assert!(said.contains(&format!("localhost:{port}")), "{said}");
+        assert!(!said.contains("DISCOS console"), "no page: {said}");
+        let refused = open_socket_as(&console, &foreign, None).await;
+        let (status, said) = refused.expect_err("no WebSocket for a foreign name");
+        assert_eq!(status, 403);
+        assert!(said.contains("is not this console's"), "{said}");
+    }
+    let (status, response) = raw(&console, "GET / HTTP/1.1\r\nConnection: close\r\n\r\n").await;
+    assert_eq!(status, "HTTP/1.1 403 Forbidden");
+    assert!(body(&response).contains("no Host header"), "{response}");
+    // The console's own names.
+    for own in [
+        format!("localhost:{port}"),
+        format!("LocalHost:{port}"),
+        format!("127.0.0.1:{port}"),
+        format!("[::1]:{port}"),
+    ] {
+        let (status, response) = get_as(&console, &own, "/").await;
+        assert_eq!(status, "HTTP/1.1 200 OK", "{own}: {response}");
+    }
+    assert_eq!(console.open_relays(), 0);
+    assert_eq!(
+        server.accepted_connections(),
+        0,
+        "the backend was not touched"
+    );
+    console.shutdown_within(LIMIT).await.expect("no task left");
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_websocket_from_another_sites_page_is_refused() {
+    let server = simulator().await;
+    let console = console_for(&server.local_addr().to_string()).await;
+    let own = console.local_addr().to_string();
+    let port = console.local_addr().port();
+    for foreign in [
+        "http://evil.example".to_owned(),
+        format!("http://127.0.0.1:{}", port.wrapping_add(1).max(1)),
+        format!("https://127.0.0.1:{port}"),
+        "null".to_owned(),
+    ] {
+        let refused = open_socket_as(&console, &own, Some(&foreign)).await;
+        let (status, said) = refused
+            .err()
+            .unwrap_or_else(|| panic!("{foreign} got a socket"));
+        assert_eq!(status, 403, "{foreign}: {said}");
+        assert!(
+            said.starts_with(&format!(
+                "refused: a WebSocket opened by a page of {foreign}"
+            )),
+            "{said}"
+        );
+        assert!(
+            said.contains(&format!("--allow-origin {foreign}")),
+            "{said}"
+        );
+    }
+    assert_eq!(console.open_relays(), 0);
+    assert_eq!(
+        server.accepted_connections(),
+        0,
+        "no backend connection for a refused page"
+    );
+
+    // The console's own page, by any of its names; and a program, which
+    // sends no Origin.
+    for origin in [
+        Some(format!("http://{own}")),
+        Some(format!("http://localhost:{port}")),
+        None,
+    ] {
+        let mut socket = open_socket_as(&console, &own, origin.as_deref())
+            .await
+            .unwrap_or_else(|refusal| panic!("{origin:?} refused: {refusal:?}"));
+        until_status(&mut socket, "connected").await;
+        let (_, reply, _) = exchange(&mut socket, "version").await;
+        assert_eq!(reply, "!version,ok,1.4");
+        socket.close(None).await.unwrap();
+        while next(&mut socket).await.is_some() {}
+    }
+    console.shutdown_within(LIMIT).await.expect("no task left");
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_allowed_origin_may_drive_the_console() {
+    let server = simulator().await;
+    let console = Console::start(Config {
+        backend: server.local_addr().to_string(),
+        allowed_origins: vec![
+            "https://console.example".parse().unwrap(),
+            "http://localhost:9000".parse().unwrap(),
+        ],
+        ..Config::default()
+    })
+    .await
+    .unwrap();
+    let own = console.local_addr().to_string();
+    // Behind a proxy that keeps the Host, and through a tunnel on another
+    // port: the page and its WebSocket.
+    for (host, origin) in [
+        ("console.example", "https://console.example"),
+        (own.as_str(), "https://console.example"),
+        ("localhost:9000", "http://localhost:9000"),
+    ] {
+        let (status, _) = get_as(&console, host, "/").await;
+        assert_eq!(status, "HTTP/1.1 200 OK", "{host}");
+        let mut socket = open_socket_as(&console, host, Some(origin))
+            .await
+            .unwrap_or_else(|refusal| panic!("{origin} via {host} refused: {refusal:?}"));
+        until_status(&mut socket, "connected").await;
+        let (_, reply, _) = exchange(&mut socket, "set-configuration,K2000").await;
+        assert_eq!(reply, "!set-configuration,ok");
+        socket.close(None).await.unwrap();
+        while next(&mut socket).await.is_some() {}
+    }
+    // The allowance is for that origin exactly.
+    let refused = open_socket_as(&console, &own, Some("http://console.example")).await;
+    assert_eq!(refused.err().map(|(status, _)| status), Some(403));
+    console.shutdown_within(LIMIT).await.expect("no task left");
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn pages_beyond_the_limit_are_refused_with_the_reason() {
+    let server = simulator().await;
+    let console = Console::start(Config {
+        backend: server.local_addr().to_string(),
+        max_websockets: 2,
+        ..Config::default()
+    })
+    .await
+    .unwrap();
+    let own = console.local_addr().to_string();
+    let mut first = connected(&console).await;
+    let _second = connected(&console).await;
+    let refused = open_socket_as(&console, &own, None).await;
+    let (status, said) = refused.expect_err("a third page is refused");
+    assert_eq!(status, 503, "{said}");
+    assert!(
+        said.starts_with(
+            "refused: the console has 2 pages open, as many as it may (--max-websockets)"
+        ),
+        "{said}"
+    );
+    assert_eq!(console.open_relays(), 2);
+    assert_eq!(server.open_connections(), 2, "no backend connection for it");
+    let (status, response) = get(&console, "/status").await;
+    assert_eq!(status, "HTTP/1.1 200 OK", "the page itself still loads");
+    assert!(response.contains(r#""max_websockets":2"#), "{response}");
+
+    // A page that closes makes room for another.
+    first.close(None).await.unwrap();
+    while next(&mut first).await.is_some() {}
+    eventually(LIMIT, "the first relay ended", || {
+        console.open_relays() == 1
+    })
+    .await;
+    let mut third = open_socket_as(&console, &own, None)
+        .await
+        .expect("room for a page again");
+    until_status(&mut third, "connected").await;
+    console.shutdown_within(LIMIT).await.expect("no task left");
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_client_slow_to_send_its_headers_is_cut_off() {
+    let console = Console::start(Config {
+        backend: "127.0.0.1:1".to_owned(),
+        header_timeout: Duration::from_millis(300),
+        ..Config::default()
+    })
+    .await
+    .unwrap();
+    // Slowloris: a header a byte at a time, never finished.
+    let mut stream = TcpStream::connect(console.local_addr()).await.unwrap();
+    let start = format!("GET / HTTP/1.1\r\nHost: {}\r\n", console.local_addr());
+    stream.write_all(start.as_bytes()).await.unwrap();
+    let (mut reader, mut writer) = stream.split();
+    let trickle = async {
+        let mut every = tokio::time::interval(Duration::from_millis(20));
+        loop {
+            every.tick().await;
+            if writer.write_all(b"X").await.is_err() {
+                return;
+            }
+        }
+    };
+    let mut heard = Vec::new();
+    let cut_off = tokio::select! {
+        // The end of the stream, or a reset: either way, closed.
+        _ = reader.read_to_end(&mut heard) => true,
+        () = trickle => true,
+        () = tokio::time::sleep(LIMIT) => false,
+    };
+    assert!(cut_off, "still connected after {LIMIT:?}");
+    let heard = String::from_utf8_lossy(&heard);
+    assert!(
+        !heard.contains("200 OK"),
+        "no page for an unfinished request: {heard}"
+    );
+
+    // Silent from the start counts too.
+    let mut silent = TcpStream::connect(console.local_addr()).await.unwrap();
+    let mut nothing = Vec::new();
+    let closed = tokio::time::timeout(LIMIT, silent.read_to_end(&mut nothing)).await;
+    assert!(closed.is_ok(), "a silent client is disconnected");
+
+    // A request that comes in time is served as ever.
+    let (status, _) = get(&console, "/").await;
+    assert_eq!(status, "HTTP/1.1 200 OK");
+    console.shutdown_within(LIMIT).await.expect("no task left");
+}
+
+#[test]
+fn bad_console_options_are_refused_clearly() {
+    let cases: &[(&[&str], &str)] = &[
+        (
+            &["--allow-origin", "evil.example"],
+            "'evil.example' is not an origin",
+        ),
+        (
+            &["--allow-origin", "ftp://a.example"],
+            "has the scheme 'ftp'",
+        ),
+        (
+            &["--allow-origin", "http://a.example/x"],
+            "more than a scheme, a host and a port",
+        ),
+        (&["--max-websockets", "0"], "--max-websockets"),
+        (&["--header-timeout", "10"], "no unit; write e.g. 10s"),
+        (&["--header-timeout", "0s"], "too short"),
+    ];
+    for (args, expected) in cases {
+        let out = Command::new(BIN)
+            .args(["console", "--backend", "127.0.0.1:1"])
+            .args(*args)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(expected), "{args:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+    }
+    // Where there is no console, its options would do nothing.
+    let out = Command::new(BIN)
+        .args([
+            "serve",
+            "--port",
+            "0",
+            "--allow-origin",
+            "http://localhost:9000",
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("--allow-origin is for the console: add --console-port PORT"),
+        "{stderr}"
+    );
 }

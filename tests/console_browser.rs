@@ -2,12 +2,15 @@
 //! chromedriver, does what a user does — opens the page, types a line, hits
 //! send, sees the answer — and leaves no browser process behind.
 //!
+//! Another site's page, open in the same browser, cannot drive the console:
+//! its WebSocket is refused and the backend never hears of it.
+//!
 //! Skipped, with a line saying what to install, where Chromium or
 //! chromedriver is missing; `DISCOS_REQUIRE_BROWSER=1` makes that a failure
 //! instead, so CI cannot pass without really driving the browser.
 
 use std::io::ErrorKind;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use fantoccini::key::Key;
@@ -36,18 +39,52 @@ fn scratch() -> PathBuf {
     dir
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_user_enters_a_line_hits_send_and_sees_the_answer() {
-    let started = Instant::now();
-    let installation = match Installation::find() {
-        Ok(installation) => installation,
+/// Chromium and chromedriver, or `None` (said on stderr) when they are
+/// missing and `DISCOS_REQUIRE_BROWSER=1` does not make that a failure.
+fn installation() -> Option<Installation> {
+    match Installation::find() {
+        Ok(installation) => Some(installation),
         Err(missing) => {
             if std::env::var("DISCOS_REQUIRE_BROWSER").as_deref() == Ok("1") {
                 panic!("DISCOS_REQUIRE_BROWSER=1 but {missing}");
             }
             eprintln!("skipped: {missing}");
+            None
+        }
+    }
+}
+
+/// Waits until no process mentions `profile` (the browser's profile
+/// directory), failing the test after [`LIMIT`].
+async fn wait_until_gone(profile: &Path) {
+    let marker = profile.display().to_string();
+    let deadline = Instant::now() + LIMIT;
+    loop {
+        let left = processes_mentioning(&marker);
+        if left.is_empty() {
             return;
         }
+        assert!(
+            Instant::now() < deadline,
+            "browser processes outlived the test: {left:#?}"
+        );
+        tokio::time::sleep(POLL).await; // /proc has no events: look again
+    }
+}
+
+fn remove(scratch: &Path) {
+    match std::fs::remove_dir_all(scratch) {
+        Ok(()) => {}
+        Err(e) if e.kind() == ErrorKind::NotFound => {}
+        Err(e) => eprintln!("cannot remove {}: {e}", scratch.display()),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_user_enters_a_line_hits_send_and_sees_the_answer() {
+    let started = Instant::now();
+    let Some(installation) = installation() else {
+        return;
     };
     let scratch = scratch();
     let profile = scratch.join("profile");
@@ -143,19 +180,7 @@ async fn a_user_enters_a_line_hits_send_and_sees_the_answer() {
         .stop()
         .await
         .expect("chromedriver stops with its group");
-    let marker = profile.display().to_string();
-    let deadline = Instant::now() + LIMIT;
-    loop {
-        let left = processes_mentioning(&marker);
-        if left.is_empty() {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "browser processes outlived the test: {left:#?}"
-        );
-        tokio::time::sleep(POLL).await; // /proc has no events: look again
-    }
+    wait_until_gone(&profile).await;
     let deadline = Instant::now() + LIMIT;
     while console.backend_connections() > 0 {
         assert!(
@@ -165,10 +190,140 @@ async fn a_user_enters_a_line_hits_send_and_sees_the_answer() {
         tokio::time::sleep(POLL).await; // a counter, no event: look again
     }
     console.shutdown().await;
-    match std::fs::remove_dir_all(&scratch) {
-        Ok(()) => {}
-        Err(e) if e.kind() == ErrorKind::NotFound => {}
-        Err(e) => eprintln!("cannot remove {}: {e}", scratch.display()),
-    }
+    remove(&scratch);
     eprintln!("browser test took {:.2?}", started.elapsed());
+}
+
+/// What another site's page does with the console's address: opens its
+/// WebSocket and, if that opens, sets the configuration. It writes the
+/// outcome on itself for the test to read.
+fn hostile_page(console: &str) -> String {
+    format!(
+        r#"<!doctype html>
+<html><head><meta charset="utf-8"><title>another site</title></head>
+<body><p id="outcome">trying</p>
+<script>
+const outcome = document.getElementById("outcome");
+const socket = new WebSocket("ws://{console}/ws");
+let opened = false;
+socket.onopen = () => {{ opened = true; socket.send("set-configuration,PWNED"); }};
+socket.onmessage = (event) => {{
+  if (JSON.parse(event.data).type === "reply") outcome.textContent = "outcome: hijacked, " + event.data;
+}};
+socket.onclose = (event) => {{
+  if (!opened) outcome.textContent = "outcome: refused, close code " + event.code;
+}};
+</script></body></html>"#
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn another_sites_page_cannot_drive_the_console() {
+    let Some(installation) = installation() else {
+        return;
+    };
+    let scratch = scratch();
+    let profile = scratch.join("profile");
+    let mut driver = chromedriver(&installation.chromedriver, &scratch.join("home")).timeout(LIMIT);
+    driver.start().await.unwrap_or_else(|e| panic!("{e}"));
+    let webdriver = format!("http://127.0.0.1:{}", driver.port().unwrap());
+
+    let simulator = Server::start(
+        server::Config::default(),
+        HandlerKind::Simulator.build(None),
+    )
+    .await
+    .unwrap();
+    let backend = simulator.local_addr().to_string();
+    let console = Console::start(console::Config {
+        backend: backend.clone(),
+        ..console::Config::default()
+    })
+    .await
+    .unwrap();
+    let console_address = console.local_addr().to_string();
+    let mut client = Client::connect(backend.clone()).await.unwrap();
+    let before = client.request_text("get-configuration").await.unwrap();
+
+    // Another origin: the same machine, another port.
+    let site = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let site_url = format!("http://{}/", site.local_addr().unwrap());
+    let page = hostile_page(&console_address);
+    let router = axum::Router::new().route(
+        "/",
+        axum::routing::get(move || async move { axum::response::Html(page) }),
+    );
+    let site_stop = tokio_util::sync::CancellationToken::new();
+    let site_task = tokio::spawn(
+        axum::serve(site, router)
+            .with_graceful_shutdown(site_stop.clone().cancelled_owned())
+            .into_future(),
+    );
+
+    let options = BrowserOptions {
+        chromium: Some(installation.chromium.clone()),
+        // A name of another site made to resolve to this machine, as DNS
+        // rebinding does; no proxy may answer for it instead.
+        extra_args: vec![
+            "--host-resolver-rules=MAP rebound.example 127.0.0.1".to_owned(),
+            "--no-proxy-server".to_owned(),
+        ],
+        ..BrowserOptions::new(&profile)
+    };
+    let browser = Browser::connect(&webdriver, &options)
+        .await
+        .unwrap_or_else(|e| {
+            panic!(
+                "{e}\nchromedriver said:\n{}",
+                driver.output_lines().join("\n")
+            )
+        });
+    let port = console.local_addr().port();
+    let outcome = async {
+        browser.open(&site_url).await?;
+        browser.wait_for_text("outcome:", LIMIT).await?;
+        let hijack = browser.text().await?;
+        browser
+            .open(&format!("http://rebound.example:{port}/"))
+            .await?;
+        // Loaded once `open` returns: a refusal or a page, nothing to wait for.
+        let rebound = browser.text().await?;
+        Ok::<_, BrowserError>((hijack, rebound))
+    }
+    .await;
+    let closed = browser.close().await;
+    let (hijack, rebound) = outcome.unwrap_or_else(|e| panic!("{e}"));
+    closed.expect("the session ends");
+
+    assert!(hijack.contains("outcome: refused"), "{hijack}");
+    let after = client.request_text("get-configuration").await.unwrap();
+    assert_eq!(
+        after.to_string(),
+        before.to_string(),
+        "the configuration is untouched"
+    );
+    assert_eq!(
+        simulator.accepted_connections(),
+        1,
+        "the console opened no backend connection for the other site"
+    );
+    assert!(
+        rebound.contains(&format!(
+            "refused: the host 'rebound.example:{port}' is not this console's"
+        )),
+        "{rebound}"
+    );
+    assert!(!rebound.contains("DISCOS console"), "{rebound}");
+
+    client.close().await.unwrap();
+    driver
+        .stop()
+        .await
+        .expect("chromedriver stops with its group");
+    wait_until_gone(&profile).await;
+    site_stop.cancel();
+    site_task.await.unwrap().unwrap();
+    console.shutdown().await;
+    simulator.shutdown().await;
+    remove(&scratch);
 }

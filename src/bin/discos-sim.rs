@@ -72,6 +72,8 @@ struct ServeArgs {
     /// this simulator; both shut down together.
     #[arg(long, value_name = "PORT")]
     console_port: Option<u16>,
+    #[command(flatten, next_help_heading = "Console (with --console-port)")]
+    console: console::ConsoleOptions,
 }
 
 #[derive(Debug, Args)]
@@ -139,6 +141,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     if catalogue.is_some() && args.handler != HandlerKind::Simulator {
         anyhow::bail!("--catalogue is for the simulator handler only");
     }
+    if let (None, Some(option)) = (args.console_port, args.console.first_given()) {
+        anyhow::bail!("{option} is for the console: add --console-port PORT");
+    }
     if let Err(error) = system::raise_open_file_limit() {
         tracing::warn!(%error, "cannot raise the open-file limit");
     }
@@ -157,11 +162,11 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let console = match args.console_port {
         None => None,
         Some(port) => {
-            let config = console::Config {
+            let config = args.console.apply(console::Config {
                 address: format!("{}:{port}", args.host),
                 backend: server.local_addr().to_string(),
                 ..console::Config::default()
-            };
+            });
             match Console::start(config).await {
                 Ok(console) => Some(console),
                 Err(error) => {
@@ -173,6 +178,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         }
     };
     if let Some(console) = &console {
+        warn_if_exposed(console);
         announce(&format!("console on {}", console.url()));
     }
     wait_for_termination(&mut terminate, &mut interrupt).await;
@@ -202,10 +208,19 @@ async fn serve_console(args: console::ConsoleArgs) -> anyhow::Result<ExitCode> {
     let console = Console::start(config.clone())
         .await
         .with_context(|| format!("cannot listen on {}", config.address))?;
+    warn_if_exposed(&console);
     announce(&format!("console on {}", console.url()));
     wait_for_termination(&mut terminate, &mut interrupt).await;
     console.shutdown().await;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Says, on stderr whatever the log filter, that a console listening
+/// beyond this machine lets anyone who reaches it drive the backend.
+fn warn_if_exposed(console: &Console) {
+    if let Some(warning) = console::exposure_warning(console.local_addr()) {
+        eprintln!("{warning}");
+    }
 }
 
 fn signal(kind: tokio::signal::unix::SignalKind) -> anyhow::Result<tokio::signal::unix::Signal> {

@@ -8,14 +8,22 @@
 //! project's [`Client`](crate::client::Client), relayed over a WebSocket
 //! ([`relay`]).
 //!
+//! The console has no login: it is meant for this machine, and only its
+//! own page may drive it ([`security`]). It caps the pages open at once and
+//! the time a client may take to send its request headers ([`http`]), so
+//! neither a runaway script nor a slow client can take the machine's
+//! memory or the console's connections.
+//!
 //! Like the [server](crate::server), the console treats shutdown as part of
 //! its contract: [`Console::shutdown`] stops listening, closes every
 //! WebSocket and every backend connection, and returns only when every task
 //! it started has ended, so a teardown check can prove nothing leaked.
 
 mod args;
+mod http;
 mod page;
 mod relay;
+mod security;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -25,12 +33,24 @@ use std::time::Duration;
 use axum::Router;
 use axum::routing::get;
 use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::client::DEFAULT_REPLY_TIMEOUT;
 
-pub use args::{ConsoleArgs, parse_backend};
+pub use args::{ConsoleArgs, ConsoleOptions, parse_backend};
+pub use security::{Origin, exposure_warning};
+
+/// The most pages open at once unless configured otherwise: a console is
+/// for a few people at a telescope, and each page holds a WebSocket and a
+/// backend connection.
+pub const DEFAULT_MAX_WEBSOCKETS: usize = 64;
+
+/// The longest wait for a request's headers unless configured otherwise:
+/// a browser sends them at once; a client still sending them after this is
+/// slow on purpose, or idle on a kept-alive connection.
+pub const DEFAULT_HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// How a console listens and which backend it relays to.
 #[derive(Debug, Clone)]
@@ -43,6 +63,14 @@ pub struct Config {
     /// backend silent for longer is reported on the page and disconnected,
     /// because a late reply would be shown against the wrong request.
     pub reply_timeout: Duration,
+    /// Pages of other origins that may drive the console too, on purpose
+    /// (a proxy or a tunnel in front of it); their hosts are accepted as
+    /// the console's names.
+    pub allowed_origins: Vec<Origin>,
+    /// Pages (WebSockets) open at once; one more is refused with `503`.
+    pub max_websockets: usize,
+    /// Longest wait for a request's headers; the connection is closed after.
+    pub header_timeout: Duration,
 }
 
 impl Default for Config {
@@ -51,6 +79,9 @@ impl Default for Config {
             address: "127.0.0.1:0".to_owned(),
             backend: "127.0.0.1:8978".to_owned(),
             reply_timeout: DEFAULT_REPLY_TIMEOUT,
+            allowed_origins: Vec::new(),
+            max_websockets: DEFAULT_MAX_WEBSOCKETS,
+            header_timeout: DEFAULT_HEADER_TIMEOUT,
         }
     }
 }
@@ -88,6 +119,9 @@ pub(crate) struct Shared {
     pub(crate) token: CancellationToken,
     pub(crate) tracker: TaskTracker,
     pub(crate) stats: Arc<Stats>,
+    /// One permit per page that may open; held by its relay.
+    pub(crate) pages: Arc<Semaphore>,
+    pub(crate) max_websockets: usize,
 }
 
 /// A running console; dropping it cancels every task, [`Console::shutdown`]
@@ -104,6 +138,12 @@ impl Console {
     /// until a page opens its WebSocket, so a console can be started before
     /// its backend.
     pub async fn start(config: Config) -> std::io::Result<Console> {
+        if config.max_websockets == 0 {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "max_websockets must be at least 1: no page could open",
+            ));
+        }
         let listener = TcpListener::bind(&config.address).await?;
         let local_addr = listener.local_addr()?;
         let shared = Shared {
@@ -112,23 +152,25 @@ impl Console {
             token: CancellationToken::new(),
             tracker: TaskTracker::new(),
             stats: Arc::default(),
+            pages: Arc::new(Semaphore::new(config.max_websockets)),
+            max_websockets: config.max_websockets,
         };
+        let guard = security::Guard::new(local_addr.port(), &config.allowed_origins);
         let router = Router::new()
             .route("/", get(page::index))
             .route("/console.js", get(page::script))
             .route("/console.css", get(page::style))
             .route("/status", get(page::status))
             .route("/ws", get(relay::upgrade))
-            .with_state(shared.clone());
-        let stop = shared.token.clone().cancelled_owned();
-        shared.tracker.spawn(async move {
-            let served = axum::serve(listener, router)
-                .with_graceful_shutdown(stop)
-                .await;
-            if let Err(error) = served {
-                tracing::error!(%error, "console stopped serving");
-            }
-        });
+            .with_state(shared.clone())
+            // Outermost, so that it also sees what no route matched.
+            .layer(axum::middleware::from_fn_with_state(guard, security::guard));
+        shared.tracker.spawn(http::serve(
+            listener,
+            router,
+            config.header_timeout,
+            shared.token.clone(),
+        ));
         tracing::info!(%local_addr, backend = %shared.backend, "console listening");
         Ok(Console { local_addr, shared })
     }

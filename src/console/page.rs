@@ -43,6 +43,7 @@ pub(super) async fn status(State(shared): State<Shared>) -> impl IntoResponse {
         "ready": true,
         "backend": shared.backend,
         "open_relays": shared.stats.relays.load(Ordering::SeqCst),
+        "max_websockets": shared.max_websockets,
         "backend_connections": shared.stats.backends.load(Ordering::SeqCst),
     }))
 }

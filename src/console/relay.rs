@@ -17,11 +17,15 @@
 
 use std::time::Duration;
 
+use axum::Extension;
 use axum::extract::State;
 use axum::extract::ws::{CloseFrame, Message as WsMessage, WebSocket, WebSocketUpgrade};
-use axum::response::Response;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use serde_json::json;
+use tokio::sync::OwnedSemaphorePermit;
 
+use super::http::Arrival;
 use super::{Open, Shared};
 use crate::client::{Client, ClientError, ClientOptions, escape_line};
 use crate::protocol::{DEFAULT_MAX_LINE, Message, latin1};
@@ -31,6 +35,11 @@ use crate::protocol::{DEFAULT_MAX_LINE, Message, latin1};
 /// the console, is the one that answers an over-long line.
 const MAX_MESSAGE: usize = 4 * DEFAULT_MAX_LINE;
 
+/// How much of a page's socket is read at a time. One typed line at a
+/// time needs little, and the default (128 KiB, allocated for every open
+/// page) made each page cost more than the backend connection it relays to.
+const READ_BUFFER: usize = 4 * 1024;
+
 /// The longest wait for a page to acknowledge the close: a page that does
 /// not answer must not hold up a shutdown.
 const CLOSE_WAIT: Duration = Duration::from_secs(1);
@@ -38,15 +47,40 @@ const CLOSE_WAIT: Duration = Duration::from_secs(1);
 /// WebSocket close code for a normal closure.
 const NORMAL_CLOSURE: u16 = 1000;
 
-/// Upgrades `/ws` and relays on the new socket.
-pub(super) async fn upgrade(ws: WebSocketUpgrade, State(shared): State<Shared>) -> Response {
+/// Upgrades `/ws` and relays on the new socket, unless the console has as
+/// many pages open as it may: then `503`, saying so.
+pub(super) async fn upgrade(
+    ws: WebSocketUpgrade,
+    State(shared): State<Shared>,
+    arrival: Option<Extension<Arrival>>,
+) -> Response {
+    let Ok(page) = shared.pages.clone().try_acquire_owned() else {
+        let peer = arrival.map(|Extension(arrival)| arrival.peer.to_string());
+        tracing::warn!(
+            peer = peer.as_deref().unwrap_or("unknown"),
+            limit = shared.max_websockets,
+            "refused a WebSocket: as many pages open as --max-websockets allows"
+        );
+        let reason = format!(
+            "refused: the console has {} pages open, as many as it may \
+             (--max-websockets); close one and try again\n",
+            shared.max_websockets
+        );
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+            reason,
+        )
+            .into_response();
+    };
     // Counted from now, not from when the upgrade completes, so a shutdown
     // that starts in between still waits for this relay.
     let task = shared.tracker.token();
     ws.max_message_size(MAX_MESSAGE)
         .max_frame_size(MAX_MESSAGE)
+        .read_buffer_size(READ_BUFFER)
         .on_upgrade(move |socket| async move {
-            relay(socket, shared).await;
+            relay(socket, shared, page).await;
             drop(task);
         })
 }
@@ -67,8 +101,10 @@ enum After {
     Stop(Ending),
 }
 
-async fn relay(mut socket: WebSocket, shared: Shared) {
-    let _relay = Open::new(&shared.stats.relays);
+async fn relay(mut socket: WebSocket, shared: Shared, page: OwnedSemaphorePermit) {
+    // The permit goes before the count (a tuple drops in order), so whoever
+    // sees a relay counted closed may open another page.
+    let _relay = (page, Open::new(&shared.stats.relays));
     let backend = shared.backend.clone();
     tell_status(
         &mut socket,
