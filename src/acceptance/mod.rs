@@ -19,6 +19,7 @@
 
 pub mod browser;
 pub mod features;
+pub mod interrupt;
 pub mod report;
 pub mod runner;
 pub mod settings;

@@ -133,7 +133,13 @@ pub fn main_with(
             }
         },
     };
-    match runtime.block_on(run(options, &features)) {
+    let signals = super::interrupt::watch(&runtime);
+    let result = runtime.block_on(run(options, &features));
+    drop(signals);
+    if let Some(interrupted) = super::interrupt::exit_code() {
+        return interrupted;
+    }
+    match result {
         Ok(outcome) if outcome.passed => ExitCode::SUCCESS,
         Ok(_) => ExitCode::FAILURE,
         Err(error) => {
@@ -241,6 +247,7 @@ pub async fn run(mut options: Options, features: &Path) -> anyhow::Result<Outcom
     let finished = DiscosWorld::cucumber()
         .max_concurrent_scenarios(concurrency)
         .before(move |feature, _, scenario, world| {
+            super::interrupt::refuse_if_interrupted();
             world.settings = before_settings.clone();
             world.feature = feature.name.clone();
             world.scenario = scenario.name.clone();
@@ -272,7 +279,10 @@ pub async fn run(mut options: Options, features: &Path) -> anyhow::Result<Outcom
             }
             .boxed_local()
         })
-        .with_writer(writer)
+        .with_writer(super::interrupt::LeaveOutNotStarted::new(
+            writer,
+            report.clone(),
+        ))
         .fail_on_skipped_with(|feature, rule, scenario| {
             // Undefined steps fail the run, except while a scenario is
             // still being written.
