@@ -395,7 +395,8 @@ fn escaping_backend() -> String {
     )
 }
 
-/// The pids the backends' families logged (each shell, then its escapees).
+/// The pids the backends' families logged (each shell, its escapees, its
+/// unmarked child).
 fn family(log: &Path) -> Vec<u32> {
     std::fs::read_to_string(log)
         .unwrap_or_default()
@@ -417,7 +418,12 @@ fn each_signal_ends_a_command_run_with_nothing_left_behind() {
     use std::os::unix::process::ExitStatusExt as _;
     let target = escaping_backend();
     let features = dir("fixtures/features/interrupt").display().to_string();
-    for signal in [Signal::SIGINT, Signal::SIGTERM, Signal::SIGHUP, Signal::SIGKILL] {
+    for signal in [
+        Signal::SIGINT,
+        Signal::SIGTERM,
+        Signal::SIGHUP,
+        Signal::SIGKILL,
+    ] {
         let log = scratch_file(&format!("family-{signal}"));
         // SIGKILL gets the compiled-in features, unpacked in a scratch folder
         // the run cannot remove itself.
@@ -428,7 +434,9 @@ fn each_signal_ends_a_command_run_with_nothing_left_behind() {
         };
         let runner = Runner::start(&args, Some(&log));
         let pid = runner.pid();
-        observe("a backend and its escapees", || (family(&log).len() >= 4).then_some(()));
+        observe("a backend and its escapees", || {
+            (family(&log).len() >= 5).then_some(())
+        });
         runner.signal(signal);
         let (status, stdout, stderr) = runner.finish();
         let family = family(&log);
@@ -451,9 +459,18 @@ fn each_signal_ends_a_command_run_with_nothing_left_behind() {
             Some(128 + signal as i32),
             "{signal}: {stdout}\n{stderr}"
         );
-        assert!(stderr.contains(&format!("{signal} received: no new scenario starts")), "{stderr}");
-        assert!(stdout.contains("[Summary]"), "the partial summary: {stdout}");
-        assert!(!stdout.contains("left things behind"), "verified teardown: {stdout}");
+        assert!(
+            stderr.contains(&format!("{signal} received: no new scenario starts")),
+            "{stderr}"
+        );
+        assert!(
+            stdout.contains("[Summary]"),
+            "the partial summary: {stdout}"
+        );
+        assert!(
+            !stdout.contains("left things behind"),
+            "verified teardown: {stdout}"
+        );
         assert!(!stdout.contains("failed"), "what ran passed: {stdout}");
         let not_started = stdout
             .lines()
@@ -461,9 +478,14 @@ fn each_signal_ends_a_command_run_with_nothing_left_behind() {
             .and_then(|rest| rest.split(' ').next())
             .and_then(|n| n.parse::<usize>().ok())
             .unwrap_or_else(|| panic!("no interruption line: {stdout}"));
-        assert!(not_started > 0 && not_started < 24, "{not_started} of 24 not started");
+        assert!(
+            not_started > 0 && not_started < 24,
+            "{not_started} of 24 not started"
+        );
         assert_eq!(
-            stdout.matches(&format!("interrupted by {signal} before it started")).count(),
+            stdout
+                .matches(&format!("interrupted by {signal} before it started"))
+                .count(),
             not_started,
             "each is listed as skipped: {stdout}"
         );
@@ -479,20 +501,29 @@ fn a_second_signal_ends_the_run_at_once_and_still_leaves_nothing() {
         Some(&log),
     );
     let pid = runner.pid();
-    observe("a backend and its escapees", || (family(&log).len() >= 4).then_some(()));
+    observe("a backend and its escapees", || {
+        (family(&log).len() >= 5).then_some(())
+    });
     runner.signal(nix::sys::signal::Signal::SIGINT);
     runner.wait_for_stderr("SIGINT received: no new scenario starts");
     runner.signal(nix::sys::signal::Signal::SIGINT);
     let (status, stdout, stderr) = runner.finish();
     assert_eq!(status.code(), Some(130), "{stdout}\n{stderr}");
-    assert!(stderr.contains("SIGINT received again: ending now"), "{stderr}");
+    assert!(
+        stderr.contains("SIGINT received again: ending now"),
+        "{stderr}"
+    );
     let family = family(&log);
     assert!(
         within_survival(|| family.iter().all(|pid| !alive(*pid))),
         "alive {SURVIVAL:?} after the run ended: {:?}",
         family.iter().filter(|pid| alive(**pid)).collect::<Vec<_>>()
     );
-    assert!(within_survival(|| folders_of(pid).is_empty()), "{:?}", folders_of(pid));
+    assert!(
+        within_survival(|| folders_of(pid).is_empty()),
+        "{:?}",
+        folders_of(pid)
+    );
 }
 
 #[test]
@@ -513,10 +544,16 @@ fn an_interrupted_browser_run_leaves_no_chromium_and_no_profile() {
         // A browser is up once a process runs with a profile of this run.
         let browsers = observe("a Chromium of this run", || {
             let found = processes_mentioning(&profiles);
-            found.iter().any(|(_, c)| c.contains("--type=renderer")).then_some(found)
+            found
+                .iter()
+                .any(|(_, c)| c.contains("--type=renderer"))
+                .then_some(found)
         });
         // Its zygote and renderers hide their environment; their group does not.
-        let groups: Vec<i32> = browsers.iter().filter_map(|(p, _)| process_group(*p)).collect();
+        let groups: Vec<i32> = browsers
+            .iter()
+            .filter_map(|(p, _)| process_group(*p))
+            .collect();
         let before = in_groups(&groups);
         runner.signal(signal);
         let (status, stdout, stderr) = runner.finish();
@@ -525,13 +562,18 @@ fn an_interrupted_browser_run_leaves_no_chromium_and_no_profile() {
             assert!(!stdout.contains("left things behind"), "{stdout}");
         }
         assert!(
-            within_survival(|| in_groups(&groups).is_empty()
-                && processes_mentioning(&profiles).is_empty()),
+            within_survival(
+                || in_groups(&groups).is_empty() && processes_mentioning(&profiles).is_empty()
+            ),
             "after {signal} ({} browser processes before), still alive: {:?} {:?}",
             before.len(),
             in_groups(&groups),
             processes_mentioning(&profiles)
         );
-        assert!(within_survival(|| folders_of(pid).is_empty()), "{:?}", folders_of(pid));
+        assert!(
+            within_survival(|| folders_of(pid).is_empty()),
+            "{:?}",
+            folders_of(pid)
+        );
     }
 }

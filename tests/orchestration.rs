@@ -656,9 +656,16 @@ async fn stop_takes_down_descendants_that_left_the_group_and_the_parent() {
         escaped.iter().filter(|p| !in_group.contains(p)).count() >= 2,
         "the setsid ones are outside the group: {in_group:?} vs {escaped:?}"
     );
-    let leftovers: Vec<u32> = executor.leftover_processes().iter().map(|(p, _)| *p).collect();
+    let leftovers: Vec<u32> = executor
+        .leftover_processes()
+        .iter()
+        .map(|(p, _)| *p)
+        .collect();
     for pid in &escaped {
-        assert!(leftovers.contains(pid), "{pid} is counted as the executor's");
+        assert!(
+            leftovers.contains(pid),
+            "{pid} is counted as the executor's"
+        );
     }
     executor.stop().await.expect("stopped, escapees included");
     for pid in escaped {
@@ -683,9 +690,12 @@ async fn dropping_an_executor_kills_its_escapees_too() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_child_carries_the_mark_of_this_run() {
-    let mut executor = Executor::new("marked", ["sh", "-c", "echo \"mark $DISCOS_REAPER\"; exec sleep 1000"])
-        .ready_when(Readiness::output("^mark "))
-        .timeout(PATIENCE);
+    let mut executor = Executor::new(
+        "marked",
+        ["sh", "-c", "echo \"mark $DISCOS_REAPER\"; exec sleep 1000"],
+    )
+    .ready_when(Readiness::output("^mark "))
+    .timeout(PATIENCE);
     executor.start().await.expect("ready");
     let line = executor.output_lines().join("\n");
     assert!(
@@ -727,7 +737,12 @@ async fn a_test_process_holding_an_executor() {
 #[test]
 fn whatever_ends_a_test_process_its_processes_are_gone_within_2_s() {
     use std::io::BufRead as _;
-    for signal in [Signal::SIGINT, Signal::SIGTERM, Signal::SIGHUP, Signal::SIGKILL] {
+    for signal in [
+        Signal::SIGINT,
+        Signal::SIGTERM,
+        Signal::SIGHUP,
+        Signal::SIGKILL,
+    ] {
         let dir = scratch("killed-test");
         let log = dir.join("family.log");
         let mut holder = std::process::Command::new(std::env::current_exe().expect("this test"))
@@ -748,8 +763,15 @@ fn whatever_ends_a_test_process_its_processes_are_gone_within_2_s() {
             .lines()
             .filter_map(|pid| pid.parse().ok())
             .collect();
-        assert_eq!(family.len(), 4, "the shell and its three escapees: {family:?}");
-        assert!(family.iter().all(|pid| alive(*pid)), "all running before the {signal}");
+        assert_eq!(
+            family.len(),
+            5,
+            "the shell, its three escapees and the unmarked child: {family:?}"
+        );
+        assert!(
+            family.iter().all(|pid| alive(*pid)),
+            "all running before the {signal}"
+        );
         let pid = nix::unistd::Pid::from_raw(i32::try_from(holder.id()).unwrap());
         nix::sys::signal::kill(pid, signal).expect("signalled");
         let status = holder.wait().expect("the holder ends");
@@ -764,7 +786,10 @@ fn whatever_ends_a_test_process_its_processes_are_gone_within_2_s() {
             std::thread::sleep(Duration::from_millis(5)); // /proc has no events
             left.retain(|pid| alive(*pid));
         }
-        assert!(left.is_empty(), "after {signal}, still alive 2 s later: {left:?}");
+        assert!(
+            left.is_empty(),
+            "after {signal}, still alive 2 s later: {left:?}"
+        );
     }
 }
 

@@ -208,7 +208,8 @@ impl<W: World, Wr> LeaveOutNotStarted<W, Wr> {
             return Decision::Drop;
         }
         match happened {
-            event::Scenario::Started | event::Scenario::Hook(HookType::Before, event::Hook::Started) => {
+            event::Scenario::Started
+            | event::Scenario::Hook(HookType::Before, event::Hook::Started) => {
                 Decision::Hold(scenario.clone())
             }
             event::Scenario::Hook(HookType::Before, event::Hook::Failed(_, info)) => {
@@ -268,10 +269,11 @@ where
                 if self.held.remove(&scenario).is_some() {
                     RUNNING.fetch_sub(1, Ordering::SeqCst);
                 }
-                self.report
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .skip(&feature, &scenario, &refused.reason());
+                self.report.lock().unwrap_or_else(|e| e.into_inner()).skip(
+                    &feature,
+                    &scenario,
+                    &refused.reason(),
+                );
                 self.left_out.insert(scenario);
             }
             Decision::Drop => {}

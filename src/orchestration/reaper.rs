@@ -85,9 +85,13 @@ const REAP_LIMIT: Duration = Duration::from_secs(2);
 
 /// The watchdog, in POSIX sh. `$1` is the run's mark, `RUN/`. It ignores the
 /// signals a terminal or a CI job sends to everyone, reads instructions until
-/// end of file (its owner has ended), then kills every group still open and
-/// every process whose environment carries the mark, again and again until
-/// none is found, and removes the registered directories.
+/// end of file (its owner has ended), then kills every group still open (one
+/// signal reaches every member: the kernel lets no fork slip past it), then
+/// every process whose environment carries the mark, again until none is
+/// found (a zombie shows no environment, so the dead do not count), the
+/// groups once more for what those left, and removes the registered
+/// directories. `kill -KILL "-$g"`, not `kill -KILL -- "-$g"`: dash takes
+/// `--` for a pid.
 const WATCHDOG: &str = r#"
 trap '' INT TERM HUP QUIT PIPE
 mark=$1
@@ -104,19 +108,18 @@ while IFS= read -r line; do
 ${line#dir }" ;;
   esac
 done
+for g in $groups; do kill -KILL "-$g" 2>/dev/null; done
 round=0
 while [ "$round" -lt 200 ]; do
   round=$((round + 1))
   found=
-  for g in $groups; do
-    kill -KILL -- "-$g" 2>/dev/null && found=1
-  done
   for f in $(grep -l -s -F -e "$mark" /proc/[0-9]*/environ 2>/dev/null); do
     p=${f#/proc/}
     kill -KILL "${p%/environ}" 2>/dev/null && found=1
   done
   [ -n "$found" ] || break
 done
+for g in $groups; do kill -KILL "-$g" 2>/dev/null; done
 IFS='
 '
 for d in $dirs; do
