@@ -74,7 +74,7 @@ pub(crate) fn live_processes(mut keep: impl FnMut(u32, i32) -> bool) -> Vec<(u32
 pub(crate) fn environment_lists(
     pid: u32,
     name: &str,
-    mut matches: impl FnMut(&[u8]) -> bool,
+    matches: impl FnMut(&[u8]) -> bool,
 ) -> bool {
     let Ok(environ) = std::fs::read(format!("/proc/{pid}/environ")) else {
         return false;
@@ -83,7 +83,7 @@ pub(crate) fn environment_lists(
         .split(|&b| b == 0)
         .filter_map(|entry| entry.strip_prefix(name.as_bytes())?.strip_prefix(b"="))
         .flat_map(|value| value.split(|&b| b == b':'))
-        .any(|entry| matches(entry))
+        .any(matches)
 }
 
 /// True while process `pid` exists and is not a zombie.
