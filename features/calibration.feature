@@ -7,24 +7,34 @@ Feature: Calibration mark
     Given a backend
 
   Scenario: The calibration mark can be switched on
-    When the client sends "cal-on"
-    Then the client receives "!cal-on,ok"
+    When the client switches the calibration mark on
+    Then the backend accepts it
 
-  Scenario: The calibration mark can be interleaved
-    When the client sends "cal-on,10"
-    Then the client receives "!cal-on,ok"
-
-  Scenario Outline: An interleave must be a whole number, zero or more
-    When the client sends "cal-on,<interleave>"
-    Then the reply is fail
-    And the reply says "interleave samples must be a positive int"
+  Scenario Outline: The mark can be interleaved by a whole number of samples, zero included (<interleave>)
+    When the client switches the calibration mark on with an interleave of <interleave>
+    Then the backend accepts it
 
     Examples:
       | interleave |
-      | -1         |
-      | often      |
-      | 2.5        |
+      | 0          |
+      | 10         |
 
-  Scenario: Calibration takes at most one interleave
+  Scenario Outline: An interleave that is <what is wrong> is refused, saying so (<interleave>)
+    When the client switches the calibration mark on with an interleave of <interleave>
+    Then the backend refuses it, saying "interleave samples must be a positive int"
+
+    Examples:
+      | interleave | what is wrong      |
+      | -1         | negative           |
+      | often      | not a number       |
+      | 2.5        | not a whole number |
+
+  Scenario: Switching the mark on takes at most one interleave
     When the client sends "cal-on,1,2"
-    Then the reply is fail
+    Then the backend refuses it
+
+  @simulator @embedded
+  Scenario: The simulator keeps the interleave it was given
+    When the client switches the calibration mark on with an interleave of 10
+    Then the backend accepts it
+    And the simulator's calibration interleave is 10

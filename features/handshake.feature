@@ -12,10 +12,14 @@ Feature: The handshake
     Then the connection opens with "!version,ok,1.4"
 
   Scenario: Asking for the version gives the same answer
-    When the user sends "version"
-    Then the user sees "!version,ok,1.4"
+    When the client asks for the protocol version
+    Then the backend answers "!version,ok,1.4"
 
   Scenario: Every client is greeted, however many connect
     Given the clients "A" and "B" are connected
     Then the connection of client "A" opens with "!version,ok,1.4"
     And the connection of client "B" opens with "!version,ok,1.4"
+
+  Scenario: Asking for the version takes no arguments
+    When the client sends "version,1.4"
+    Then the backend refuses it

@@ -7,32 +7,39 @@ Feature: Integration time
     Given a backend
 
   @fresh
-  Scenario: A new backend integrates for 0 milliseconds
-    When the client sends "get-integration"
-    Then the client receives "!get-integration,ok,0"
+  Scenario: A backend nobody has set integrates for 0 milliseconds
+    When the client asks for the integration time
+    Then the backend answers "!get-integration,ok,0"
 
-  Scenario: An integration time that is set can be read back
-    When the client sends "set-integration,250"
-    Then the client receives "!set-integration,ok"
-    When the client sends "get-integration"
-    Then the client receives "!get-integration,ok,250"
+  Scenario: An integration time that is set is the one read back
+    When the client sets the integration time to 250 milliseconds
+    Then the backend accepts it
+    And the integration time is 250 milliseconds
 
-  Scenario Outline: An integration time must be a whole number of milliseconds
-    When the client sends "set-integration,<value>"
-    Then the reply is fail
-    And the reply says "<reason>"
+  Scenario Outline: An integration time that is <what is wrong> is refused, saying so (<value>)
+    When the client sets the integration time to "<value>"
+    Then the backend refuses it, saying "integration time must be an integer number"
 
     Examples:
-      | value | reason                                    |
-      | 2.5   | integration time must be an integer number |
-      | ten   | integration time must be an integer number |
-      | -10   | integration time must not be negative      |
+      | value | what is wrong      |
+      | 2.5   | not a whole number |
+      | ten   | not a number       |
 
-  Scenario: Setting the integration time needs a value
+  Scenario: A negative integration time is refused
+    When the client sets the integration time to "-10"
+    Then the backend refuses it
+
+  Scenario: Setting the integration time without a value is refused
     When the client sends "set-integration"
-    Then the reply is fail
-    And the reply says "needs an integration time"
+    Then the backend refuses it
 
   Scenario: Reading the integration time takes no arguments
     When the client sends "get-integration,ms"
-    Then the reply is fail
+    Then the backend refuses it
+
+  @simulator
+  Scenario: The simulator says what is wrong with an integration time it refuses
+    When the client sets the integration time to "-10"
+    Then the backend refuses it, saying "integration time must not be negative (got -10)"
+    When the client sends "set-integration"
+    Then the backend refuses it, saying "set-integration needs an integration time in milliseconds"

@@ -1,25 +1,27 @@
 Feature: Schedule commands
   Commands added in later versions of the protocol: converting the acquired
   data (1.2), ending a schedule, parking the backend, and shifting (1.4).
-  DISCOS sends them without arguments, except set-shift, which takes exactly
+  DISCOS sends them without arguments, except the shift, which is exactly
   one whole number.
 
   Background:
     Given a backend
 
-  Scenario Outline: Each command is accepted without arguments
-    When the client sends "<command>"
-    Then the client receives "!<command>,ok"
+  Scenario: Converting the acquired data is accepted
+    When the client asks the backend to convert the data
+    Then the backend accepts it
 
-    Examples:
-      | command      |
-      | convert-data |
-      | end-schedule |
-      | backend-park |
+  Scenario: Ending the schedule is accepted
+    When the client ends the schedule
+    Then the backend accepts it
 
-  Scenario Outline: Each command refuses arguments
+  Scenario: Parking the backend is accepted
+    When the client parks the backend
+    Then the backend accepts it
+
+  Scenario Outline: Each of these commands refuses an argument (<command>)
     When the client sends "<command>,now"
-    Then the client receives "!<command>,fail,<command> takes no arguments (got 1)"
+    Then the backend refuses it
 
     Examples:
       | command      |
@@ -27,16 +29,39 @@ Feature: Schedule commands
       | end-schedule |
       | backend-park |
 
-  Scenario: A shift is accepted
-    When the client sends "set-shift,-12"
-    Then the client receives "!set-shift,ok"
+  Scenario: A shift of a whole number is accepted
+    When the client sets the shift to -12
+    Then the backend accepts it
 
-  Scenario Outline: A shift is exactly one whole number
+  Scenario: A shift that is not a whole number is refused
+    When the client sets the shift to 1.5
+    Then the backend refuses it
+
+  Scenario Outline: A shift is exactly one number: <what is wrong> is refused
     When the client sends "<request>"
-    Then the client receives "<reply>"
+    Then the backend refuses it
 
     Examples:
-      | request       | reply                                                        |
-      | set-shift     | !set-shift,fail,set-shift needs exactly one argument (got 0) |
-      | set-shift,1,2 | !set-shift,fail,set-shift needs exactly one argument (got 2) |
-      | set-shift,1.5 | !set-shift,fail,shift must be an integer number (got '1.5')  |
+      | request       | what is wrong |
+      | set-shift     | none          |
+      | set-shift,1,2 | two           |
+
+  @simulator @embedded
+  Scenario: The simulator keeps the shift it was given
+    When the client sets the shift to -12
+    Then the backend accepts it
+    And the simulator's shift is -12
+
+  @simulator
+  Scenario Outline: The simulator says what is wrong with a request it refuses (<request>)
+    When the client sends "<request>"
+    Then the backend refuses it, saying "<reason>"
+
+    Examples:
+      | request          | reason                                        |
+      | convert-data,now | convert-data takes no arguments (got 1)       |
+      | end-schedule,now | end-schedule takes no arguments (got 1)       |
+      | backend-park,now | backend-park takes no arguments (got 1)       |
+      | set-shift        | set-shift needs exactly one argument (got 0)  |
+      | set-shift,1,2    | set-shift needs exactly one argument (got 2)  |
+      | set-shift,1.5    | shift must be an integer number (got '1.5')   |

@@ -7,20 +7,18 @@ Feature: One backend, many clients
     Given a backend
     And the clients "A" and "B" are connected
 
-  Scenario: A configuration set by one client is seen by another
-    When client "A" sends "set-configuration,K2000"
-    And client "B" sends "get-configuration"
-    Then client "B" receives "!get-configuration,ok,K2000"
+  Scenario: A configuration set by one client is the one another reads
+    When client "A" sets the configuration to "K2000"
+    Then client "B" sees the configuration "K2000"
 
-  Scenario: An acquisition started by one client cannot be started by another
+  Scenario: An acquisition started by one client cannot be started again by another
     Given the backend is not acquiring
-    When client "A" sends "start"
-    And client "B" sends "start"
-    Then client "B" receives "!start,fail,already acquiring"
-    When client "B" sends "stop"
-    Then client "B" receives "!stop,ok"
+    When client "A" starts the acquisition
+    And client "B" starts the acquisition
+    Then the backend refuses it
+    When client "B" stops the acquisition
+    Then the backend accepts it
 
-  Scenario: An integration time set by one client is seen by another
-    When client "B" sends "set-integration,40"
-    And client "A" sends "get-integration"
-    Then client "A" receives "!get-integration,ok,40"
+  Scenario: An integration time set by one client is the one another reads
+    When client "B" sets the integration time to 40 milliseconds
+    Then client "A" sees an integration time of 40 milliseconds

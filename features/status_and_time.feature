@@ -7,27 +7,31 @@ Feature: Status and time
   Background:
     Given a backend
 
-  Scenario: Status reports the time, a healthy state and whether it acquires
-    When the client sends "status"
-    Then the reply is ok
-    And the reply has 3 values
-    And the reply carries the current time
+  Scenario: Status reports the backend's time, its state and whether it acquires
+    When the client asks for the status
+    Then the backend accepts it
+    And the reply holds the current time, a state and whether the backend acquires
 
   @fresh
-  Scenario: A backend that was never started is not acquiring
+  Scenario: A backend nobody has started is not acquiring
     Then the backend is not acquiring
 
   Scenario: Status takes no arguments
     When the client sends "status,now"
-    Then the client receives "!status,fail,status takes no arguments (got 1)"
+    Then the backend refuses it
 
-  Scenario: The backend's clock can be read
-    When the client sends "time"
-    Then the reply is ok
-    And the reply has 1 value
-    And the reply carries the current time
+  Scenario: The backend's clock can be read, to the microsecond
+    When the client asks for the time
+    Then the backend accepts it
+    And the reply holds the current time
 
   Scenario: Time takes no arguments
     When the client sends "time,utc"
-    Then the reply is fail
-    And the reply says "takes no arguments"
+    Then the backend refuses it
+
+  @simulator
+  Scenario: The simulator's state is "ok", and it says what is wrong with extra arguments
+    When the client asks for the status
+    Then the state is "ok"
+    When the client sends "status,now"
+    Then the backend refuses it, saying "status takes no arguments (got 1)"

@@ -1,5 +1,8 @@
 //! The acceptance runner itself: the teardown check catches a leak, undefined
-//! steps get snippets, @wip and @fresh are honoured, targets are checked.
+//! steps get snippets, @wip, @fresh and @simulator are honoured, targets are
+//! checked before any scenario, a run that selects nothing fails, and every
+//! failure is recapped with its file and line. Inner runs print into their
+//! outcome, not into this test's output.
 
 use clap::Parser;
 use std::path::{Path, PathBuf};
@@ -25,7 +28,8 @@ fn scenario_names(outcome: &Outcome) -> Vec<String> {
         .collect()
 }
 
-async fn run(args: &[&str], features: &Path) -> Outcome {
+/// A run whose output is kept in its outcome.
+async fn try_run(args: &[&str], features: &Path) -> anyhow::Result<Outcome> {
     let _turn = ONE_AT_A_TIME.lock().await;
     let artifacts = std::env::temp_dir().join(format!("discos-artifacts-{}", std::process::id()));
     // Gone when this test process ends, however it ends.
@@ -34,14 +38,20 @@ async fn run(args: &[&str], features: &Path) -> Outcome {
     let mut argv = vec!["acceptance", "--artifacts", &artifacts];
     argv.extend_from_slice(args);
     let options = Options::try_parse_from(argv).expect("options parse");
-    acceptance::run(options, features)
-        .await
-        .expect("the run starts")
+    acceptance::run_quietly(options, features).await
+}
+
+async fn run(args: &[&str], features: &Path) -> Outcome {
+    try_run(args, features).await.expect("the run starts")
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_leaked_connection_fails_the_scenario_and_is_named() {
-    let outcome = run(&["--tags", "@deliberate-leak"], &dir("features")).await;
+    let outcome = run(
+        &["--tags", "@deliberate-leak"],
+        &dir("fixtures/features/leak"),
+    )
+    .await;
     assert!(!outcome.passed, "a leak must fail the run");
     let (_, scenario) = outcome
         .report
@@ -61,6 +71,15 @@ async fn a_leaked_connection_fails_the_scenario_and_is_named() {
         scenario.steps.iter().all(|s| s.status == Status::Passed),
         "only the teardown fails"
     );
+    // The recap names the file as the user knows it, the line and why.
+    assert!(
+        outcome.output.contains(
+            "  fixtures/features/leak/teardown.feature:14  A connection leaked on purpose fails the teardown — in the teardown: the scenario"
+        ),
+        "{}",
+        outcome.output
+    );
+    assert!(!outcome.output.contains("panicked"), "{}", outcome.output);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -101,30 +120,42 @@ async fn wip_scenarios_are_left_out_unless_asked_for_and_do_not_fail() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_running_backend_runs_everything_but_fresh_scenarios() {
+async fn a_running_backend_runs_everything_but_fresh_and_simulator_scenarios() {
     let server = Server::start(Config::default(), HandlerKind::Simulator.build(None))
         .await
         .unwrap();
     let target = format!("tcp://{}", server.local_addr());
-    let outcome = run(&["--target", &target], &dir("features")).await;
+    let outcome = run(
+        &["--target", &target, "--tags", "not @browser"],
+        &dir("features"),
+    )
+    .await;
     let skipped: Vec<_> = outcome
         .report
         .scenarios()
         .filter(|(_, s)| s.skip_reason.is_some())
         .collect();
-    assert!(!skipped.is_empty());
+    assert!(
+        skipped
+            .iter()
+            .any(|(_, s)| s.tags.iter().any(|t| t == "fresh"))
+    );
+    assert!(
+        skipped
+            .iter()
+            .any(|(_, s)| s.tags.iter().any(|t| t == "simulator"))
+    );
     for (_, scenario) in &skipped {
+        let reason = scenario.skip_reason.as_deref().unwrap();
+        let fresh = scenario.tags.iter().any(|t| t == "fresh");
+        let simulator = scenario.tags.iter().any(|t| t == "simulator");
+        let embedded = scenario.tags.iter().any(|t| t == "embedded");
         assert!(
-            scenario.tags.iter().any(|t| t == "fresh"),
-            "{}",
+            (fresh && reason.contains("needs a fresh backend"))
+                || (simulator && reason.contains("the simulator's own behaviour"))
+                || (embedded && reason.contains("only on the embedded target")),
+            "{}: {reason}",
             scenario.name
-        );
-        assert!(
-            scenario
-                .skip_reason
-                .as_deref()
-                .unwrap()
-                .contains("needs a fresh backend")
         );
     }
     let failed: Vec<_> = outcome
@@ -142,6 +173,22 @@ async fn a_running_backend_runs_everything_but_fresh_scenarios() {
         .collect();
     assert!(failed.is_empty(), "{failed:#?}");
     assert!(outcome.passed);
+
+    // Named in --tags, @simulator scenarios run on such a target too, but
+    // for those that look inside the embedded simulator.
+    let outcome = run(
+        &["--target", &target, "--tags", "@simulator and not @fresh"],
+        &dir("features"),
+    )
+    .await;
+    let embedded_only = |tags: &[String]| tags.iter().any(|t| t == "embedded");
+    assert!(
+        outcome
+            .report
+            .scenarios()
+            .all(|(_, s)| s.skip_reason.is_none() == !embedded_only(&s.tags))
+    );
+    assert!(outcome.passed, "{}", outcome.output);
     server.shutdown().await;
 }
 
@@ -151,18 +198,91 @@ async fn the_html_report_shows_features_scenarios_and_failures() {
     reaper().remove_at_exit(&html).expect("registered");
     let html_arg = html.to_string_lossy().into_owned();
     let outcome = run(
-        &["--tags", "@deliberate-leak or @fresh", "--html", &html_arg],
-        &dir("features"),
+        &[
+            "--tags",
+            "@deliberate-leak or not @wip",
+            "--html",
+            &html_arg,
+        ],
+        &dir("fixtures/features/leak"),
     )
     .await;
     assert!(!outcome.passed);
     let page = std::fs::read_to_string(&html).unwrap();
+    std::fs::remove_file(html).unwrap();
     assert!(page.contains("<h2>Feature: Verified teardown</h2>"));
     assert!(page.contains("A connection leaked on purpose fails the teardown"));
     assert!(page.contains("still open on the backend"));
-    assert!(page.contains("Feature: Timed start and stop"));
+    assert!(page.contains("A scenario that closes everything passes its teardown"));
     assert!(page.contains("passed</span>"));
-    std::fs::remove_file(html).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_run_that_selects_no_scenario_fails_naming_the_filter() {
+    let features = dir("features");
+    for (args, expected) in [
+        (
+            &["--name", "no scenario is called this"][..],
+            "--name 'no scenario is called this' matches no scenario's name",
+        ),
+        (
+            &["--tags", "@no-such-tag"][..],
+            "--tags '@no-such-tag' matches no scenario's tags",
+        ),
+    ] {
+        let error = try_run(args, &features).await.unwrap_err().to_string();
+        assert!(error.contains(expected), "{args:?}: {error}");
+        assert!(error.contains("no scenario selected"), "{args:?}: {error}");
+    }
+    let empty = std::env::temp_dir().join(format!("discos-empty-features-{}", std::process::id()));
+    std::fs::create_dir_all(&empty).unwrap();
+    let error = try_run(&[], &empty).await.unwrap_err().to_string();
+    std::fs::remove_dir_all(&empty).unwrap();
+    assert!(error.contains("there is no scenario to run"), "{error}");
+    assert!(error.contains("(0 scenario(s) there)"), "{error}");
+
+    let error = try_run(&["-c", "0"], &features)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("--concurrency 0"), "{error}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_target_that_never_gets_ready_stops_the_run_once_saying_why() {
+    let started = std::time::Instant::now();
+    let error = try_run(
+        &["--target", "cmd:sleep 3600 {port}", "--ready-timeout", "1s"],
+        &dir("features"),
+    )
+    .await
+    .unwrap_err()
+    .to_string();
+    // One error for the whole run, not one timeout per scenario.
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(30),
+        "{error}"
+    );
+    assert!(
+        error.contains("the target cmd:sleep 3600 {port} did not get ready"),
+        "{error}"
+    );
+    assert!(error.contains("still waiting for"), "{error}");
+
+    // A port that was free a moment ago: nothing listens there.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let target = format!("tcp://{closed}");
+    let error = try_run(&["--target", &target], &dir("features"))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains(&format!("the target {target} cannot be reached")),
+        "{error}"
+    );
 }
 
 #[test]
@@ -191,7 +311,12 @@ async fn a_failed_browser_step_leaves_the_page_behind_linked_from_the_report() {
     reaper().remove_at_exit(&base).expect("registered");
     let html = base.join("report.html");
     let html_arg = html.to_string_lossy().into_owned();
-    let outcome = run(&["--html", &html_arg], &dir("fixtures/features/browser")).await;
+    let artifacts = base.join("artifacts").to_string_lossy().into_owned();
+    let outcome = run(
+        &["--html", &html_arg, "--artifacts", &artifacts],
+        &dir("fixtures/features/browser"),
+    )
+    .await;
     assert!(
         !outcome.passed,
         "the scenario expects what the page never shows"
@@ -228,17 +353,13 @@ async fn a_command_target_runs_the_features_and_a_failing_one_says_why() {
     assert!(outcome.passed, "discos-sim started per scenario conforms");
 
     let broken = "cmd:echo cannot open the receiver {port}; exit 3";
-    let outcome = run(&["--target", broken], &dir("fixtures/features/wip")).await;
-    assert!(!outcome.passed);
-    let (_, scenario) = outcome.report.scenarios().next().expect("it ran");
-    let message = scenario
-        .steps
-        .iter()
-        .find_map(|step| step.message.clone())
-        .expect("the failing step says why");
-    assert!(message.contains("exited before it was ready"), "{message}");
-    assert!(message.contains("exit status: 3"), "{message}");
-    assert!(message.contains("cannot open the receiver"), "{message}");
+    let error = try_run(&["--target", broken], &dir("fixtures/features/wip"))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("exited before it was ready"), "{error}");
+    assert!(error.contains("exit status: 3"), "{error}");
+    assert!(error.contains("cannot open the receiver"), "{error}");
 }
 
 // ------------------------------------------------------------ interruption

@@ -28,7 +28,6 @@ pub const FEATURES: &[(&str, &str)] = compiled_in![
     "sections.feature",
     "shared_state.feature",
     "status_and_time.feature",
-    "teardown.feature",
     "timed_acquisition.feature",
     "total_power.feature",
 ];

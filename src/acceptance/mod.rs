@@ -18,6 +18,7 @@
 //! ```
 
 pub mod browser;
+pub mod contract;
 pub mod features;
 pub mod interrupt;
 pub mod report;
@@ -30,7 +31,10 @@ pub mod web;
 pub mod world;
 
 pub use report::{Report, Status};
-pub use runner::{EXCLUDED_BY_DEFAULT, Options, Outcome, RunArgs, main, main_with, run};
+pub use runner::{
+    EXCLUDED_BY_DEFAULT, Options, Outcome, RunArgs, default_concurrency, main, main_with, run,
+    run_quietly,
+};
 pub use settings::Settings;
 pub use target::Target;
 pub use world::DiscosWorld;

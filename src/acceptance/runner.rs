@@ -8,31 +8,44 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use clap::{CommandFactory as _, FromArgMatches as _};
 use cucumber::gherkin::tagexpr::TagOperation;
 use cucumber::tag::Ext as _;
-use cucumber::writer::Stats as _;
 use cucumber::{World as _, WriterExt as _, cli, event, parser, runner, writer};
 use futures::FutureExt as _;
 
 use super::browser::Installation;
-use super::report::{Report, Reports, artifact_stem};
+use super::report::terminal::{Paths, Sink};
+use super::report::{Report, Reports, Status, Terminal, artifact_stem};
 use super::settings::Settings;
-use super::target::Target;
+use super::target::{BackendUnderTest, Target};
 use super::teardown::leak_report;
 use super::{DiscosWorld, features};
+use crate::client::{Client, ClientOptions};
 
 /// Tags left out unless `--tags` names them: scenarios still being written,
 /// and the one that leaks on purpose to prove the teardown check.
 pub const EXCLUDED_BY_DEFAULT: [&str; 2] = ["wip", "deliberate-leak"];
+
+/// How many scenarios run at once unless `--concurrency` says: embedded
+/// backends cost a task each, processes cost more of the machine, and one
+/// running backend that every scenario shares takes one at a time.
+pub fn default_concurrency(target: &Target) -> usize {
+    match target {
+        Target::Address(_) => 1,
+        Target::Command(_) => 8,
+        Target::Embedded => 16,
+    }
+}
 
 /// Options of a run, beside cucumber's own (`--tags`, `--name`,
 /// `--concurrency`, `--fail-fast`, `-v`, `--color`).
 #[derive(Debug, Clone, clap::Args)]
 pub struct RunArgs {
     /// The backend under test: embedded, cmd:<command with {port}>, or
-    /// tcp://HOST:PORT.
+    /// tcp://HOST:PORT (or HOST:PORT).
     #[arg(long, env = "DISCOS_TARGET", default_value = "embedded", value_parser = parse_target)]
     pub target: Target,
     /// The directory of .feature files (default: the project's features).
@@ -49,13 +62,23 @@ pub struct RunArgs {
     /// Also write a self-contained HTML report to FILE.
     #[arg(long, value_name = "FILE")]
     pub html: Option<PathBuf>,
-    /// Where screenshots and page HTML of failed steps go.
-    #[arg(long, value_name = "DIR", default_value = "target/acceptance")]
-    pub artifacts: PathBuf,
+    /// Where screenshots and page HTML of failed steps go (default:
+    /// target/acceptance for `cargo test`, a temporary folder the run names
+    /// for `discos-sim check`, made only when a step fails).
+    #[arg(long, value_name = "DIR")]
+    pub artifacts: Option<PathBuf>,
     /// A WebDriver endpoint (a Selenium Grid, a remote chromedriver) for the
     /// @browser scenarios, instead of a chromedriver started per scenario.
     #[arg(long, value_name = "URL", env = "DISCOS_WEBDRIVER")]
     pub webdriver: Option<String>,
+    /// How long a backend may take to get ready (the run checks the target
+    /// once before any scenario, and stops with one error if it cannot).
+    #[arg(long, value_name = "D", default_value = "20s", value_parser = crate::duration::parse)]
+    pub ready_timeout: Duration,
+    /// Print a Rust step definition to start from for every undefined step
+    /// (always on for `cargo test`).
+    #[arg(long)]
+    pub snippets: bool,
 }
 
 /// Set to 1, @browser scenarios fail where no browser is installed instead
@@ -67,12 +90,7 @@ fn parse_target(text: &str) -> Result<Target, String> {
 }
 
 /// The whole command line of a run: cucumber's options and ours.
-pub type Options = cli::Opts<
-    parser::basic::Cli,
-    runner::basic::Cli,
-    cli::Compose<writer::basic::Cli, cli::Empty>,
-    RunArgs,
->;
+pub type Options = cli::Opts<parser::basic::Cli, runner::basic::Cli, writer::basic::Cli, RunArgs>;
 
 /// What a run did, and whether it passed.
 #[derive(Debug, Clone)]
@@ -82,6 +100,9 @@ pub struct Outcome {
     /// False if a scenario failed, a teardown found leaks, a feature file
     /// did not parse, or a step outside `@wip` had no definition.
     pub passed: bool,
+    /// What the run printed, for a run made with [`run_quietly`]; empty
+    /// when it printed to standard output.
+    pub output: String,
 }
 
 /// The `main` of `tests/acceptance.rs`: parses the process's arguments, runs
@@ -92,18 +113,25 @@ pub fn main(default_features: impl Into<PathBuf>) -> ExitCode {
 }
 
 /// As [`main`] with explicit arguments (the first is the program name);
-/// without a default directory, the features compiled into the library run.
+/// without a default directory, the features compiled into the library run
+/// (as `discos-sim check` does).
 pub fn main_with(
     args: impl IntoIterator<Item = String>,
     default_features: Option<PathBuf>,
 ) -> ExitCode {
+    let library_runner = default_features.is_some();
     let command = Options::command()
         .about("Runs the DISCOS acceptance features against a backend.")
-        .long_about(None);
+        .long_about(None)
+        .mut_arg("concurrency", |arg| {
+            arg.help(
+                "Scenarios run at once [default: 16 on the embedded target, 8 on cmd:, 1 on tcp://]",
+            )
+        });
     let parsed = command
         .try_get_matches_from(args)
         .and_then(|matches| Options::from_arg_matches(&matches));
-    let options = match parsed {
+    let mut options = match parsed {
         Ok(options) => options,
         Err(error) => {
             // Help and version are not errors; clap knows which is which.
@@ -123,18 +151,27 @@ pub fn main_with(
         }
     };
     let mut unpacked = None;
+    let mut paths = Paths::default();
     let features = match options.custom.features.clone().or(default_features) {
         Some(dir) => dir,
         None => match features::Unpacked::new(&std::env::temp_dir()) {
-            Ok(compiled_in) => unpacked.insert(compiled_in).features(),
+            Ok(compiled_in) => {
+                let compiled_in = unpacked.insert(compiled_in);
+                paths.actual = compiled_in.features().parent().map(Path::to_path_buf);
+                compiled_in.features()
+            }
             Err(error) => {
                 eprintln!("error: cannot unpack the compiled-in features: {error}");
                 return ExitCode::from(2);
             }
         },
     };
+    options.custom.snippets |= library_runner;
+    if options.custom.artifacts.is_none() && library_runner {
+        options.custom.artifacts = Some(PathBuf::from("target/acceptance"));
+    }
     let signals = super::interrupt::watch(&runtime);
-    let result = runtime.block_on(run(options, &features));
+    let result = runtime.block_on(run_to(options, &features, Sink::Stdout, paths));
     drop(signals);
     if let Some(interrupted) = super::interrupt::exit_code() {
         return interrupted;
@@ -149,22 +186,80 @@ pub fn main_with(
     }
 }
 
-/// Runs the features in `features` as `options` say.
-pub async fn run(mut options: Options, features: &Path) -> anyhow::Result<Outcome> {
+/// Runs the features in `features` as `options` say, printing to
+/// standard output.
+pub async fn run(options: Options, features: &Path) -> anyhow::Result<Outcome> {
+    run_to(options, features, Sink::Stdout, Paths::default()).await
+}
+
+/// As [`run`], keeping what the run prints in [`Outcome::output`] instead:
+/// for tests of the runner, whose inner runs must not flood the outer
+/// one's output.
+pub async fn run_quietly(options: Options, features: &Path) -> anyhow::Result<Outcome> {
+    let buffer = Arc::new(Mutex::new(Vec::new()));
+    let mut outcome = run_to(
+        options,
+        features,
+        Sink::Buffer(buffer.clone()),
+        Paths::default(),
+    )
+    .await?;
+    let bytes = std::mem::take(&mut *buffer.lock().unwrap_or_else(|e| e.into_inner()));
+    outcome.output = String::from_utf8_lossy(&bytes).into_owned();
+    Ok(outcome)
+}
+
+async fn run_to(
+    mut options: Options,
+    features: &Path,
+    sink: Sink,
+    paths: Paths,
+) -> anyhow::Result<Outcome> {
     if !features.is_dir() {
         anyhow::bail!(
             "the features directory {} does not exist",
             features.display()
         );
     }
+    if options.runner.concurrency == Some(0) {
+        anyhow::bail!("--concurrency 0 would run no scenario; give 1 or more");
+    }
     let args = options.custom.clone();
+    let artifacts = args.artifacts.clone().unwrap_or_else(|| {
+        std::env::temp_dir().join(format!("discos-check-artifacts-{}", std::process::id()))
+    });
     let settings = Arc::new(Settings {
         target: args.target.clone(),
-        artifacts: args.artifacts.clone(),
+        artifacts: artifacts.clone(),
         root: features.parent().unwrap_or(Path::new(".")).to_path_buf(),
         webdriver: args.webdriver.clone(),
+        ready_timeout: args.ready_timeout,
     });
     let browser_missing = browser_missing(&settings);
+    let tags = options.tags_filter.take();
+    let name = options.re_filter.take();
+    let selection = Selection {
+        tags: tags.clone(),
+        name: name.clone(),
+        settings: settings.clone(),
+        browser_missing: browser_missing.clone(),
+    };
+
+    // What will run is known before anything starts: a filter that selects
+    // nothing is a mistake to name, not a green run.
+    let plan = selection.plan(features)?;
+    if plan.selected == 0 && plan.parse_errors == 0 {
+        anyhow::bail!(
+            "no scenario selected: {} in {} ({} scenario(s) there)",
+            selection.describe(),
+            paths.show(features),
+            plan.total
+        );
+    }
+    if plan.to_run > 0 {
+        preflight(&settings).await?;
+    }
+
     let report = Arc::new(Mutex::new(Report {
         target: args.target.to_string(),
         ..Report::default()
@@ -180,77 +275,65 @@ pub async fn run(mut options: Options, features: &Path) -> anyhow::Result<Outcom
             })
             .transpose()
     };
+    let color = match options.writer.color {
+        writer::Coloring::Always => true,
+        writer::Coloring::Never => false,
+        writer::Coloring::Auto => {
+            matches!(sink, Sink::Stdout) && std::io::IsTerminal::is_terminal(&std::io::stdout())
+        }
+    };
+    let terminal = Terminal::new(
+        sink.clone(),
+        color,
+        options.writer.verbose > 0,
+        paths.clone(),
+    );
     let reports = Reports::new(
         report.clone(),
+        terminal,
         open(&args.junit)?,
         open(&args.json)?,
-        args.artifacts.clone(),
+        artifacts.clone(),
     );
 
-    // Our filter decides everything, so take cucumber's own out of its hands.
-    let tags = options.tags_filter.take();
-    let name = options.re_filter.take();
     let left_out: Arc<Mutex<BTreeMap<String, usize>>> = Arc::default();
     let filter = {
         let report = report.clone();
         let left_out = left_out.clone();
-        let settings = settings.clone();
         move |feature: &cucumber::gherkin::Feature,
               rule: Option<&cucumber::gherkin::Rule>,
               scenario: &cucumber::gherkin::Scenario| {
-            let all_tags: Vec<&String> = feature
-                .tags
-                .iter()
-                .chain(rule.iter().flat_map(|r| &r.tags))
-                .chain(&scenario.tags)
-                .collect();
-            let has = |tag: &str| all_tags.iter().any(|t| t.as_str() == tag);
-            if name.as_ref().is_some_and(|re| !re.is_match(&scenario.name)) {
-                return false;
+            match selection.decide(feature, rule, scenario) {
+                Decision::Run => true,
+                Decision::NotSelected => false,
+                Decision::LeftOut(tag) => {
+                    let mut left_out = left_out.lock().unwrap_or_else(|e| e.into_inner());
+                    *left_out.entry(format!("@{tag}")).or_default() += 1;
+                    false
+                }
+                Decision::Skip(reason) => {
+                    let mut report = report.lock().unwrap_or_else(|e| e.into_inner());
+                    report.skip(feature, scenario, &reason);
+                    false
+                }
             }
-            if tags
-                .as_ref()
-                .is_some_and(|expression| !expression.eval(all_tags.iter()))
-            {
-                return false;
-            }
-            // Left out unless the tag expression asks about them by name.
-            let excluded = EXCLUDED_BY_DEFAULT
-                .iter()
-                .find(|tag| has(tag) && !tags.as_ref().is_some_and(|e| mentions(e, tag)));
-            if let Some(tag) = excluded {
-                let mut left_out = left_out.lock().unwrap_or_else(|e| e.into_inner());
-                *left_out.entry(format!("@{tag}")).or_default() += 1;
-                return false;
-            }
-            if let Some(reason) = skip_reason(&settings, browser_missing.as_deref(), &has) {
-                let mut report = report.lock().unwrap_or_else(|e| e.into_inner());
-                report.skip(feature, scenario, &reason);
-                return false;
-            }
-            true
         }
     };
 
     let before_settings = settings.clone();
-    // Embedded backends cost a task each; processes cost more of the machine.
-    let concurrency = match settings.target {
-        Target::Address(_) => 1,
-        Target::Command(_) => 8,
-        Target::Embedded => 16,
-    };
-    let writer = writer::Basic::raw(std::io::stdout(), writer::Coloring::Auto, 0)
-        .summarized()
-        .tee::<DiscosWorld, _>(reports.discard_arbitrary_writes().discard_stats_writes())
-        .normalized();
+    let concurrency = default_concurrency(&settings.target);
     let guard = QuietPanics::install();
-    let finished = DiscosWorld::cucumber()
+    DiscosWorld::cucumber()
         .max_concurrent_scenarios(concurrency)
-        .before(move |feature, _, scenario, world| {
+        .before(move |feature, rule, scenario, world| {
             super::interrupt::refuse_if_interrupted();
             world.settings = before_settings.clone();
             world.feature = feature.name.clone();
             world.scenario = scenario.name.clone();
+            world.tags = all_tags(feature, rule, scenario)
+                .into_iter()
+                .cloned()
+                .collect();
             world.started = std::time::Instant::now();
             // Pages saved by an earlier run must not pass for this one's.
             let stem = artifact_stem(&world.settings.artifacts, &feature.name, &scenario.name);
@@ -280,18 +363,15 @@ pub async fn run(mut options: Options, features: &Path) -> anyhow::Result<Outcom
             .boxed_local()
         })
         .with_writer(super::interrupt::LeaveOutNotStarted::new(
-            writer,
+            reports.normalized(),
             report.clone(),
         ))
         .fail_on_skipped_with(|feature, rule, scenario| {
             // Undefined steps fail the run, except while a scenario is
             // still being written.
-            !feature
-                .tags
+            !all_tags(feature, rule, scenario)
                 .iter()
-                .chain(rule.iter().flat_map(|r| &r.tags))
-                .chain(&scenario.tags)
-                .any(|t| t == "wip")
+                .any(|t| *t == "wip")
         })
         .with_cli(options)
         .filter_run(features.to_path_buf(), filter)
@@ -299,15 +379,250 @@ pub async fn run(mut options: Options, features: &Path) -> anyhow::Result<Outcom
     drop(guard);
 
     let report = report.lock().unwrap_or_else(|e| e.into_inner()).clone();
-    print_afterword(&report, &left_out.lock().unwrap_or_else(|e| e.into_inner()));
+    let terminal = Terminal::new(sink, color, false, paths);
+    terminal.summary(&report);
+    print_afterword(
+        &terminal,
+        &report,
+        &left_out.lock().unwrap_or_else(|e| e.into_inner()),
+        args.snippets,
+    );
+    if report.scenarios().any(|(_, s)| !s.artifacts.is_empty()) {
+        terminal.print(&format!(
+            "Screenshots and pages of failed steps: {}\n",
+            artifacts.display()
+        ));
+    }
     if let Some(path) = &args.html {
         report
             .write_html(path)
             .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
-        println!("HTML report: {}", path.display());
+        terminal.print(&format!("HTML report: {}\n", path.display()));
     }
-    let passed = !finished.execution_has_failed() && report.parse_errors.is_empty();
-    Ok(Outcome { report, passed })
+    let passed = report.count(Status::Failed) == 0 && report.parse_errors.is_empty();
+    Ok(Outcome {
+        report,
+        passed,
+        output: String::new(),
+    })
+}
+
+/// The tags of a scenario, its rule's and its feature's, without `@`.
+fn all_tags<'a>(
+    feature: &'a cucumber::gherkin::Feature,
+    rule: Option<&'a cucumber::gherkin::Rule>,
+    scenario: &'a cucumber::gherkin::Scenario,
+) -> Vec<&'a String> {
+    feature
+        .tags
+        .iter()
+        .chain(rule.iter().flat_map(|r| &r.tags))
+        .chain(&scenario.tags)
+        .collect()
+}
+
+/// What the run does with one scenario.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Decision {
+    /// It runs.
+    Run,
+    /// `--name` or `--tags` does not select it.
+    NotSelected,
+    /// Selected, but tagged with a tag left out unless named (`@wip`).
+    LeftOut(&'static str),
+    /// Selected, but this target or machine cannot run it; the reason says
+    /// why, in the report.
+    Skip(String),
+}
+
+/// How many scenarios a run has, selects and will run.
+#[derive(Debug, Default)]
+struct Plan {
+    total: usize,
+    selected: usize,
+    to_run: usize,
+    parse_errors: usize,
+}
+
+/// The filters of a run: `--name`, `--tags`, the target and the machine.
+struct Selection {
+    tags: Option<TagOperation>,
+    name: Option<regex::Regex>,
+    settings: Arc<Settings>,
+    browser_missing: Option<String>,
+}
+
+impl Selection {
+    fn decide(
+        &self,
+        feature: &cucumber::gherkin::Feature,
+        rule: Option<&cucumber::gherkin::Rule>,
+        scenario: &cucumber::gherkin::Scenario,
+    ) -> Decision {
+        let tags = all_tags(feature, rule, scenario);
+        let has = |tag: &str| tags.iter().any(|t| t.as_str() == tag);
+        if self
+            .name
+            .as_ref()
+            .is_some_and(|re| !re.is_match(&scenario.name))
+        {
+            return Decision::NotSelected;
+        }
+        if self
+            .tags
+            .as_ref()
+            .is_some_and(|expression| !expression.eval(tags.iter()))
+        {
+            return Decision::NotSelected;
+        }
+        let named = |tag: &str| self.tags.as_ref().is_some_and(|e| mentions(e, tag));
+        // Left out unless the tag expression asks about them by name.
+        if let Some(tag) = EXCLUDED_BY_DEFAULT
+            .iter()
+            .find(|tag| has(tag) && !named(tag))
+        {
+            return Decision::LeftOut(tag);
+        }
+        match skip_reason(
+            &self.settings,
+            self.browser_missing.as_deref(),
+            &has,
+            &named,
+        ) {
+            Some(reason) => Decision::Skip(reason),
+            None => Decision::Run,
+        }
+    }
+
+    /// Reads every feature file under `dir` as cucumber will, to count what
+    /// the run selects before anything starts.
+    fn plan(&self, dir: &Path) -> anyhow::Result<Plan> {
+        let mut plan = Plan::default();
+        for path in feature_files(dir)? {
+            let feature = match cucumber::gherkin::Feature::parse_path(&path, Default::default()) {
+                Ok(feature) => feature,
+                Err(_) => {
+                    plan.parse_errors += 1;
+                    continue;
+                }
+            };
+            let scenarios = feature.scenarios.iter().map(|s| (None, s)).chain(
+                feature
+                    .rules
+                    .iter()
+                    .flat_map(|r| r.scenarios.iter().map(move |s| (Some(r), s))),
+            );
+            for (rule, scenario) in scenarios {
+                plan.total += 1;
+                match self.decide(&feature, rule, scenario) {
+                    Decision::Run => {
+                        plan.selected += 1;
+                        plan.to_run += 1;
+                    }
+                    Decision::Skip(_) => plan.selected += 1,
+                    Decision::NotSelected | Decision::LeftOut(_) => {}
+                }
+            }
+        }
+        Ok(plan)
+    }
+
+    /// The filters, as the user gave them, for a message.
+    fn describe(&self) -> String {
+        let mut filters = Vec::new();
+        if let Some(name) = &self.name {
+            filters.push(format!("--name '{name}' matches no scenario's name"));
+        }
+        if let Some(tags) = &self.tags {
+            filters.push(format!(
+                "--tags '{}' matches no scenario's tags",
+                show_tags(tags)
+            ));
+        }
+        if filters.is_empty() {
+            "there is no scenario to run (those tagged @wip are left out unless --tags names them)"
+                .to_owned()
+        } else {
+            filters.join(", or ")
+        }
+    }
+}
+
+/// A tag expression as a person writes it.
+fn show_tags(expression: &TagOperation) -> String {
+    match expression {
+        TagOperation::And(left, right) => format!("({} and {})", show_tags(left), show_tags(right)),
+        TagOperation::Or(left, right) => format!("({} or {})", show_tags(left), show_tags(right)),
+        TagOperation::Not(inner) => format!("not {}", show_tags(inner)),
+        TagOperation::Tag(name) => format!("@{name}"),
+    }
+}
+
+/// The `.feature` files under `dir`, in the order cucumber reads them.
+fn feature_files(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(dir) = pending.pop() {
+        let entries = std::fs::read_dir(&dir)
+            .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", dir.display()))?;
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                pending.push(path);
+            } else if path.extension().is_some_and(|e| e == "feature") {
+                files.push(path);
+            }
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
+/// Starts (or reaches) the target once before any scenario: a backend that
+/// cannot get ready stops the run with one error that says why, instead of
+/// one timeout per scenario.
+async fn preflight(settings: &Settings) -> anyhow::Result<()> {
+    let limit = settings.ready_timeout;
+    match &settings.target {
+        Target::Embedded => Ok(()),
+        Target::Command(_) => {
+            let backend = BackendUnderTest::start(settings, None)
+                .await
+                .map_err(|error| {
+                    anyhow::anyhow!(
+                        "the target {} did not get ready: {error:#}",
+                        settings.target
+                    )
+                })?;
+            let leaks = backend.tear_down().await;
+            if leaks.is_empty() {
+                Ok(())
+            } else {
+                anyhow::bail!(
+                    "the target {} started, but its teardown failed: {}",
+                    settings.target,
+                    leaks.join("; ")
+                )
+            }
+        }
+        Target::Address(address) => {
+            let options = ClientOptions {
+                reply_timeout: limit,
+                ..ClientOptions::default()
+            };
+            let mut client = Client::connect_with(address.as_str(), options)
+                .await
+                .map_err(|error| {
+                    anyhow::anyhow!(
+                        "the target {} cannot be reached within {}: {error}",
+                        settings.target,
+                        humantime::format_duration(limit)
+                    )
+                })?;
+            let _ = client.close().await;
+            Ok(())
+        }
+    }
 }
 
 /// Whether a tag expression names `tag`, so that `--tags @wip` or `--tags
@@ -322,15 +637,30 @@ fn mentions(expression: &TagOperation, tag: &str) -> bool {
     }
 }
 
-/// Why this target cannot run a scenario with these tags, if it cannot.
+/// Why this target cannot run a scenario with these tags, if it cannot;
+/// `named` says whether `--tags` names a tag, which runs its scenarios
+/// anyway where that can make sense.
 fn skip_reason(
     settings: &Settings,
     browser_missing: Option<&str>,
     has: &dyn Fn(&str) -> bool,
+    named: &dyn Fn(&str) -> bool,
 ) -> Option<String> {
     if settings.target.is_shared() && has("fresh") {
         return Some(format!(
             "@fresh: it needs a fresh backend, and {} is one already running backend that every scenario shares",
+            settings.target
+        ));
+    }
+    if settings.target != Target::Embedded && has("embedded") {
+        return Some(format!(
+            "@embedded: it looks inside the simulator, which runs in this process only on the embedded target, not on {}",
+            settings.target
+        ));
+    }
+    if settings.target != Target::Embedded && has("simulator") && !named("simulator") {
+        return Some(format!(
+            "@simulator: it checks the simulator's own behaviour, not the contract; {} is another backend (select it with --tags @simulator)",
             settings.target
         ));
     }
@@ -364,33 +694,55 @@ fn remove_artifacts(stem: &Path) {
 }
 
 /// What the terminal summary does not say: scenarios left out and why,
-/// and code for undefined steps.
-fn print_afterword(report: &Report, left_out: &BTreeMap<String, usize>) {
+/// and, when asked for, code for undefined steps.
+fn print_afterword(
+    terminal: &Terminal,
+    report: &Report,
+    left_out: &BTreeMap<String, usize>,
+    snippets: bool,
+) {
+    let mut text = String::new();
     for (tag, count) in left_out {
-        println!(
-            "{count} scenario(s) tagged {tag} left out by default; run them with --tags {tag}"
-        );
+        text.push_str(&format!(
+            "{count} scenario(s) tagged {tag} left out by default; run them with --tags {tag}\n"
+        ));
     }
     let skipped: Vec<_> = report
         .scenarios()
         .filter(|(_, s)| s.skip_reason.is_some())
         .collect();
     if !skipped.is_empty() {
-        println!("{} scenario(s) skipped on this target:", skipped.len());
+        text.push_str(&format!(
+            "{} scenario(s) skipped on this target:\n",
+            skipped.len()
+        ));
         for (feature, scenario) in skipped {
             let reason = scenario.skip_reason.as_deref().unwrap_or_default();
-            println!("  skipped: {} / {} — {reason}", feature.name, scenario.name);
+            text.push_str(&format!(
+                "  skipped: {} / {} — {reason}\n",
+                feature.name, scenario.name
+            ));
         }
     }
     if !report.snippets.is_empty() {
-        println!("\nUndefined steps; you can implement them with these snippets:\n");
         let mut seen = std::collections::HashSet::new();
-        for snippet in &report.snippets {
-            if seen.insert(&snippet.expression) {
-                println!("{snippet}\n");
+        if snippets {
+            text.push_str("\nUndefined steps; you can implement them with these snippets:\n\n");
+            for snippet in &report.snippets {
+                if seen.insert(&snippet.expression) {
+                    text.push_str(&format!("{snippet}\n\n"));
+                }
+            }
+        } else {
+            text.push_str("\nUndefined steps: no sentence of the step library matches them (--snippets prints Rust code to start one from):\n");
+            for snippet in &report.snippets {
+                if seen.insert(&snippet.expression) {
+                    text.push_str(&format!("  {}\n", snippet.expression));
+                }
             }
         }
     }
+    terminal.print(&text);
 }
 
 /// While features run, a failing step's panic is its failure message, which

@@ -2,8 +2,9 @@
 //! and artifacts go.
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
-use super::target::Target;
+use super::target::{DEFAULT_READY_TIMEOUT, Target};
 
 /// Settings shared by every scenario of one run.
 #[derive(Debug, Clone)]
@@ -17,6 +18,8 @@ pub struct Settings {
     pub root: PathBuf,
     /// A WebDriver endpoint to use instead of starting chromedriver.
     pub webdriver: Option<String>,
+    /// How long a backend may take to get ready.
+    pub ready_timeout: Duration,
 }
 
 impl Settings {
@@ -50,6 +53,7 @@ impl Default for Settings {
             artifacts: PathBuf::from("target/acceptance"),
             root: PathBuf::from("."),
             webdriver: None,
+            ready_timeout: DEFAULT_READY_TIMEOUT,
         }
     }
 }

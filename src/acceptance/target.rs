@@ -10,12 +10,13 @@
 
 use std::fmt;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
 
 use crate::address::Address;
-use crate::backend::{Catalogue, HandlerKind};
+use crate::backend::{BackendHandler, Catalogue, Simulator};
 use crate::orchestration::{Executor, Readiness};
 use crate::server::{Config, Server};
 
@@ -25,9 +26,10 @@ pub const CATALOGUE_ENV: &str = "DISCOS_CATALOGUE";
 
 /// How long a backend may take to shut down before its teardown fails.
 const SHUTDOWN_LIMIT: Duration = Duration::from_secs(5);
-/// How long a `cmd:` backend may take to accept connections: generous, for
-/// interpreters and loaded CI machines; a failing start says why anyway.
-const START_LIMIT: Duration = Duration::from_secs(20);
+/// How long a backend may take to get ready unless `--ready-timeout` says:
+/// generous, for interpreters and loaded CI machines; a failing start says
+/// why anyway.
+pub const DEFAULT_READY_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// Which backend the features run against.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -91,8 +93,14 @@ impl fmt::Display for Target {
 /// The backend one scenario talks to.
 #[derive(Debug)]
 pub enum BackendUnderTest {
-    /// The simulator, served in this process.
-    Embedded(Server),
+    /// The simulator, served in this process; the handle lets `@simulator`
+    /// steps look at what it holds.
+    Embedded {
+        /// The server in front of it.
+        server: Server,
+        /// The simulator itself.
+        simulator: Arc<BackendHandler<Simulator>>,
+    },
     /// A backend process started for this scenario by a `cmd:` target.
     Process(Box<Executor>),
     /// A backend reached at an address this run did not start.
@@ -113,18 +121,18 @@ impl BackendUnderTest {
         match &settings.target {
             Target::Embedded => {
                 let catalogue = catalogue.map(Catalogue::load).transpose()?;
-                let handler = HandlerKind::Simulator.build(catalogue);
-                let server = Server::start(Config::default(), handler)
+                let simulator = Arc::new(BackendHandler::new(Simulator::new(catalogue)));
+                let server = Server::start(Config::default(), simulator.clone())
                     .await
                     .context("cannot start the embedded simulator")?;
-                Ok(BackendUnderTest::Embedded(server))
+                Ok(BackendUnderTest::Embedded { server, simulator })
             }
             Target::Command(command) => {
                 // A command line as a user writes it: pipes, variables and
                 // quotes mean what a shell makes of them.
                 let mut backend = Executor::shell("backend", command.clone())
                     .ready_when(Readiness::tcp("127.0.0.1:{port}"))
-                    .timeout(START_LIMIT);
+                    .timeout(settings.ready_timeout);
                 if let Some(path) = catalogue {
                     backend = backend.env(CATALOGUE_ENV, path.display().to_string());
                 }
@@ -142,10 +150,19 @@ impl BackendUnderTest {
         }
     }
 
+    /// The simulator behind an embedded target, for steps that check what
+    /// it holds; `None` on any other target.
+    pub fn simulator(&self) -> Option<&Simulator> {
+        match self {
+            BackendUnderTest::Embedded { simulator, .. } => Some(simulator.backend()),
+            _ => None,
+        }
+    }
+
     /// Where clients connect.
     pub fn address(&self) -> String {
         match self {
-            BackendUnderTest::Embedded(server) => server.local_addr().to_string(),
+            BackendUnderTest::Embedded { server, .. } => server.local_addr().to_string(),
             BackendUnderTest::Process(backend) => {
                 format!("127.0.0.1:{}", backend.port().unwrap_or_default())
             }
@@ -159,7 +176,7 @@ impl BackendUnderTest {
     pub fn is_owned(&self) -> bool {
         matches!(
             self,
-            BackendUnderTest::Embedded(_) | BackendUnderTest::Process(_)
+            BackendUnderTest::Embedded { .. } | BackendUnderTest::Process(_)
         )
     }
 
@@ -183,7 +200,7 @@ impl BackendUnderTest {
     async fn shut_down(self, clients_gone: bool) -> Vec<String> {
         let mut leaks = Vec::new();
         match self {
-            BackendUnderTest::Embedded(server) => {
+            BackendUnderTest::Embedded { server, .. } => {
                 let open = server.open_connections();
                 if clients_gone && open > 0 {
                     leaks.push(format!(

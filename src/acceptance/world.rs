@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 use tokio::net::TcpStream;
 
 use super::browser::Browser;
+use super::contract::{CONTRACT, SIMULATOR_CLAUSE};
 use super::settings::Settings;
 use super::target::BackendUnderTest;
 use super::web::Web;
@@ -47,6 +48,9 @@ pub struct DiscosWorld {
     pub feature: String,
     /// The scenario's name, for messages and artifact files.
     pub scenario: String,
+    /// The scenario's tags and its feature's, without `@`: a `@simulator`
+    /// scenario checks the simulator's own behaviour, not the contract.
+    pub tags: Vec<String>,
     /// When the scenario started; transcript times count from here.
     pub started: Instant,
     /// The backend under test, once a step asked for one.
@@ -67,6 +71,7 @@ impl DiscosWorld {
             settings: Arc::default(),
             feature: String::new(),
             scenario: String::new(),
+            tags: Vec::new(),
             started: Instant::now(),
             backend: None,
             parties: Vec::new(),
@@ -79,6 +84,24 @@ impl DiscosWorld {
     /// Fails the step with `message` followed by the scenario's transcript.
     pub fn fail(&self, message: impl AsRef<str>) -> ! {
         panic!("{}\n\n{}", message.as_ref(), self.transcript())
+    }
+
+    /// Fails a check of what the backend did, naming the clause of the
+    /// contract it checks (`docs/protocol.md#set-section`), so that a
+    /// backend author knows what to read; in a `@simulator` scenario the
+    /// check is of the simulator's own behaviour, and says so.
+    pub fn fail_clause(&self, anchor: &str, message: impl AsRef<str>) -> ! {
+        let clause = if self.is_about_the_simulator() {
+            format!("{CONTRACT}#{SIMULATOR_CLAUSE} (the simulator's own behaviour)")
+        } else {
+            format!("{CONTRACT}#{anchor}")
+        };
+        self.fail(format!("{clause}: {}", message.as_ref()))
+    }
+
+    /// Whether the scenario is tagged `@simulator`.
+    pub fn is_about_the_simulator(&self) -> bool {
+        self.tags.iter().any(|tag| tag == "simulator")
     }
 
     /// Every line every client sent and received, in time order, with the
@@ -208,6 +231,17 @@ impl DiscosWorld {
         match result {
             Ok(reply) => self.received(name, reply),
             Err(error) => self.fail(format!("client \"{name}\" sending {text:?}: {error}")),
+        }
+    }
+
+    /// Sends a request built as a message (its arguments escaped as the
+    /// wire needs) and waits for its reply.
+    pub async fn send_request(&mut self, name: &str, request: &Message) -> Message {
+        let party = self.party(name).await;
+        let result = party.client.request(request).await;
+        match result {
+            Ok(reply) => self.received(name, reply),
+            Err(error) => self.fail(format!("client \"{name}\" sending {request}: {error}")),
         }
     }
 

@@ -130,31 +130,28 @@ pub enum CommandError {
         /// What it needs, e.g. "a configuration id".
         what: &'static str,
     },
-    /// `set-integration` with something other than an integer.
-    #[error("integration time must be an integer number (got '{0}')")]
-    IntegrationNotInteger(String),
+    /// `set-integration` with something other than an integer; the
+    /// contract fixes this reason word for word, so it names no value.
+    #[error("integration time must be an integer number")]
+    IntegrationNotInteger,
     /// `set-integration` with a negative integer.
     #[error("integration time must not be negative (got {0})")]
     NegativeIntegration(i64),
     /// A timestamp in neither accepted form.
     #[error(transparent)]
     Timestamp(#[from] TimestampError),
-    /// `set-section` without exactly seven fields.
-    #[error("set-section needs 7 arguments (got {0})")]
-    SectionArity(usize),
-    /// A `set-section` field of the wrong type.
-    #[error("wrong parameter format: {field} must be {expected} or '*' (got '{value}')")]
-    SectionFormat {
-        /// The field's name.
-        field: &'static str,
-        /// Its type, e.g. "an integer".
-        expected: &'static str,
-        /// The value as sent.
-        value: String,
-    },
-    /// `cal-on` with an interleave that is not a non-negative integer.
-    #[error("interleave samples must be a positive int (got '{0}')")]
-    Interleave(String),
+    /// `set-section` without exactly seven fields; a fixed phrase of the
+    /// contract, which a backend may not add to.
+    #[error("set-section needs 7 arguments")]
+    SectionArity,
+    /// A `set-section` field of the wrong type; a fixed phrase of the
+    /// contract, which a backend may not add to.
+    #[error("wrong parameter format")]
+    SectionFormat,
+    /// `cal-on` with an interleave that is not a non-negative integer; the
+    /// reference's words, fixed by the contract.
+    #[error("interleave samples must be a positive int")]
+    Interleave,
     /// `set-enable` without exactly two feeds.
     #[error("set-enable needs 2 arguments (got {0})")]
     EnableArity(usize),
@@ -199,7 +196,7 @@ impl Command {
                 )?;
                 let value: i64 = text
                     .parse()
-                    .map_err(|_| CommandError::IntegrationNotInteger(text.to_owned()))?;
+                    .map_err(|_| CommandError::IntegrationNotInteger)?;
                 Command::SetIntegration {
                     milliseconds: u64::try_from(value)
                         .map_err(|_| CommandError::NegativeIntegration(value))?,
@@ -214,9 +211,7 @@ impl Command {
             "cal-on" => {
                 let interleave = match at_most_one(args, "cal-on")? {
                     None => 0,
-                    Some(text) => text
-                        .parse()
-                        .map_err(|_| CommandError::Interleave(text.to_owned()))?,
+                    Some(text) => text.parse().map_err(|_| CommandError::Interleave)?,
                 };
                 Command::CalOn { interleave }
             }
@@ -323,32 +318,24 @@ fn optional_time(
 
 fn section(args: &[String]) -> Result<SectionUpdate, CommandError> {
     let [section, start, bandwidth, feed, mode, sample_rate, bins] = args else {
-        return Err(CommandError::SectionArity(args.len()));
+        return Err(CommandError::SectionArity);
     };
     Ok(SectionUpdate {
-        section: field(section, "section", "an integer")?,
-        start_frequency: field(start, "start frequency", "a number")?,
-        bandwidth: field(bandwidth, "bandwidth", "a number")?,
-        feed: field(feed, "feed", "an integer")?,
+        section: field(section)?,
+        start_frequency: field(start)?,
+        bandwidth: field(bandwidth)?,
+        feed: field(feed)?,
         mode: (mode != "*").then(|| mode.clone()),
-        sample_rate: field(sample_rate, "sample rate", "a number")?,
-        bins: field(bins, "bins", "an integer")?,
+        sample_rate: field(sample_rate)?,
+        bins: field(bins)?,
     })
 }
 
-fn field<T: std::str::FromStr>(
-    text: &str,
-    field: &'static str,
-    expected: &'static str,
-) -> Result<Option<T>, CommandError> {
+fn field<T: std::str::FromStr>(text: &str) -> Result<Option<T>, CommandError> {
     if text == "*" {
         return Ok(None);
     }
-    let wrong = || CommandError::SectionFormat {
-        field,
-        expected,
-        value: text.to_owned(),
-    };
+    let wrong = || CommandError::SectionFormat;
     let value = text.parse::<T>().map_err(|_| wrong())?;
     // Rust's float syntax is wider than the protocol's decimals.
     let decimal = text
@@ -460,7 +447,7 @@ mod tests {
             ),
             (
                 "?set-integration,1.5",
-                "integration time must be an integer number (got '1.5')",
+                "integration time must be an integer number",
             ),
             (
                 "?set-integration,-1",
@@ -469,26 +456,11 @@ mod tests {
             ("?start,soon", "wrong timestamp 'soon'"),
             ("?stop,12:00", "wrong timestamp '12:00'"),
             ("?start,1,2", "start takes at most 1 argument (got 2)"),
-            (
-                "?set-section,0,1,2",
-                "set-section needs 7 arguments (got 3)",
-            ),
-            (
-                "?set-section,x,1,2,3,m,5,6",
-                "wrong parameter format: section must be an integer or '*' (got 'x')",
-            ),
-            (
-                "?set-section,0,1,2,3,m,inf,6",
-                "wrong parameter format: sample rate must be a number or '*' (got 'inf')",
-            ),
-            (
-                "?cal-on,-1",
-                "interleave samples must be a positive int (got '-1')",
-            ),
-            (
-                "?cal-on,x",
-                "interleave samples must be a positive int (got 'x')",
-            ),
+            ("?set-section,0,1,2", "set-section needs 7 arguments"),
+            ("?set-section,x,1,2,3,m,5,6", "wrong parameter format"),
+            ("?set-section,0,1,2,3,m,inf,6", "wrong parameter format"),
+            ("?cal-on,-1", "interleave samples must be a positive int"),
+            ("?cal-on,x", "interleave samples must be a positive int"),
             ("?set-filename", "set-filename needs a file name"),
             ("?set-enable,1", "set-enable needs 2 arguments (got 1)"),
             ("?set-enable,1,x", "feeds must be integer numbers (got 'x')"),

@@ -19,6 +19,12 @@ pub struct Timestamp {
 }
 
 impl Timestamp {
+    /// The latest time a request can name: a tick count beyond `u64` is
+    /// read as this.
+    pub const FAR_FUTURE: Timestamp = Timestamp {
+        since_epoch: Duration::from_secs(u64::MAX / 10_000_000),
+    };
+
     /// The current time of the system clock.
     pub fn now() -> Timestamp {
         Timestamp::from(SystemTime::now())
@@ -92,10 +98,26 @@ impl FromStr for Timestamp {
         };
         let all_digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
         match text.split_once('.') {
-            None if all_digits(text) => text
-                .parse::<u64>()
-                .map(Timestamp::from_acs_ticks)
-                .map_err(|_| wrong()),
+            None => {
+                // An integer is a tick count whatever its sign: a negative
+                // one is before the epoch, which is as past as a time can be
+                // for a telescope, so it is read as the epoch itself.
+                let (negative, digits) = match text.as_bytes().first() {
+                    Some(b'-') => (true, &text[1..]),
+                    Some(b'+') => (false, &text[1..]),
+                    _ => (false, text),
+                };
+                if !all_digits(digits) {
+                    return Err(wrong());
+                }
+                if negative {
+                    return Ok(Timestamp::from_acs_ticks(0));
+                }
+                // Beyond u64 ticks (the year 60 000) is the far future.
+                Ok(digits
+                    .parse::<u64>()
+                    .map_or(Timestamp::FAR_FUTURE, Timestamp::from_acs_ticks))
+            }
             Some((seconds, fraction)) if all_digits(seconds) && all_digits(fraction) => {
                 let seconds: u64 = seconds.parse().map_err(|_| wrong())?;
                 // Digits beyond the nanosecond are below the clock's resolution.
@@ -154,19 +176,22 @@ mod tests {
     #[test]
     fn anything_else_is_a_wrong_timestamp() {
         for text in [
-            "",
-            "abc",
-            "-5",
-            "+5",
-            "1.",
-            ".5",
-            "1.2.3",
-            "1e9",
-            " 1",
-            "99999999999999999999",
+            "", "abc", "-", "+", "--5", "1.", ".5", "1.2.3", "-1.5", "1e9", " 1",
         ] {
             let err = text.parse::<Timestamp>().unwrap_err();
             assert_eq!(err.to_string(), format!("wrong timestamp '{text}'"));
         }
+    }
+
+    #[test]
+    fn an_integer_is_a_tick_count_whatever_its_sign() {
+        let epoch = Timestamp::from_acs_ticks(0);
+        assert_eq!("-5".parse::<Timestamp>(), Ok(epoch));
+        assert_eq!("-99999999999999999999".parse::<Timestamp>(), Ok(epoch));
+        assert_eq!("+5".parse::<Timestamp>(), Ok(Timestamp::from_acs_ticks(5)));
+        assert_eq!(
+            "99999999999999999999".parse::<Timestamp>(),
+            Ok(Timestamp::FAR_FUTURE)
+        );
     }
 }

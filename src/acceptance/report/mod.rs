@@ -8,16 +8,19 @@
 
 mod html;
 mod snippet;
+pub mod terminal;
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
 
 use cucumber::event::{self, HookType};
 use cucumber::writer::{self, JUnit, Json};
 use cucumber::{Event, Writer, cli, parser};
 
 pub use snippet::Snippet;
+pub use terminal::Terminal;
 
 use super::DiscosWorld;
 
@@ -43,6 +46,8 @@ pub struct StepReport {
     pub status: Status,
     /// Why it failed (with the scenario's transcript), or why it was skipped.
     pub message: Option<String>,
+    /// How long it ran; `None` for a step that did not run.
+    pub duration: Option<Duration>,
 }
 
 /// One scenario as it ran.
@@ -50,6 +55,8 @@ pub struct StepReport {
 pub struct ScenarioReport {
     /// The scenario's name (with its example values, for an outline).
     pub name: String,
+    /// Its line in the feature file.
+    pub line: usize,
     /// Its tags and its feature's, without `@`.
     pub tags: Vec<String>,
     /// Its steps, background first.
@@ -60,6 +67,12 @@ pub struct ScenarioReport {
     pub artifacts: Vec<PathBuf>,
     /// Why the run left it out, for scenarios that did not run.
     pub skip_reason: Option<String>,
+    /// How long it took, teardown included; `None` if it did not run.
+    pub duration: Option<Duration>,
+    /// When it started, to time its steps.
+    started: Option<SystemTime>,
+    /// When its running step started, since the scenario started.
+    step_started: Option<Duration>,
 }
 
 impl ScenarioReport {
@@ -129,6 +142,7 @@ impl Report {
         let index = self.feature_index(feature);
         self.features[index].scenarios.push(ScenarioReport {
             name: scenario.name.clone(),
+            line: scenario.position.line,
             tags: tags(feature, scenario),
             steps: scenario
                 .steps
@@ -138,11 +152,15 @@ impl Report {
                     text: step.value.clone(),
                     status: Status::Skipped,
                     message: None,
+                    duration: None,
                 })
                 .collect(),
             hook_failure: None,
             artifacts: Vec::new(),
             skip_reason: Some(reason.to_owned()),
+            duration: None,
+            started: None,
+            step_started: None,
         });
     }
 
@@ -222,42 +240,53 @@ pub fn artifacts_of(stem: &Path) -> Vec<PathBuf> {
     found
 }
 
-/// The writer behind every report but the terminal's.
+/// The one writer of a run: it fills the report model, prints progress to
+/// the terminal and feeds the JUnit and JSON files asked for.
 pub struct Reports {
     report: Arc<Mutex<Report>>,
+    terminal: Terminal,
     junit: Option<JUnit<DiscosWorld, File>>,
     json: Option<Json<File>>,
     artifacts: PathBuf,
 }
 
 impl Reports {
-    /// A writer filling `report`, and JUnit/JSON files when given.
+    /// A writer filling `report`, printing to `terminal`, and writing
+    /// JUnit/JSON files when given.
     pub fn new(
         report: Arc<Mutex<Report>>,
+        terminal: Terminal,
         junit: Option<File>,
         json: Option<File>,
         artifacts: PathBuf,
     ) -> Reports {
         Reports {
             report,
+            terminal,
             junit: junit.map(|file| JUnit::raw(file, 0)),
             json: json.map(Json::raw),
             artifacts,
         }
     }
 
-    fn record(&self, event: &parser::Result<Event<event::Cucumber<DiscosWorld>>>) {
+    fn record(&mut self, event: &parser::Result<Event<event::Cucumber<DiscosWorld>>>) {
         let mut report = self.report.lock().unwrap_or_else(|e| e.into_inner());
-        let event = match event {
-            Ok(event) => &event.value,
+        let (event, at) = match event {
+            Ok(event) => (&event.value, event.at),
             Err(error) => {
                 report.parse_errors.push(error.to_string());
+                self.terminal.parse_error(&error.to_string());
                 return;
             }
         };
         let event::Cucumber::Feature(feature, event) = event else {
             return;
         };
+        if let event::Feature::Started = event {
+            let index = report.feature_index(feature);
+            self.terminal.feature(&report.features[index]);
+            return;
+        }
         let (scenario, event) = match event {
             event::Feature::Scenario(scenario, event) => (scenario, &event.event),
             event::Feature::Rule(_, event::Rule::Scenario(scenario, event)) => {
@@ -270,21 +299,31 @@ impl Reports {
         if let event::Scenario::Started = event {
             scenarios.push(ScenarioReport {
                 name: scenario.name.clone(),
+                line: scenario.position.line,
                 tags: tags(feature, scenario),
                 steps: Vec::new(),
                 hook_failure: None,
                 artifacts: Vec::new(),
                 skip_reason: None,
+                duration: None,
+                started: Some(at),
+                step_started: None,
             });
             return;
         }
         let Some(current) = scenarios.last_mut() else {
             return;
         };
+        let since_start = current
+            .started
+            .and_then(|started| at.duration_since(started).ok());
         match event {
             event::Scenario::Step(step, event) | event::Scenario::Background(step, event) => {
                 let (status, message) = match event {
-                    event::Step::Started => return,
+                    event::Step::Started => {
+                        current.step_started = since_start;
+                        return;
+                    }
                     event::Step::Passed(..) => (Status::Passed, None),
                     event::Step::Skipped => {
                         report.snippets.push(Snippet::for_step(step));
@@ -304,11 +343,16 @@ impl Reports {
                 let index = report.feature_index(feature);
                 let scenarios = &mut report.features[index].scenarios;
                 if let Some(current) = scenarios.last_mut() {
+                    let duration = match (current.step_started.take(), since_start) {
+                        (Some(begun), Some(now)) => now.checked_sub(begun),
+                        _ => None,
+                    };
                     current.steps.push(StepReport {
                         keyword: step.keyword.clone(),
                         text: step.value.clone(),
                         status,
                         message,
+                        duration,
                     });
                 }
             }
@@ -322,6 +366,12 @@ impl Reports {
             event::Scenario::Finished => {
                 let stem = artifact_stem(&self.artifacts, &feature.name, &scenario.name);
                 current.artifacts = artifacts_of(&stem);
+                current.duration = since_start;
+                let index = report.feature_index(feature);
+                let feature = &report.features[index];
+                if let Some(finished) = feature.scenarios.last() {
+                    self.terminal.scenario(feature, finished);
+                }
             }
             _ => {}
         }
@@ -345,7 +395,8 @@ pub fn panic_text(info: &event::Info) -> String {
 }
 
 impl Writer<DiscosWorld> for Reports {
-    type Cli = cli::Empty;
+    /// Read once, when the run builds its [`Terminal`].
+    type Cli = writer::basic::Cli;
 
     async fn handle_event(
         &mut self,

@@ -1,30 +1,22 @@
-//! Higher-level steps about what the backend does, in an operator's words.
+//! Starting and stopping acquisitions, now or at a time said as people say
+//! it ("in 200 milliseconds", "at a time one hour ago", "at midnight on 1
+//! January 2100"), and what `status` says about it.
 //!
-//! They talk through the default client and check their own replies, so a
-//! scenario can say "the backend is acquiring within 1 second" and the step
-//! polls `status` until it is — observing, never sleeping blindly.
+//! The checks talk through the default client and read their own replies,
+//! so a scenario can say "the backend is acquiring within 1 second" and the
+//! step polls `status` until it is — observing, never sleeping blindly.
 
 use std::time::Duration;
 
-use cucumber::gherkin::Step;
 use cucumber::{given, then, when};
 
-use super::table_rows;
+use super::Who;
 use crate::acceptance::DiscosWorld;
+use crate::acceptance::world::DEFAULT_CLIENT;
 use crate::protocol::Timestamp;
 
 /// How often a waiting step asks for `status`.
 const POLL_EVERY: Duration = Duration::from_millis(10);
-
-#[given(expr = "the backend is configured as {string}")]
-async fn configured_as(world: &mut DiscosWorld, id: String) {
-    world.ask_ok(&format!("set-configuration,{id}")).await;
-}
-
-#[given(expr = "the integration time is {int} milliseconds")]
-async fn integration_time(world: &mut DiscosWorld, ms: u64) {
-    world.ask_ok(&format!("set-integration,{ms}")).await;
-}
 
 #[given("the acquisition is started")]
 #[when("the acquisition is started")]
@@ -45,10 +37,16 @@ async fn stopped_now(world: &mut DiscosWorld) {
     world.ask_ok("stop").await;
 }
 
-#[given(regex = r"^the acquisition is (started|stopped) in (\d+) (milliseconds?|seconds?)$")]
-#[when(regex = r"^the acquisition is (started|stopped) in (\d+) (milliseconds?|seconds?)$")]
-async fn timed(world: &mut DiscosWorld, action: String, amount: u64, unit: String) {
-    let at = Timestamp::now().after(duration(amount, &unit));
+/// A timed start or stop as a precondition: it must be accepted, and its
+/// reply is not one that later steps check.
+#[given(
+    regex = r"^the acquisition is (started|stopped) in (\d+|one|two|three) (milliseconds?|seconds?|minutes?|hours?)$"
+)]
+#[when(
+    regex = r"^the acquisition is (started|stopped) in (\d+|one|two|three) (milliseconds?|seconds?|minutes?|hours?)$"
+)]
+async fn timed(world: &mut DiscosWorld, action: String, count: String, unit: String) {
+    let at = Timestamp::now().after(duration(amount(&count), &unit));
     let command = if action == "started" { "start" } else { "stop" };
     world.ask_ok(&format!("{command},{}", at.acs_ticks())).await;
 }
@@ -111,41 +109,170 @@ async fn wait_for(world: &mut DiscosWorld, wanted: bool, limit: Duration) {
 }
 
 fn duration(amount: u64, unit: &str) -> Duration {
-    if unit.starts_with("second") {
-        Duration::from_secs(amount)
-    } else {
-        Duration::from_millis(amount)
+    match unit.trim_end_matches('s') {
+        "hour" => Duration::from_secs(amount * 3600),
+        "minute" => Duration::from_secs(amount * 60),
+        "second" => Duration::from_secs(amount),
+        _ => Duration::from_millis(amount),
     }
 }
 
-/// `set-section` by field name: fields left out are sent as `*`.
-#[when(expr = "the client sets section {word} to:")]
-async fn sets_section(world: &mut DiscosWorld, section: String, step: &Step) {
-    const FIELDS: [&str; 6] = [
-        "start frequency",
-        "bandwidth",
-        "feed",
-        "mode",
-        "sample rate",
-        "bins",
-    ];
-    let mut values = vec!["*".to_owned(); FIELDS.len()];
-    for row in table_rows(world, step) {
-        let [field, value] = row.as_slice() else {
-            world.fail(format!("each row needs a field and a value, got {row:?}"));
-        };
-        match FIELDS.iter().position(|f| f == field) {
-            Some(index) => values[index] = value.clone(),
-            None => world.fail(format!(
-                "unknown section field \"{field}\"; the fields are: {}",
-                FIELDS.join(", ")
-            )),
-        }
+/// `start` or `stop` now, its reply left for a `Then` to check.
+#[when(expr = "{client} starts the acquisition")]
+async fn starts(world: &mut DiscosWorld, who: Who) {
+    world.send(&who.0, "start").await;
+}
+
+#[when(expr = "{client} stops the acquisition")]
+async fn stops(world: &mut DiscosWorld, who: Who) {
+    world.send(&who.0, "stop").await;
+}
+
+/// A time as the request carries it: a tick count (what DISCOS sends), or
+/// decimal seconds when the scenario says "written in decimal seconds".
+fn written(at: Timestamp, decimal: &str) -> String {
+    if decimal.is_empty() {
+        at.acs_ticks().to_string()
+    } else {
+        let since = at.since_epoch();
+        format!("{}.{:06}", since.as_secs(), since.subsec_micros())
     }
-    world
-        .send(
-            crate::acceptance::world::DEFAULT_CLIENT,
-            &format!("set-section,{section},{}", values.join(",")),
-        )
-        .await;
+}
+
+/// A number said in words or digits: "one hour", "200 milliseconds".
+fn amount(text: &str) -> u64 {
+    match text {
+        "one" | "an" | "a" => 1,
+        "two" => 2,
+        "three" => 3,
+        digits => digits.parse().unwrap_or(0),
+    }
+}
+
+#[when(
+    regex = r#"^(the client|client "[^"]*") (starts|stops) the acquisition in (\d+|one|two|three) (milliseconds?|seconds?|minutes?|hours?)(, written in decimal seconds)?$"#
+)]
+async fn timed_in(
+    world: &mut DiscosWorld,
+    who: String,
+    action: String,
+    count: String,
+    unit: String,
+    decimal: String,
+) {
+    let at = Timestamp::now().after(duration(amount(&count), &unit));
+    send_timed(world, &who, &action, &written(at, &decimal)).await;
+}
+
+#[when(
+    regex = r#"^(the client|client "[^"]*") (starts|stops) the acquisition at a time (\d+|one|two|three) (milliseconds?|seconds?|minutes?|hours?) ago(, written in decimal seconds)?$"#
+)]
+async fn timed_ago(
+    world: &mut DiscosWorld,
+    who: String,
+    action: String,
+    count: String,
+    unit: String,
+    decimal: String,
+) {
+    let now = Timestamp::now().since_epoch();
+    let at = now.saturating_sub(duration(amount(&count), &unit));
+    let at = Timestamp::from_acs_ticks((at.as_nanos() / 100) as u64);
+    send_timed(world, &who, &action, &written(at, &decimal)).await;
+}
+
+#[when(
+    regex = r#"^(the client|client "[^"]*") (starts|stops) the acquisition at midnight on (\d{1,2}) (January|February|March|April|May|June|July|August|September|October|November|December) (\d{4})(, written in decimal seconds)?$"#
+)]
+async fn timed_on(
+    world: &mut DiscosWorld,
+    who: String,
+    action: String,
+    day: u32,
+    month: String,
+    year: i64,
+    decimal: String,
+) {
+    let Some(seconds) = midnight(year, &month, day) else {
+        world.fail(format!("{day} {month} {year} is not a date after 1970"));
+    };
+    let at = Timestamp::from_acs_ticks(seconds * 10_000_000);
+    send_timed(world, &who, &action, &written(at, &decimal)).await;
+}
+
+/// A time written as the scenario quotes it, to see what a backend makes
+/// of something that is not a time.
+#[when(regex = r#"^(the client|client "[^"]*") (starts|stops) the acquisition at "([^"]*)"$"#)]
+async fn timed_as_written(world: &mut DiscosWorld, who: String, action: String, time: String) {
+    send_timed(world, &who, &action, &time).await;
+}
+
+async fn send_timed(world: &mut DiscosWorld, who: &str, action: &str, time: &str) {
+    let who: Who = who.parse().unwrap_or(Who(DEFAULT_CLIENT.to_owned()));
+    let command = if action == "starts" { "start" } else { "stop" };
+    world.send(&who.0, &format!("{command},{time}")).await;
+}
+
+/// Unix seconds at midnight UTC of a date; `None` before 1970 or for a day
+/// the month does not have.
+fn midnight(year: i64, month: &str, day: u32) -> Option<u64> {
+    const MONTHS: [&str; 12] = [
+        "January",
+        "February",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
+        "December",
+    ];
+    let month = MONTHS.iter().position(|m| *m == month)? as i64 + 1;
+    let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+    let days_in_month = [
+        31,
+        if leap { 29 } else { 28 },
+        31,
+        30,
+        31,
+        30,
+        31,
+        31,
+        30,
+        31,
+        30,
+        31,
+    ];
+    if day == 0 || i64::from(day) > days_in_month[(month - 1) as usize] {
+        return None;
+    }
+    // Days from the civil calendar, after Howard Hinnant's algorithm.
+    let (y, m) = if month <= 2 {
+        (year - 1, month + 9)
+    } else {
+        (year, month - 3)
+    };
+    let era = y.div_euclid(400);
+    let year_of_era = y - era * 400;
+    let day_of_year = (153 * m + 2) / 5 + i64::from(day) - 1;
+    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    let days = era * 146_097 + day_of_era - 719_468;
+    u64::try_from(days * 86_400).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn midnights_are_unix_seconds() {
+        assert_eq!(midnight(1970, "January", 1), Some(0));
+        assert_eq!(midnight(2100, "January", 1), Some(4_102_444_800));
+        assert_eq!(midnight(2000, "February", 29), Some(951_782_400));
+        assert_eq!(midnight(2100, "February", 29), None);
+        assert_eq!(midnight(1969, "December", 31), None);
+    }
 }

@@ -2,30 +2,35 @@
 
 use cucumber::{given, then, when};
 
+use super::Who;
 use crate::acceptance::DiscosWorld;
-use crate::acceptance::world::DEFAULT_CLIENT;
 
+/// The backend under test: the run's target, fresh for the scenario unless
+/// the target is one running backend that every scenario shares.
 #[given("a backend")]
 async fn a_backend(world: &mut DiscosWorld) {
     world.start_backend(None).await;
 }
 
+/// The simulator (or a `cmd:` backend, through `DISCOS_CATALOGUE`) knowing
+/// exactly the configurations of a catalogue file.
 #[given(expr = "a backend with the catalogue {string}")]
 async fn a_backend_with_catalogue(world: &mut DiscosWorld, catalogue: String) {
     world.start_backend(Some(&catalogue)).await;
 }
 
-#[given(expr = "the client/user is connected")]
-#[when(expr = "the client/user connects")]
-#[when("a client connects")]
-async fn the_client_connects(world: &mut DiscosWorld) {
-    world.connect(DEFAULT_CLIENT).await;
+/// Opens the connection and reads the handshake.
+#[given(expr = "{client} is connected")]
+#[when(expr = "{client} connects")]
+async fn connects(world: &mut DiscosWorld, who: Who) {
+    world.connect(&who.0).await;
 }
 
-#[given(expr = "client {string} is connected")]
-#[when(expr = "client {string} connects")]
-async fn client_connects(world: &mut DiscosWorld, name: String) {
-    world.connect(&name).await;
+#[when("a client connects")]
+async fn a_client_connects(world: &mut DiscosWorld) {
+    world
+        .connect(crate::acceptance::world::DEFAULT_CLIENT)
+        .await;
 }
 
 #[given(expr = "the clients {string} and {string} are connected")]
@@ -34,9 +39,10 @@ async fn two_clients_connect(world: &mut DiscosWorld, a: String, b: String) {
     world.connect(&b).await;
 }
 
+/// The line the backend sent, unprompted, when the connection opened.
 #[then(expr = "the connection opens with {string}")]
 async fn the_connection_opens_with(world: &mut DiscosWorld, expected: String) {
-    connection_opens_with(world, DEFAULT_CLIENT, &expected).await;
+    connection_opens_with(world, crate::acceptance::world::DEFAULT_CLIENT, &expected).await;
 }
 
 #[then(expr = "the connection of client {string} opens with {string}")]
@@ -45,14 +51,19 @@ async fn the_connection_of_opens_with(world: &mut DiscosWorld, name: String, exp
 }
 
 async fn connection_opens_with(world: &mut DiscosWorld, name: &str, expected: &str) {
-    let got = world.party(name).await.client.handshake().to_string();
-    if got != expected {
-        world.fail(format!(
-            "expected the connection of {name} to open with\n    {expected}\nbut it opened with\n    {got}"
-        ));
+    let got = world.party(name).await.client.handshake().clone();
+    if let Err(difference) = crate::acceptance::contract::compare(expected, &got) {
+        world.fail_clause(
+            "handshake",
+            format!(
+                "expected the connection of {name} to open with\n    {expected}\nbut it opened with\n    {got}\n({difference})"
+            ),
+        );
     }
 }
 
+/// Stops the backend under the clients' feet, as a crash or a shutdown
+/// would; only a backend this run started can be stopped.
 #[when("the backend stops")]
 async fn the_backend_stops(world: &mut DiscosWorld) {
     let Some(mut backend) = world.backend.take() else {

@@ -1,65 +1,62 @@
-//! Steps that send requests and check replies, line by line.
+//! Steps that send lines as they are and check replies line by line: for
+//! scenarios whose subject is the line itself (the handshake, malformed
+//! lines, extra arguments, pipelining, bad bytes).
 //!
 //! "sends" waits for the reply; "receives" checks the latest reply of that
-//! client, "receives, in order" every reply since the last check; "the reply"
-//! is the latest reply of any client.
-
-use std::time::Duration;
+//! client, "receives, in order" every reply since the last check. Replies
+//! compare as the contract fixes them: name and code, the fields of a
+//! success, numbers as numbers; a `fail` or `invalid` reply written
+//! without a reason (`!stop,fail`) matches any reason.
 
 use cucumber::gherkin::Step;
 use cucumber::{then, when};
 
-use super::table_rows;
+use super::{Who, column};
 use crate::acceptance::DiscosWorld;
+use crate::acceptance::contract::{clause_of, compare};
 use crate::acceptance::world::{DEFAULT_CLIENT, DEFAULT_USER};
-use crate::protocol::{Code, Timestamp};
+use crate::protocol::{Code, Message};
 
-#[when(expr = "the client/user sends {string}")]
-async fn the_client_sends(world: &mut DiscosWorld, line: String) {
-    world.send(DEFAULT_CLIENT, &line).await;
+/// A request line as typed: the `?` may be left out.
+#[when(expr = "{client} sends {string}")]
+async fn sends(world: &mut DiscosWorld, who: Who, line: String) {
+    world.send(&who.0, &line).await;
 }
 
-#[when(expr = "client {string} sends {string}")]
-async fn client_sends(world: &mut DiscosWorld, name: String, line: String) {
-    world.send(&name, &line).await;
+/// Bytes exactly as written, with `\r`, `\n`, `\t`, `\\` and `\xNN`; one
+/// reply is read for every line feed sent.
+#[when(expr = "{client} sends the raw line {string}")]
+async fn sends_raw(world: &mut DiscosWorld, who: Who, raw: String) {
+    world.send_raw(&who.0, &raw).await;
 }
 
-#[when(expr = "the client/user sends the raw line {string}")]
-async fn the_client_sends_raw(world: &mut DiscosWorld, raw: String) {
-    world.send_raw(DEFAULT_CLIENT, &raw).await;
-}
-
-#[when(expr = "client {string} sends the raw line {string}")]
-async fn client_sends_raw(world: &mut DiscosWorld, name: String, raw: String) {
-    world.send_raw(&name, &raw).await;
-}
-
-/// A line far over any sane limit, to see it refused without harm.
-#[when(expr = "the client sends a line of {int} bytes")]
-async fn the_client_sends_a_long_line(world: &mut DiscosWorld, length: usize) {
+/// A line far longer than a backend may buffer, to see it refused
+/// without harm (a file name of that many bytes).
+#[when(regex = r"^the client sends a line of (\d+) (bytes|kilobytes|megabytes)$")]
+async fn sends_a_long_line(world: &mut DiscosWorld, amount: usize, unit: String) {
+    let length = amount
+        * match unit.as_str() {
+            "megabytes" => 1_000_000,
+            "kilobytes" => 1_000,
+            _ => 1,
+        };
     let mut line = "?set-filename,".to_owned();
     line.extend(std::iter::repeat_n('x', length.saturating_sub(line.len())));
     line.push_str("\\r\\n");
     world.send_raw(DEFAULT_CLIENT, &line).await;
 }
 
-#[when(expr = "the client/user sends, without waiting for replies:")]
-async fn the_client_pipelines(world: &mut DiscosWorld, step: &Step) {
-    let lines: Vec<String> = table_rows(world, step)
-        .into_iter()
-        .filter_map(|row| row.into_iter().next())
-        .collect();
-    world.send_pipelined(DEFAULT_CLIENT, &lines).await;
+/// Every request of the table (under its header, `| request |`), sent at
+/// once; their replies are then read.
+#[when(expr = "{client} sends, without waiting for replies:")]
+async fn pipelines(world: &mut DiscosWorld, who: Who, step: &Step) {
+    let lines = column(world, step, "request");
+    world.send_pipelined(&who.0, &lines).await;
 }
 
-#[then(expr = "the client receives {string}")]
-async fn the_client_receives(world: &mut DiscosWorld, expected: String) {
-    receives(world, DEFAULT_CLIENT, &expected).await;
-}
-
-#[then(expr = "client {string} receives {string}")]
-async fn client_receives(world: &mut DiscosWorld, name: String, expected: String) {
-    receives(world, &name, &expected).await;
+#[then(expr = "{client} receives {string}")]
+async fn receives(world: &mut DiscosWorld, who: Who, expected: String) {
+    receives_latest(world, &who.0, &expected).await;
 }
 
 /// The seeds' phrasing; with a browser open it reads the page instead.
@@ -72,119 +69,82 @@ async fn the_user_sees(world: &mut DiscosWorld, expected: String) {
     {
         super::console::sees(world, DEFAULT_USER, &expected).await;
     } else {
-        receives(world, DEFAULT_CLIENT, &expected).await;
+        receives_latest(world, DEFAULT_CLIENT, &expected).await;
     }
 }
 
-async fn receives(world: &mut DiscosWorld, name: &str, expected: &str) {
+/// The latest reply of any client, compared as the contract does.
+#[then(expr = "the backend answers {string}")]
+async fn the_backend_answers(world: &mut DiscosWorld, expected: String) {
+    let reply = world.reply().clone();
+    check(world, "the backend to answer", &expected, &reply);
+}
+
+async fn receives_latest(world: &mut DiscosWorld, name: &str, expected: &str) {
     let replies = world.take_unchecked(name).await;
     let Some(latest) = replies.last() else {
         world.fail(format!(
             "expected {name} to receive\n    {expected}\nbut it has received nothing since the last check"
         ));
     };
-    let got = latest.to_string();
-    if got != expected {
-        world.fail(format!(
-            "expected {name} to receive\n    {expected}\nbut it received\n    {got}"
-        ));
+    check(world, &format!("{name} to receive"), expected, latest);
+}
+
+fn check(world: &DiscosWorld, what: &str, expected: &str, got: &Message) {
+    if let Err(difference) = compare(expected, got) {
+        world.fail_clause(
+            anchor(got),
+            format!("expected {what}\n    {expected}\nbut it is\n    {got}\n({difference})"),
+        );
     }
 }
 
-#[then(expr = "the client receives, in order:")]
-async fn the_client_receives_in_order(world: &mut DiscosWorld, step: &Step) {
-    let expected: Vec<String> = table_rows(world, step)
-        .into_iter()
-        .filter_map(|row| row.into_iter().next())
-        .collect();
-    let got: Vec<String> = world
-        .take_unchecked(DEFAULT_CLIENT)
-        .await
-        .iter()
-        .map(ToString::to_string)
-        .collect();
-    if got != expected {
-        world.fail(format!(
-            "expected the client to receive, in order,\n    {}\nbut it received\n    {}",
-            expected.join("\n    "),
-            got.join("\n    ")
-        ));
+/// The clause a reply answers to: the command's own, or the rule for
+/// malformed lines.
+pub(crate) fn anchor(reply: &Message) -> &'static str {
+    if reply.code() == Some(Code::Invalid) {
+        "malformed-lines"
+    } else {
+        clause_of(&reply.name)
     }
 }
 
-#[then(regex = r"^the reply is (ok|fail|invalid)$")]
-async fn the_reply_is(world: &mut DiscosWorld, code: String) {
-    let expected = match code.as_str() {
-        "ok" => Code::Ok,
-        "fail" => Code::Fail,
-        _ => Code::Invalid,
+/// Every reply since the last check, in order, against the table (under
+/// its header, `| reply |`).
+#[then(expr = "{client} receives, in order:")]
+async fn receives_in_order(world: &mut DiscosWorld, who: Who, step: &Step) {
+    let expected = column(world, step, "reply");
+    let got = world.take_unchecked(&who.0).await;
+    let mismatch = if got.len() == expected.len() {
+        expected
+            .iter()
+            .zip(&got)
+            .enumerate()
+            .find_map(|(index, (want, have))| {
+                compare(want, have)
+                    .err()
+                    .map(|why| (anchor(have), format!("reply {}: {why}", index + 1)))
+            })
+    } else {
+        Some((
+            "transport-and-framing",
+            format!(
+                "{} replies for {} expected: every request gets exactly one",
+                got.len(),
+                expected.len()
+            ),
+        ))
     };
-    let reply = world.reply();
-    if reply.code() != Some(expected) {
-        world.fail(format!(
-            "expected the reply to be {expected}, but it is\n    {reply}"
-        ));
-    }
-}
-
-#[then(expr = "the reply says {string}")]
-async fn the_reply_says(world: &mut DiscosWorld, part: String) {
-    let reply = world.reply();
-    let says = reply.reason().is_some_and(|reason| reason.contains(&part));
-    if !says {
-        world.fail(format!(
-            "expected the reply to give a reason containing \"{part}\", but it is\n    {reply}"
-        ));
-    }
-}
-
-#[then(expr = "the reply has {int} value(s)")]
-async fn the_reply_has_values(world: &mut DiscosWorld, count: usize) {
-    let reply = world.reply();
-    if reply.code() != Some(Code::Ok) || reply.arguments.len() != count {
-        world.fail(format!(
-            "expected an ok reply with {count} value(s), but it is\n    {reply}"
-        ));
-    }
-}
-
-#[then(expr = "the reply has {int} value(s) between {float} and {float}")]
-async fn the_reply_has_values_between(world: &mut DiscosWorld, count: usize, low: f64, high: f64) {
-    the_reply_has_values(world, count).await;
-    let reply = world.reply();
-    for value in &reply.arguments {
-        match value.parse::<f64>() {
-            Ok(number) if (low..=high).contains(&number) => {}
-            _ => world.fail(format!(
-                "expected every value between {low} and {high}, but '{value}' is not, in\n    {reply}"
-            )),
-        }
-    }
-}
-
-#[then(expr = "the reply carries the current time")]
-async fn the_reply_carries_the_current_time(world: &mut DiscosWorld) {
-    let reply = world.reply();
-    let time = reply
-        .arguments
-        .first()
-        .and_then(|t| t.parse::<Timestamp>().ok());
-    let Some(time) = time else {
-        world.fail(format!(
-            "expected a time as the first value, in\n    {reply}"
-        ));
-    };
-    let now = Timestamp::now();
-    let skew = time
-        .until(now)
-        .or_else(|| now.until(time))
-        .unwrap_or_default();
-    let decimals = reply.arguments[0]
-        .split_once('.')
-        .map_or(0, |(_, fraction)| fraction.len());
-    if skew > Duration::from_secs(5) || decimals < 6 {
-        world.fail(format!(
-            "expected decimal Unix seconds with at least 6 decimals within 5 s of now ({now}), in\n    {reply}"
-        ));
+    if let Some((anchor, why)) = mismatch {
+        let got: Vec<String> = got.iter().map(ToString::to_string).collect();
+        world.fail_clause(
+            anchor,
+            format!(
+                "expected {}, in order,\n    {}\nbut the replies are\n    {}\n({why})",
+                who.0,
+                expected.join("\n    "),
+                got.join("\n    ")
+            ),
+        );
     }
 }

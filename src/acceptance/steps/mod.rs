@@ -4,17 +4,48 @@
 //! their sentence and leave the mechanics to [`DiscosWorld`] methods, so a
 //! failing step's message is about the backend, not about Rust.
 //!
+//! Requests are sent in the domain's words ("the client sets the
+//! integration time to 250 milliseconds") or, where the line itself is the
+//! subject (handshake, malformed lines, extra arguments), as the line
+//! (`the client sends "status,now"`). Replies are checked as the contract
+//! fixes them ([`crate::acceptance::contract`]): "the backend accepts it",
+//! "refuses it", "refuses it, saying …" (a fixed phrase, word for word),
+//! "rejects the line as malformed".
+//!
 //! [`DiscosWorld`]: super::DiscosWorld
 
 mod acquisition;
 mod backend;
 mod console;
 mod exchange;
+mod replies;
+mod requests;
+mod simulator;
 mod teardown;
+
+use std::str::FromStr;
 
 use cucumber::gherkin::Step;
 
 use super::DiscosWorld;
+use super::world::DEFAULT_CLIENT;
+
+/// Who does something: `the client` (or `the user`, the seeds' word for
+/// the same protocol client), or a named client, `client "A"`.
+#[derive(Debug, Clone, PartialEq, Eq, cucumber::Parameter)]
+#[param(name = "client", regex = r#"the client|the user|client "[^"]*""#)]
+pub(crate) struct Who(pub String);
+
+impl FromStr for Who {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Who, String> {
+        match text.strip_prefix("client \"") {
+            Some(rest) => Ok(Who(rest.trim_end_matches('"').to_owned())),
+            None => Ok(Who(DEFAULT_CLIENT.to_owned())),
+        }
+    }
+}
 
 /// The rows of a step's data table, each as its cells; a step that needs a
 /// table and has none fails saying so.
@@ -26,4 +57,17 @@ pub(crate) fn table_rows(world: &DiscosWorld, step: &Step) -> Vec<Vec<String>> {
             step.value
         )),
     }
+}
+
+/// The cells of a one-column table, without its header when its first row
+/// is `header` (`| request |` above a list of requests).
+pub(crate) fn column(world: &DiscosWorld, step: &Step, header: &str) -> Vec<String> {
+    let mut cells: Vec<String> = table_rows(world, step)
+        .into_iter()
+        .filter_map(|row| row.into_iter().next())
+        .collect();
+    if cells.first().is_some_and(|first| first == header) {
+        cells.remove(0);
+    }
+    cells
 }
