@@ -146,10 +146,10 @@ fn the_check_notices_a_reason_the_contract_leaves_free() {
     );
     let reply = request_from_text("!status,fail,status takes no arguments (got 1)").unwrap();
     assert!(!is_fixed_phrase(reply.reason().unwrap()));
-    assert!(about_the_simulator(
+    assert!(checks_the_simulator(
         "the reply holds 2 numbers between 0 and 100"
     ));
-    assert!(!about_the_simulator(
+    assert!(!checks_the_simulator(
         "the reply holds a number for each section"
     ));
 }

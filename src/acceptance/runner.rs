@@ -712,16 +712,19 @@ fn print_afterword(
         .filter(|(_, s)| s.skip_reason.is_some())
         .collect();
     if !skipped.is_empty() {
+        // One line per reason: the reports name every scenario.
+        let mut reasons: BTreeMap<&str, usize> = BTreeMap::new();
+        for (_, scenario) in &skipped {
+            *reasons
+                .entry(scenario.skip_reason.as_deref().unwrap_or_default())
+                .or_default() += 1;
+        }
         text.push_str(&format!(
             "{} scenario(s) skipped on this target:\n",
             skipped.len()
         ));
-        for (feature, scenario) in skipped {
-            let reason = scenario.skip_reason.as_deref().unwrap_or_default();
-            text.push_str(&format!(
-                "  skipped: {} / {} — {reason}\n",
-                feature.name, scenario.name
-            ));
+        for (reason, count) in reasons {
+            text.push_str(&format!("  {count} × {reason}\n"));
         }
     }
     if !report.snippets.is_empty() {
