@@ -35,7 +35,10 @@ async fn try_run(args: &[&str], features: &Path) -> anyhow::Result<Outcome> {
     // Gone when this test process ends, however it ends.
     reaper().remove_at_exit(&artifacts).expect("registered");
     let artifacts = artifacts.to_string_lossy().into_owned();
-    let mut argv = vec!["acceptance", "--artifacts", &artifacts];
+    let mut argv = vec!["acceptance"];
+    if !args.contains(&"--artifacts") {
+        argv.extend(["--artifacts", &artifacts]);
+    }
     argv.extend_from_slice(args);
     let options = Options::try_parse_from(argv).expect("options parse");
     acceptance::run_quietly(options, features).await
@@ -556,7 +559,7 @@ fn each_signal_ends_a_command_run_with_nothing_left_behind() {
         let runner = Runner::start(&args, Some(&log));
         let pid = runner.pid();
         observe("a backend and its escapees", || {
-            (family(&log).len() >= 5).then_some(())
+            (family(&log).len() >= 15).then_some(())
         });
         runner.signal(signal);
         let (status, stdout, stderr) = runner.finish();
@@ -585,14 +588,9 @@ fn each_signal_ends_a_command_run_with_nothing_left_behind() {
             "{stderr}"
         );
         assert!(
-            stdout.contains("[Summary]"),
-            "the partial summary: {stdout}"
-        );
-        assert!(
             !stdout.contains("left things behind"),
             "verified teardown: {stdout}"
         );
-        assert!(!stdout.contains("failed"), "what ran passed: {stdout}");
         let not_started = stdout
             .lines()
             .find_map(|l| l.strip_prefix(&format!("Interrupted by {signal}: ")))
@@ -601,14 +599,21 @@ fn each_signal_ends_a_command_run_with_nothing_left_behind() {
             .unwrap_or_else(|| panic!("no interruption line: {stdout}"));
         assert!(
             not_started > 0 && not_started < 24,
-            "{not_started} of 24 not started"
+            "{not_started} of 24 not started: {stdout}"
         );
-        assert_eq!(
-            stdout
-                .matches(&format!("interrupted by {signal} before it started"))
-                .count(),
-            not_started,
-            "each is listed as skipped: {stdout}"
+        let summary = stdout
+            .lines()
+            .find(|l| l.contains(" scenario(s): ") && l.contains(" passed"))
+            .unwrap_or_else(|| panic!("the partial summary: {stdout}"));
+        assert!(
+            summary.contains(&format!("{} passed", 24 - not_started))
+                && summary.contains("0 failed")
+                && summary.contains(&format!("{not_started} skipped")),
+            "those running passed, the rest were skipped: {summary}"
+        );
+        assert!(
+            stdout.contains(&format!("interrupted by {signal} before it started")),
+            "the reason is given: {stdout}"
         );
     }
 }
@@ -623,7 +628,7 @@ fn a_second_signal_ends_the_run_at_once_and_still_leaves_nothing() {
     );
     let pid = runner.pid();
     observe("a backend and its escapees", || {
-        (family(&log).len() >= 5).then_some(())
+        (family(&log).len() >= 15).then_some(())
     });
     runner.signal(nix::sys::signal::Signal::SIGINT);
     runner.wait_for_stderr("SIGINT received: no new scenario starts");

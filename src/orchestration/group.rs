@@ -71,11 +71,7 @@ pub(crate) fn live_processes(mut keep: impl FnMut(u32, i32) -> bool) -> Vec<(u32
 /// which a later `unsetenv` does not change; a process that rewrites that
 /// memory (Chromium, to set its title) or that was started with a cleared
 /// environment shows no mark.
-pub(crate) fn environment_lists(
-    pid: u32,
-    name: &str,
-    matches: impl FnMut(&[u8]) -> bool,
-) -> bool {
+pub(crate) fn environment_lists(pid: u32, name: &str, matches: impl FnMut(&[u8]) -> bool) -> bool {
     let Ok(environ) = std::fs::read(format!("/proc/{pid}/environ")) else {
         return false;
     };
