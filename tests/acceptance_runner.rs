@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 
 use discos_acceptance::acceptance::{self, Options, Outcome, Status};
 use discos_acceptance::backend::HandlerKind;
+use discos_acceptance::orchestration::reaper;
 use discos_acceptance::server::{Config, Server};
 
 /// Runs take over the panic hook while they run; one at a time.
@@ -30,7 +31,14 @@ fn scenario_names(outcome: &Outcome) -> Vec<String> {
 /// A run whose output is kept in its outcome.
 async fn try_run(args: &[&str], features: &Path) -> anyhow::Result<Outcome> {
     let _turn = ONE_AT_A_TIME.lock().await;
+    let artifacts = std::env::temp_dir().join(format!("discos-artifacts-{}", std::process::id()));
+    // Gone when this test process ends, however it ends.
+    reaper().remove_at_exit(&artifacts).expect("registered");
+    let artifacts = artifacts.to_string_lossy().into_owned();
     let mut argv = vec!["acceptance"];
+    if !args.contains(&"--artifacts") {
+        argv.extend(["--artifacts", &artifacts]);
+    }
     argv.extend_from_slice(args);
     let options = Options::try_parse_from(argv).expect("options parse");
     acceptance::run_quietly(options, features).await
@@ -190,6 +198,7 @@ async fn a_running_backend_runs_everything_but_fresh_and_simulator_scenarios() {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_html_report_shows_features_scenarios_and_failures() {
     let html = std::env::temp_dir().join(format!("discos-report-{}.html", std::process::id()));
+    reaper().remove_at_exit(&html).expect("registered");
     let html_arg = html.to_string_lossy().into_owned();
     let outcome = run(
         &[
@@ -301,6 +310,7 @@ async fn a_failed_browser_step_leaves_the_page_behind_linked_from_the_report() {
         return;
     }
     let base = std::env::temp_dir().join(format!("discos-browser-report-{}", std::process::id()));
+    reaper().remove_at_exit(&base).expect("registered");
     let html = base.join("report.html");
     let html_arg = html.to_string_lossy().into_owned();
     let artifacts = base.join("artifacts").to_string_lossy().into_owned();
@@ -423,4 +433,343 @@ async fn many_slow_backends_starting_at_once_each_serve_their_own_scenario() {
         outcome.output
     );
     assert!(outcome.passed);
+}
+
+// ------------------------------------------------------------ interruption
+
+/// How long a process the run started may outlive the run.
+const SURVIVAL: std::time::Duration = std::time::Duration::from_secs(2);
+/// A bound for what a loaded machine does in its own time.
+const PATIENCE: std::time::Duration = std::time::Duration::from_secs(120);
+
+fn alive(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|stat| {
+            let rest = &stat[stat.rfind(')')? + 1..];
+            rest.split_whitespace().next().map(|s| s != "Z" && s != "X")
+        })
+        .unwrap_or(false)
+}
+
+fn process_group(pid: u32) -> Option<i32> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    stat[stat.rfind(')')? + 1..]
+        .split_whitespace()
+        .nth(2)?
+        .parse()
+        .ok()
+}
+
+/// The live processes of any of `groups`.
+fn in_groups(groups: &[i32]) -> Vec<u32> {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|&pid| alive(pid) && process_group(pid).is_some_and(|g| groups.contains(&g)))
+        .collect()
+}
+
+/// Entries of the temporary directory named `discos-…` that carry `pid`.
+fn folders_of(pid: u32) -> Vec<String> {
+    std::fs::read_dir(std::env::temp_dir())
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|name| name.starts_with("discos-") && name.contains(&format!("-{pid}")))
+        .collect()
+}
+
+/// Waits, up to [`SURVIVAL`] from now, for `done`; true if it held.
+fn within_survival(mut done: impl FnMut() -> bool) -> bool {
+    let deadline = std::time::Instant::now() + SURVIVAL;
+    loop {
+        if done() {
+            return true;
+        }
+        if std::time::Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5)); // /proc has no events
+    }
+}
+
+/// Waits, bounded, for `found` to give something.
+fn observe<T>(what: &str, mut found: impl FnMut() -> Option<T>) -> T {
+    let deadline = std::time::Instant::now() + PATIENCE;
+    loop {
+        if let Some(value) = found() {
+            return value;
+        }
+        assert!(std::time::Instant::now() < deadline, "never saw {what}");
+        std::thread::sleep(std::time::Duration::from_millis(5)); // a file and /proc have no events
+    }
+}
+
+/// A `discos-sim check` run in a process of its own, its output collected
+/// by threads, so that a test can signal it in the middle.
+struct Runner {
+    child: std::process::Child,
+    stdout: std::thread::JoinHandle<String>,
+    stderr: std::sync::mpsc::Receiver<String>,
+    stderr_lines: Vec<String>,
+}
+
+impl Runner {
+    fn start(args: &[&str], family_log: Option<&Path>) -> Runner {
+        use std::io::{BufRead as _, Read as _};
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_discos-sim"));
+        command
+            .arg("check")
+            .args(args)
+            .env_remove("DISCOS_TARGET")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        if let Some(log) = family_log {
+            command.env("FAMILY_LOG", log);
+        }
+        let mut child = command.spawn().expect("discos-sim check starts");
+        let mut out = child.stdout.take().unwrap();
+        let stdout = std::thread::spawn(move || {
+            let mut text = String::new();
+            let _ = out.read_to_string(&mut text);
+            text
+        });
+        let err = child.stderr.take().unwrap();
+        let (sender, stderr) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(err).lines().map_while(Result::ok) {
+                let _ = sender.send(line);
+            }
+        });
+        Runner {
+            child,
+            stdout,
+            stderr,
+            stderr_lines: Vec::new(),
+        }
+    }
+
+    fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    fn signal(&self, signal: nix::sys::signal::Signal) {
+        let pid = nix::unistd::Pid::from_raw(i32::try_from(self.pid()).unwrap());
+        nix::sys::signal::kill(pid, signal).expect("signalled");
+    }
+
+    /// Waits (bounded) for a line on stderr containing `text`.
+    fn wait_for_stderr(&mut self, text: &str) {
+        let deadline = std::time::Instant::now() + PATIENCE;
+        while !self.stderr_lines.iter().any(|l| l.contains(text)) {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match self.stderr.recv_timeout(left) {
+                Ok(line) => self.stderr_lines.push(line),
+                Err(_) => panic!("stderr never said {text:?}: {:#?}", self.stderr_lines),
+            }
+        }
+    }
+
+    /// Waits for the end; returns the status, stdout and stderr.
+    fn finish(mut self) -> (std::process::ExitStatus, String, String) {
+        let status = self.child.wait().expect("the runner ends");
+        let stdout = self.stdout.join().unwrap();
+        self.stderr_lines.extend(self.stderr.iter());
+        (status, stdout, self.stderr_lines.join("\n"))
+    }
+}
+
+fn escaping_backend() -> String {
+    format!(
+        "cmd:{} {} serve --port {{port}}",
+        dir("fixtures/orchestration/escapees.sh").display(),
+        env!("CARGO_BIN_EXE_discos-sim")
+    )
+}
+
+/// The pids the backends' families logged (each shell, its escapees, its
+/// unmarked child).
+fn family(log: &Path) -> Vec<u32> {
+    std::fs::read_to_string(log)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|pid| pid.parse().ok())
+        .collect()
+}
+
+fn scratch_file(label: &str) -> PathBuf {
+    let path = std::env::temp_dir().join(format!("discos-runner-{label}-{}", std::process::id()));
+    let _ = std::fs::remove_file(&path);
+    reaper().remove_at_exit(&path).expect("registered");
+    path
+}
+
+#[test]
+fn each_signal_ends_a_command_run_with_nothing_left_behind() {
+    use nix::sys::signal::Signal;
+    use std::os::unix::process::ExitStatusExt as _;
+    let target = escaping_backend();
+    let features = dir("fixtures/features/interrupt").display().to_string();
+    for signal in [
+        Signal::SIGINT,
+        Signal::SIGTERM,
+        Signal::SIGHUP,
+        Signal::SIGKILL,
+    ] {
+        let log = scratch_file(&format!("family-{signal}"));
+        // SIGKILL gets the compiled-in features, unpacked in a scratch folder
+        // the run cannot remove itself.
+        let args: Vec<&str> = if signal == Signal::SIGKILL {
+            vec!["--target", &target, "--tags", "not @browser"]
+        } else {
+            vec!["--target", &target, "--features", &features]
+        };
+        let runner = Runner::start(&args, Some(&log));
+        let pid = runner.pid();
+        observe("a backend and its escapees", || {
+            (family(&log).len() >= 15).then_some(())
+        });
+        runner.signal(signal);
+        let (status, stdout, stderr) = runner.finish();
+        let family = family(&log);
+        assert!(
+            within_survival(|| family.iter().all(|pid| !alive(*pid))),
+            "after {signal}, alive {SURVIVAL:?} after the run ended: {:?}",
+            family.iter().filter(|pid| alive(**pid)).collect::<Vec<_>>()
+        );
+        assert!(
+            within_survival(|| folders_of(pid).is_empty()),
+            "after {signal}: {:?}",
+            folders_of(pid)
+        );
+        if signal == Signal::SIGKILL {
+            assert_eq!(status.signal(), Some(9));
+            continue;
+        }
+        assert_eq!(
+            status.code(),
+            Some(128 + signal as i32),
+            "{signal}: {stdout}\n{stderr}"
+        );
+        assert!(
+            stderr.contains(&format!("{signal} received: no new scenario starts")),
+            "{stderr}"
+        );
+        assert!(
+            !stdout.contains("left things behind"),
+            "verified teardown: {stdout}"
+        );
+        let not_started = stdout
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("Interrupted by {signal}: ")))
+            .and_then(|rest| rest.split(' ').next())
+            .and_then(|n| n.parse::<usize>().ok())
+            .unwrap_or_else(|| panic!("no interruption line: {stdout}"));
+        assert!(
+            not_started > 0 && not_started < 24,
+            "{not_started} of 24 not started: {stdout}"
+        );
+        let summary = stdout
+            .lines()
+            .find(|l| l.contains(" scenario(s): ") && l.contains(" passed"))
+            .unwrap_or_else(|| panic!("the partial summary: {stdout}"));
+        assert!(
+            summary.contains(&format!("{} passed", 24 - not_started))
+                && summary.contains("0 failed")
+                && summary.contains(&format!("{not_started} skipped")),
+            "those running passed, the rest were skipped: {summary}"
+        );
+        assert!(
+            stdout.contains(&format!("interrupted by {signal} before it started")),
+            "the reason is given: {stdout}"
+        );
+    }
+}
+
+#[test]
+fn a_second_signal_ends_the_run_at_once_and_still_leaves_nothing() {
+    let log = scratch_file("family-twice");
+    let features = dir("fixtures/features/interrupt").display().to_string();
+    let mut runner = Runner::start(
+        &["--target", &escaping_backend(), "--features", &features],
+        Some(&log),
+    );
+    let pid = runner.pid();
+    observe("a backend and its escapees", || {
+        (family(&log).len() >= 15).then_some(())
+    });
+    runner.signal(nix::sys::signal::Signal::SIGINT);
+    runner.wait_for_stderr("SIGINT received: no new scenario starts");
+    runner.signal(nix::sys::signal::Signal::SIGINT);
+    let (status, stdout, stderr) = runner.finish();
+    assert_eq!(status.code(), Some(130), "{stdout}\n{stderr}");
+    assert!(
+        stderr.contains("SIGINT received again: ending now"),
+        "{stderr}"
+    );
+    let family = family(&log);
+    assert!(
+        within_survival(|| family.iter().all(|pid| !alive(*pid))),
+        "alive {SURVIVAL:?} after the run ended: {:?}",
+        family.iter().filter(|pid| alive(**pid)).collect::<Vec<_>>()
+    );
+    assert!(
+        within_survival(|| folders_of(pid).is_empty()),
+        "{:?}",
+        folders_of(pid)
+    );
+}
+
+#[test]
+fn an_interrupted_browser_run_leaves_no_chromium_and_no_profile() {
+    use discos_acceptance::acceptance::browser::{Installation, processes_mentioning};
+    use nix::sys::signal::Signal;
+    if let Err(missing) = Installation::find() {
+        if std::env::var("DISCOS_REQUIRE_BROWSER").as_deref() == Ok("1") {
+            panic!("DISCOS_REQUIRE_BROWSER=1 but {missing}");
+        }
+        eprintln!("skipped: {missing}");
+        return;
+    }
+    for signal in [Signal::SIGINT, Signal::SIGKILL] {
+        let runner = Runner::start(&["--tags", "@browser"], None);
+        let pid = runner.pid();
+        let profiles = format!("discos-browser-{pid}-");
+        // A browser is up once a process runs with a profile of this run.
+        let browsers = observe("a Chromium of this run", || {
+            let found = processes_mentioning(&profiles);
+            found
+                .iter()
+                .any(|(_, c)| c.contains("--type=renderer"))
+                .then_some(found)
+        });
+        // Its zygote and renderers hide their environment; their group does not.
+        let groups: Vec<i32> = browsers
+            .iter()
+            .filter_map(|(p, _)| process_group(*p))
+            .collect();
+        let before = in_groups(&groups);
+        runner.signal(signal);
+        let (status, stdout, stderr) = runner.finish();
+        if signal == Signal::SIGINT {
+            assert_eq!(status.code(), Some(130), "{stdout}\n{stderr}");
+            assert!(!stdout.contains("left things behind"), "{stdout}");
+        }
+        assert!(
+            within_survival(
+                || in_groups(&groups).is_empty() && processes_mentioning(&profiles).is_empty()
+            ),
+            "after {signal} ({} browser processes before), still alive: {:?} {:?}",
+            before.len(),
+            in_groups(&groups),
+            processes_mentioning(&profiles)
+        );
+        assert!(
+            within_survival(|| folders_of(pid).is_empty()),
+            "{:?}",
+            folders_of(pid)
+        );
+    }
 }

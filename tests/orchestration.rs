@@ -11,8 +11,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use discos_acceptance::orchestration::{
-    Executor, OrchestrationError, Orchestrator, Readiness, Service, Signal, orchestrated,
-    processes_in_group,
+    Executor, OrchestrationError, Orchestrator, REAPER_ENV, Readiness, Service, Signal,
+    orchestrated, processes_in_group, reaper,
 };
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
@@ -40,6 +40,8 @@ fn scratch(label: &str) -> PathBuf {
     ));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("temporary directory");
+    // Gone when this test process ends, however it ends.
+    reaper().remove_at_exit(&dir).expect("registered");
     dir
 }
 
@@ -622,6 +624,173 @@ async fn a_panicking_test_leaks_nothing() {
         "{:?}",
         processes_in_group(group)
     );
+}
+
+// ------------------------------------------------- escapees and the reaper
+
+/// The pids escapees.sh announced: a `setsid` child, a double-forked orphan
+/// and a daemon that did both.
+fn escapees(executor: &Executor) -> Vec<u32> {
+    executor
+        .output_lines()
+        .iter()
+        .filter_map(|line| line.strip_prefix("escapee "))
+        .filter_map(|pid| pid.trim().parse().ok())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stop_takes_down_descendants_that_left_the_group_and_the_parent() {
+    let mut executor = Executor::new("escaping", [fixture("escapees.sh")])
+        .ready_when(Readiness::output("^ready$"))
+        .timeout(PATIENCE);
+    executor.start().await.expect("ready");
+    let group = executor.process_group().expect("group");
+    let escaped = escapees(&executor);
+    assert_eq!(escaped.len(), 3, "{:?}", executor.output_lines());
+    let in_group: Vec<u32> = processes_in_group(group).iter().map(|(p, _)| *p).collect();
+    for pid in &escaped {
+        assert!(alive(*pid), "escapee {pid} runs");
+    }
+    assert!(
+        escaped.iter().filter(|p| !in_group.contains(p)).count() >= 2,
+        "the setsid ones are outside the group: {in_group:?} vs {escaped:?}"
+    );
+    let leftovers: Vec<u32> = executor
+        .leftover_processes()
+        .iter()
+        .map(|(p, _)| *p)
+        .collect();
+    for pid in &escaped {
+        assert!(
+            leftovers.contains(pid),
+            "{pid} is counted as the executor's"
+        );
+    }
+    executor.stop().await.expect("stopped, escapees included");
+    for pid in escaped {
+        assert!(!alive(pid), "escapee {pid} survived stop()");
+    }
+    assert!(executor.leftover_processes().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dropping_an_executor_kills_its_escapees_too() {
+    let mut executor = Executor::new("escaping", [fixture("escapees.sh")])
+        .ready_when(Readiness::output("^ready$"))
+        .timeout(PATIENCE);
+    executor.start().await.expect("ready");
+    let escaped = escapees(&executor);
+    assert_eq!(escaped.len(), 3, "{:?}", executor.output_lines());
+    drop(executor);
+    for pid in escaped {
+        assert!(!alive(pid), "escapee {pid} survived the drop");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_child_carries_the_mark_of_this_run() {
+    let mut executor = Executor::new(
+        "marked",
+        ["sh", "-c", "echo \"mark $DISCOS_REAPER\"; exec sleep 1000"],
+    )
+    .ready_when(Readiness::output("^mark "))
+    .timeout(PATIENCE);
+    executor.start().await.expect("ready");
+    let line = executor.output_lines().join("\n");
+    assert!(
+        line.contains(reaper().run_mark()),
+        "{REAPER_ENV} carries {}: {line}",
+        reaper().run_mark()
+    );
+    assert!(
+        reaper()
+            .processes()
+            .iter()
+            .any(|(pid, _)| Some(*pid) == executor.pid()),
+        "the reaper counts it among this run's processes"
+    );
+    executor.stop().await.expect("stopped");
+}
+
+/// The name of [`a_test_process_holding_an_executor`], for the test that
+/// runs it in a process of its own and kills that.
+const HOLDER: &str = "a_test_process_holding_an_executor";
+
+/// Not a test on its own: the body of a test process that the next test
+/// kills. With `FAMILY_LOG` set, it starts escapees.sh, says so on stdout
+/// and waits to be killed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "run by whatever_ends_a_test_process_its_processes_are_gone_within_2_s"]
+async fn a_test_process_holding_an_executor() {
+    if std::env::var_os("FAMILY_LOG").is_none() {
+        return;
+    }
+    let mut executor = Executor::new("escaping", [fixture("escapees.sh")])
+        .ready_when(Readiness::output("^ready$"))
+        .timeout(PATIENCE);
+    executor.start().await.expect("ready");
+    println!("holding {}", escapees(&executor).len());
+    std::future::pending::<()>().await;
+}
+
+#[test]
+fn whatever_ends_a_test_process_its_processes_are_gone_within_2_s() {
+    use std::io::BufRead as _;
+    for signal in [
+        Signal::SIGINT,
+        Signal::SIGTERM,
+        Signal::SIGHUP,
+        Signal::SIGKILL,
+    ] {
+        let dir = scratch("killed-test");
+        let log = dir.join("family.log");
+        let mut holder = std::process::Command::new(std::env::current_exe().expect("this test"))
+            .args([HOLDER, "--exact", "--ignored", "--nocapture"])
+            .env("FAMILY_LOG", &log)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("the holder starts");
+        let stdout = holder.stdout.take().expect("stdout");
+        let holding = std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+            .any(|line| line == "holding 3");
+        assert!(holding, "the holder started its family");
+        let family: Vec<u32> = std::fs::read_to_string(&log)
+            .expect("the family log")
+            .lines()
+            .filter_map(|pid| pid.parse().ok())
+            .collect();
+        assert_eq!(
+            family.len(),
+            5,
+            "the shell, its three escapees and the unmarked child: {family:?}"
+        );
+        assert!(
+            family.iter().all(|pid| alive(*pid)),
+            "all running before the {signal}"
+        );
+        let pid = nix::unistd::Pid::from_raw(i32::try_from(holder.id()).unwrap());
+        nix::sys::signal::kill(pid, signal).expect("signalled");
+        let status = holder.wait().expect("the holder ends");
+        assert_eq!(
+            std::os::unix::process::ExitStatusExt::signal(&status),
+            Some(signal as i32),
+            "libtest does not handle {signal}"
+        );
+        let ended = std::time::Instant::now();
+        let mut left: Vec<u32> = family.clone();
+        while !left.is_empty() && ended.elapsed() < Duration::from_secs(2) {
+            std::thread::sleep(Duration::from_millis(5)); // /proc has no events
+            left.retain(|pid| alive(*pid));
+        }
+        assert!(
+            left.is_empty(),
+            "after {signal}, still alive 2 s later: {left:?}"
+        );
+    }
 }
 
 #[test]

@@ -49,6 +49,8 @@ impl Unpacked {
     /// Unpacks under `parent`.
     pub fn new(parent: &Path) -> std::io::Result<Unpacked> {
         let root = parent.join(format!("discos-check-{}", std::process::id()));
+        // Removed on drop; by the reaper if the run is killed first.
+        crate::orchestration::reaper().remove_at_exit(&root)?;
         let unpacked = Unpacked { root };
         std::fs::create_dir_all(unpacked.features())?;
         for (name, text) in FEATURES {

@@ -20,6 +20,7 @@
 pub mod browser;
 pub mod contract;
 pub mod features;
+pub mod interrupt;
 pub mod report;
 pub mod runner;
 pub mod settings;

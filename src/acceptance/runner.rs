@@ -177,7 +177,13 @@ pub fn main_with(
     if options.custom.artifacts.is_none() && library_runner {
         options.custom.artifacts = Some(PathBuf::from("target/acceptance"));
     }
-    match runtime.block_on(run_to(options, &features, Sink::Stdout, paths)) {
+    let signals = super::interrupt::watch(&runtime);
+    let result = runtime.block_on(run_to(options, &features, Sink::Stdout, paths));
+    drop(signals);
+    if let Some(interrupted) = super::interrupt::exit_code() {
+        return interrupted;
+    }
+    match result {
         Ok(outcome) if outcome.passed => ExitCode::SUCCESS,
         Ok(_) => ExitCode::FAILURE,
         Err(error) => {
@@ -331,6 +337,7 @@ async fn run_to(
     DiscosWorld::cucumber()
         .max_concurrent_scenarios(concurrency)
         .before(move |feature, rule, scenario, world| {
+            super::interrupt::refuse_if_interrupted();
             world.settings = before_settings.clone();
             world.feature = feature.name.clone();
             world.scenario = scenario.name.clone();
@@ -366,7 +373,10 @@ async fn run_to(
             }
             .boxed_local()
         })
-        .with_writer(reports.normalized())
+        .with_writer(super::interrupt::LeaveOutNotStarted::new(
+            reports.normalized(),
+            report.clone(),
+        ))
         .fail_on_skipped_with(|feature, rule, scenario| {
             // Undefined steps fail the run, except while a scenario is
             // still being written.

@@ -52,6 +52,8 @@ impl Web {
             SCENARIOS.fetch_add(1, Ordering::Relaxed)
         ));
         std::fs::create_dir_all(scratch.join("home"))?;
+        // Removed by the teardown; by the reaper if the run is killed first.
+        crate::orchestration::reaper().remove_at_exit(&scratch)?;
         let mut web = Web {
             scratch,
             console: None,

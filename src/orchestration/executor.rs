@@ -11,9 +11,10 @@ use tokio::process::{Child, Command};
 use tokio::task::JoinHandle;
 
 use super::error::{LAST_LINES, OrchestrationError, output_excerpt};
-use super::group::{is_alive, processes_in_group, signal_group};
+use super::group::{is_alive, live_processes, signal_group};
 use super::output::{Output, capture};
 use super::readiness::{MAX_BACKOFF, Readiness, substitute};
+use super::reaper::{REAPER_ENV, Reaper, carries_mark, reaper};
 use super::{free_port, group};
 
 /// Default bound on `start()`: generous, because a loaded CI machine can take
@@ -31,8 +32,10 @@ const KILL_SETTLE: Duration = Duration::from_secs(5);
 const DRAIN: Duration = Duration::from_secs(2);
 
 /// A process under supervision: it starts it, waits until it is really ready,
-/// and stops it with its whole process group. Dropping a running executor
-/// kills the group at once, so a panicking test leaks nothing.
+/// and stops it with its whole process group and every descendant that
+/// carries its mark (the [reaper](super::reaper)'s), so a descendant that
+/// left the group with `setsid()` goes too. Dropping a running executor
+/// kills them at once, so a panicking test leaks nothing.
 #[derive(Debug)]
 pub struct Executor {
     name: String,
@@ -47,6 +50,8 @@ pub struct Executor {
     output: Arc<Output>,
     port: Option<u16>,
     process_group: Option<i32>,
+    /// The reaper's mark in the environment of the latest start's processes.
+    mark: Option<String>,
     running: Option<Running>,
 }
 
@@ -74,6 +79,7 @@ impl Executor {
             output: Output::new(DEFAULT_OUTPUT_CAPACITY),
             port: None,
             process_group: None,
+            mark: None,
             running: None,
         }
     }
@@ -168,12 +174,11 @@ impl Executor {
         output_excerpt(&self.output.last(LAST_LINES))
     }
 
-    /// The processes of this executor's group still alive, from `/proc`:
-    /// empty after a clean stop; a teardown check names what it finds here.
+    /// The processes of this executor still alive, from `/proc`: its
+    /// group's, and those that carry its mark wherever they went. Empty
+    /// after a clean stop; a teardown check names what it finds here.
     pub fn leftover_processes(&self) -> Vec<(u32, String)> {
-        self.process_group
-            .map(processes_in_group)
-            .unwrap_or_default()
+        members(self.process_group.unwrap_or(0), self.mark.as_deref())
     }
 
     /// True while the main process is alive (a zombie is not).
@@ -229,6 +234,9 @@ impl Executor {
         if let Some(dir) = &self.current_dir {
             command.current_dir(dir);
         }
+        let mark = reaper().new_mark();
+        command.env(REAPER_ENV, Reaper::environment_value(&mark));
+        self.mark = Some(mark);
         group::harden(&mut command);
         let started = Instant::now();
         let mut child = command
@@ -257,6 +265,9 @@ impl Executor {
             readers.push(tokio::spawn(capture(stderr, self.output.clone(), echo)));
         }
         self.process_group = i32::try_from(pid).ok();
+        if let Some(group) = self.process_group {
+            reaper().adopt_group(group);
+        }
         let running = self.running.insert(Running {
             child,
             pid,
@@ -320,7 +331,7 @@ impl Executor {
             }
         };
         self.drain(running.readers).await;
-        let left = processes_in_group(group);
+        let left = self.leftover_processes();
         if !left.is_empty() {
             return Err(OrchestrationError::LeftProcesses {
                 name: self.name.clone(),
@@ -328,6 +339,7 @@ impl Executor {
                 processes: left,
             });
         }
+        reaper().release_group(group);
         Ok(Some(status))
     }
 
@@ -345,26 +357,27 @@ impl Executor {
             name: self.name.clone(),
             source,
         };
-        signal_group(group, self.stop_signal).map_err(signal_error)?;
+        let mark = self.mark.as_deref();
+        signal_all(group, mark, self.stop_signal).map_err(signal_error)?;
         let graceful = tokio::time::timeout(self.grace, async {
             let status = running.child.wait().await;
-            group_gone(group).await;
+            all_gone(group, mark).await;
             status
         })
         .await;
         let status = match graceful {
             Ok(status) => status.map_err(wait_error)?,
             Err(_) => {
-                signal_group(group, Signal::SIGKILL).map_err(signal_error)?;
+                signal_all(group, mark, Signal::SIGKILL).map_err(signal_error)?;
                 running.child.wait().await.map_err(wait_error)?
             }
         };
         // Members that outlived the leader (or a leader that exited at once
         // while its children ignored the signal) go now.
-        if !processes_in_group(group).is_empty() {
-            signal_group(group, Signal::SIGKILL).map_err(signal_error)?;
+        if !members(group, mark).is_empty() {
+            signal_all(group, mark, Signal::SIGKILL).map_err(signal_error)?;
         }
-        let _ = tokio::time::timeout(KILL_SETTLE, group_gone(group)).await;
+        let _ = tokio::time::timeout(KILL_SETTLE, all_gone(group, mark)).await;
         Ok(status)
     }
 
@@ -393,34 +406,55 @@ impl Executor {
         })
     }
 
-    /// SIGKILL to the whole group at once, and reap the main process; the
-    /// synchronous path that `Drop` uses. Returns the exit status if the
-    /// process was running and could be reaped.
+    /// SIGKILL to the whole group and to every process carrying this
+    /// executor's mark, at once, and reap the main process; the synchronous
+    /// path that `Drop` uses. Returns the exit status if the process was
+    /// running and could be reaped.
     pub fn kill(&mut self) -> Option<ExitStatus> {
         let mut running = self.running.take()?;
         let group = self.process_group.unwrap_or(0);
-        let _ = signal_group(group, Signal::SIGKILL);
+        let mark = self.mark.as_deref();
+        let _ = signal_all(group, mark, Signal::SIGKILL);
         // The readers end by themselves: the pipes close with the group.
         // A SIGKILLed process dies within microseconds unless it is stuck in
-        // the kernel; poll its status briefly rather than block forever.
+        // the kernel; poll briefly rather than block forever.
         let deadline = Instant::now() + Duration::from_secs(5);
-        loop {
+        let status = loop {
             match running.child.try_wait() {
-                Ok(Some(status)) => return Some(status),
+                Ok(Some(status)) => break Some(status),
                 Ok(None) if Instant::now() < deadline => {
-                    std::thread::sleep(Duration::from_millis(1));
+                    std::thread::sleep(Duration::from_millis(1)); // no event to wait on without a runtime
                 }
-                _ => return None,
+                _ => break None,
             }
+        };
+        // Forget the group once it is empty; one that is not stays with the
+        // reaper, which kills it when this process ends.
+        let settle = Instant::now() + Duration::from_secs(1);
+        loop {
+            if members(group, mark).is_empty() {
+                reaper().release_group(group);
+                break;
+            }
+            if Instant::now() >= settle {
+                break;
+            }
+            let _ = signal_all(group, mark, Signal::SIGKILL);
+            std::thread::sleep(Duration::from_millis(1)); // /proc has no events
         }
+        status
     }
 
     async fn kill_and_drain(&mut self) {
         if let Some(mut running) = self.running.take() {
             let group = self.process_group.unwrap_or(0);
-            let _ = signal_group(group, Signal::SIGKILL);
+            let mark = self.mark.as_deref();
+            let _ = signal_all(group, mark, Signal::SIGKILL);
             let _ = running.child.wait().await;
-            let _ = tokio::time::timeout(KILL_SETTLE, group_gone(group)).await;
+            let _ = tokio::time::timeout(KILL_SETTLE, all_gone(group, mark)).await;
+            if members(group, mark).is_empty() {
+                reaper().release_group(group);
+            }
             self.drain(running.readers).await;
         }
     }
@@ -445,11 +479,34 @@ impl Executor {
     }
 }
 
-/// Resolves once `/proc` shows no live member of `group`, checking at once and
-/// then with the same back-off as the readiness probes.
-async fn group_gone(group: i32) {
+/// The live processes of `group` and those carrying `mark`, wherever they
+/// went.
+fn members(group: i32, mark: Option<&str>) -> Vec<(u32, String)> {
+    live_processes(|pid, in_group| {
+        in_group == group || mark.is_some_and(|mark| carries_mark(pid, mark))
+    })
+}
+
+/// Sends `signal` to `group` and to every process carrying `mark` outside it.
+fn signal_all(group: i32, mark: Option<&str>, signal: Signal) -> Result<(), nix::errno::Errno> {
+    signal_group(group, signal)?;
+    if let Some(mark) = mark {
+        let escaped = live_processes(|pid, in_group| in_group != group && carries_mark(pid, mark));
+        for (pid, _) in escaped {
+            if let Ok(pid) = i32::try_from(pid) {
+                // One that ended meanwhile is what was wanted.
+                let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), signal);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Resolves once `/proc` shows nothing of `group` and `mark` alive, checking
+/// at once and then with the same back-off as the readiness probes.
+async fn all_gone(group: i32, mark: Option<&str>) {
     let mut pause = Duration::from_millis(1);
-    while !processes_in_group(group).is_empty() {
+    while !members(group, mark).is_empty() {
         tokio::time::sleep(pause).await;
         pause = (pause * 2).min(MAX_BACKOFF);
     }

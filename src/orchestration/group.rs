@@ -2,6 +2,10 @@
 //! its own group, so one signal reaches its grandchildren too; on Linux it is
 //! also tied to its parent's death; and `/proc` tells whether anything of the
 //! group is still alive, so a leak can be named instead of suspected.
+//!
+//! A group does not hold a descendant that calls `setsid()`; the mark the
+//! [reaper](super::reaper) puts in every child's environment does, so the
+//! same walk of `/proc` also finds the processes that carry a mark.
 
 use std::io;
 
@@ -24,9 +28,17 @@ pub(crate) fn signal_group(process_group: i32, signal: Signal) -> Result<(), Err
 ///
 /// Empty on systems without `/proc`.
 pub fn processes_in_group(process_group: i32) -> Vec<(u32, String)> {
+    live_processes(|_, group| group == process_group)
+}
+
+/// The live processes (not zombies) for which `keep(pid, process group)`
+/// holds, as `(pid, command line)`, sorted by pid; this process is never
+/// among them. Empty on systems without `/proc`.
+pub(crate) fn live_processes(mut keep: impl FnMut(u32, i32) -> bool) -> Vec<(u32, String)> {
     let Ok(entries) = std::fs::read_dir("/proc") else {
         return Vec::new();
     };
+    let own = std::process::id();
     let mut found = Vec::new();
     for entry in entries.flatten() {
         let Some(pid) = entry
@@ -36,18 +48,38 @@ pub fn processes_in_group(process_group: i32) -> Vec<(u32, String)> {
         else {
             continue;
         };
+        if pid == own {
+            continue;
+        }
         let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
             continue;
         };
         let Some((state, group)) = parse_stat(&stat) else {
             continue;
         };
-        if group == process_group && state != 'Z' && state != 'X' {
+        if state != 'Z' && state != 'X' && keep(pid, group) {
             found.push((pid, command_line(pid)));
         }
     }
     found.sort_unstable();
     found
+}
+
+/// Whether the environment process `pid` was started with holds, in the
+/// colon-separated list of variable `name`, an entry for which `matches`
+/// holds. `/proc/PID/environ` shows the environment as it was at `exec`,
+/// which a later `unsetenv` does not change; a process that rewrites that
+/// memory (Chromium, to set its title) or that was started with a cleared
+/// environment shows no mark.
+pub(crate) fn environment_lists(pid: u32, name: &str, matches: impl FnMut(&[u8]) -> bool) -> bool {
+    let Ok(environ) = std::fs::read(format!("/proc/{pid}/environ")) else {
+        return false;
+    };
+    environ
+        .split(|&b| b == 0)
+        .filter_map(|entry| entry.strip_prefix(name.as_bytes())?.strip_prefix(b"="))
+        .flat_map(|value| value.split(|&b| b == b':'))
+        .any(matches)
 }
 
 /// True while process `pid` exists and is not a zombie.
@@ -110,6 +142,7 @@ pub(crate) fn harden(command: &mut tokio::process::Command) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::unix::process::CommandExt as _;
 
     #[test]
     fn stat_with_parentheses_in_the_name_is_parsed() {
@@ -119,10 +152,35 @@ mod tests {
     }
 
     #[test]
-    fn this_process_is_found_in_its_own_group() {
-        let group = nix::unistd::getpgrp().as_raw();
-        let me = std::process::id();
-        assert!(processes_in_group(group).iter().any(|(pid, _)| *pid == me));
-        assert!(is_alive(me));
+    fn a_child_is_found_in_its_group_and_by_its_environment() {
+        let mut child = std::process::Command::new("sleep")
+            .arg("1000")
+            .env("DISCOS_GROUP_TEST", "one:two-marked:three")
+            .process_group(0)
+            .spawn()
+            .expect("sleep runs");
+        let pid = child.id();
+        let group = i32::try_from(pid).unwrap();
+        // The child shows its environment once it has executed `sleep`.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while !environment_lists(pid, "DISCOS_GROUP_TEST", |_| true)
+            && std::time::Instant::now() < deadline
+        {
+            std::thread::sleep(std::time::Duration::from_millis(1)); // /proc has no events
+        }
+        assert!(processes_in_group(group).iter().any(|(p, _)| *p == pid));
+        assert!(is_alive(pid));
+        assert!(environment_lists(pid, "DISCOS_GROUP_TEST", |e| e == b"two-marked"));
+        assert!(!environment_lists(pid, "DISCOS_GROUP_TEST", |e| e == b"two"));
+        assert!(!environment_lists(pid, "DISCOS_GROUP", |_| true));
+        assert!(
+            live_processes(|_, _| true)
+                .iter()
+                .all(|(p, _)| *p != std::process::id()),
+            "this process is never listed"
+        );
+        child.kill().unwrap();
+        child.wait().unwrap();
+        assert!(!is_alive(pid));
     }
 }

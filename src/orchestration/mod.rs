@@ -9,8 +9,12 @@
 //! [`Service`].
 //!
 //! Hygiene is not optional: every child leads its own process group, is tied
-//! to its parent's death on Linux (`PR_SET_PDEATHSIG`), and is killed with its
-//! group when its executor is dropped, so a panicking test leaks nothing.
+//! to its parent's death on Linux (`PR_SET_PDEATHSIG`), carries a mark in its
+//! environment that its descendants inherit, and is killed with its group and
+//! its marked descendants when its executor is dropped, so a panicking test
+//! leaks nothing. Whatever ends the process itself — even SIGKILL — the
+//! [`reaper`]'s watchdog kills what is left and removes registered scratch
+//! directories.
 
 mod error;
 mod executor;
@@ -18,6 +22,7 @@ mod group;
 mod orchestrator;
 mod output;
 mod readiness;
+pub mod reaper;
 mod service;
 
 pub use error::{LAST_LINES, OrchestrationError};
@@ -28,6 +33,7 @@ pub use group::{command_line, processes_in_group};
 pub use nix::sys::signal::Signal;
 pub use orchestrator::{Orchestrated, Orchestrator, orchestrated};
 pub use readiness::{FIRST_BACKOFF, MAX_BACKOFF, Readiness};
+pub use reaper::{REAPER_ENV, Reaped, Reaper, reaper};
 pub use service::Service;
 
 /// A local TCP port free at the moment of the call, for a service that must
