@@ -168,8 +168,13 @@ impl Decoder for LineCodec {
             buf.clear();
             return Ok(None);
         }
-        // A last line without its line end is still a line.
+        // A last line without its line end is still a line, held to the
+        // same limit: the bytes kept waiting for a LF may be one over it.
         let line = buf.split();
+        let content = grammar::strip_line_end(&line);
+        if content.len() > self.max_line {
+            return Ok(Some(Err(self.too_long(content))));
+        }
         Ok(Some(parse(&line)))
     }
 }
@@ -252,7 +257,10 @@ mod tests {
     fn an_over_long_lines_name_does_not_depend_on_how_it_arrived() {
         // Found by fuzzing: whole, the name was read from the entire line;
         // a byte at a time, from what had arrived when the limit was passed.
-        let whole = frames(&mut LineCodec::new(1), &mut BytesMut::from(&b"?stop\r\n"[..]));
+        let whole = frames(
+            &mut LineCodec::new(1),
+            &mut BytesMut::from(&b"?stop\r\n"[..]),
+        );
         let mut codec = LineCodec::new(1);
         let mut buf = BytesMut::new();
         let mut cut = Vec::new();
@@ -271,6 +279,29 @@ mod tests {
         assert!(frames(&mut codec, &mut buf).is_empty());
         buf.extend_from_slice(b"\n");
         assert!(frames(&mut codec, &mut buf)[0].is_ok());
+    }
+
+    #[test]
+    fn a_last_line_without_its_line_end_is_held_to_the_limit() {
+        // Found by fuzzing: one byte over the limit passed at the end.
+        let mut codec = LineCodec::new(5);
+        let mut buf = BytesMut::from(&b"?time1"[..]);
+        assert!(codec.decode(&mut buf).unwrap().is_none());
+        let last = codec.decode_eof(&mut buf).unwrap().unwrap();
+        assert_eq!(
+            last,
+            Err(ProtocolError::LineTooLong {
+                name: "time1".into(),
+                limit: 5
+            })
+        );
+        assert!(codec.decode_eof(&mut buf).unwrap().is_none());
+        // Its CR does not count, as for any line.
+        let mut buf = BytesMut::from(&b"?time\r"[..]);
+        assert_eq!(
+            codec.decode_eof(&mut buf).unwrap().unwrap().unwrap().name,
+            "time"
+        );
     }
 
     #[test]
