@@ -1,12 +1,19 @@
 //! Where a backend is, as people write it: `HOST:PORT`, or `tcp://HOST:PORT`
-//! where a scheme tells it apart from other kinds of target.
+//! as a URL (how the acceptance `--target` tells it from other kinds of
+//! target); both are read everywhere.
 //!
 //! One reading for every command that names a backend (`send`, `console
-//! --backend`, `load`, the acceptance `--target`), so a typo gets the same clear reason
-//! everywhere, before anything connects.
+//! --backend`, `load`, the acceptance `--target`), so a typo gets the same
+//! clear reason everywhere, before anything connects: a host that is really a
+//! URL of another scheme, or holds one (`127.0.0.1:tcp://x`), would otherwise
+//! reach the resolver and come back as a puzzling DNS error.
 
 use std::fmt;
+use std::net::Ipv6Addr;
 use std::str::FromStr;
+
+/// The forms an address is written in, for error messages.
+const FORMS: &str = "HOST:PORT or tcp://HOST:PORT";
 
 /// A backend's host and port.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -17,29 +24,25 @@ pub struct Address {
     pub port: u16,
 }
 
-impl Address {
-    /// Reads `tcp://HOST:PORT`; another scheme, or none, is named in the
-    /// error.
-    pub fn from_url(text: &str) -> Result<Address, String> {
-        let Some(address) = text.strip_prefix("tcp://") else {
-            return Err(match text.split_once("://") {
-                Some((scheme, _)) => {
-                    format!("'{text}' has the scheme '{scheme}'; write tcp://HOST:PORT")
-                }
-                None => format!("'{text}' has no scheme; write tcp://{text}"),
-            });
-        };
-        let address = address.strip_suffix('/').unwrap_or(address);
-        parse(text, address, "tcp://HOST:PORT")
-    }
-}
-
 impl FromStr for Address {
     type Err = String;
 
-    /// Reads `HOST:PORT` (`[::1]:8978` for IPv6).
+    /// Reads `HOST:PORT` or `tcp://HOST:PORT` (`[::1]:8978` for IPv6; the
+    /// URL may end with a `/`).
     fn from_str(text: &str) -> Result<Address, String> {
-        parse(text, text, "HOST:PORT")
+        let address = match text.strip_prefix("tcp://") {
+            Some(rest) => rest.strip_suffix('/').unwrap_or(rest),
+            None => text,
+        };
+        if let Some(at) = address.find("://") {
+            let scheme = &address[..at];
+            return Err(if address.len() == text.len() && is_scheme(scheme) {
+                format!("'{text}' has the scheme '{scheme}'; write {FORMS}")
+            } else {
+                format!("'{text}' holds a URL ('://') inside its host or port; write {FORMS}")
+            });
+        }
+        parse(text, address)
     }
 }
 
@@ -55,26 +58,61 @@ impl fmt::Display for Address {
     }
 }
 
-/// Reads `address`, a part of `text`; errors quote `text` and show `form`.
-fn parse(text: &str, address: &str, form: &str) -> Result<Address, String> {
+/// A URL scheme as RFC 3986 spells it: a letter, then letters, digits, `+`,
+/// `-` or `.`.
+fn is_scheme(text: &str) -> bool {
+    let mut chars = text.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+}
+
+/// Reads `address`, a part of `text`; errors quote `text`.
+fn parse(text: &str, address: &str) -> Result<Address, String> {
     let (host, port) = if let Some(rest) = address.strip_prefix('[') {
         let Some((host, rest)) = rest.split_once(']') else {
             return Err(format!(
-                "'{text}' opens an IPv6 address with '[' but never closes it; write {form}"
+                "'{text}' opens an IPv6 address with '[' but never closes it; write {FORMS}"
             ));
         };
-        (host, rest.strip_prefix(':'))
+        if host.parse::<Ipv6Addr>().is_err() {
+            return Err(format!(
+                "'{text}' has no valid host: '{host}' in brackets is not an IPv6 address"
+            ));
+        }
+        match rest.strip_prefix(':') {
+            Some(port) => (host, Some(port)),
+            None if rest.is_empty() => (host, None),
+            None => {
+                return Err(format!(
+                    "'{text}' has '{rest}' after its IPv6 address where ':PORT' goes"
+                ));
+            }
+        }
     } else {
-        match address.rsplit_once(':') {
+        let (host, port) = match address.rsplit_once(':') {
             Some((host, port)) => (host, Some(port)),
             None => (address, None),
+        };
+        if host.contains(':') {
+            return Err(format!(
+                "'{text}' has more than one ':'; an IPv6 address goes in brackets, e.g. [::1]:8978"
+            ));
         }
+        if let Some(bad) = host
+            .chars()
+            .find(|&c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_')))
+        {
+            return Err(format!(
+                "'{text}' has no valid host: '{host}' holds {bad:?}; a host is a name or an IP address"
+            ));
+        }
+        (host, port)
     };
     if host.is_empty() {
-        return Err(format!("'{text}' has no host; write {form}"));
+        return Err(format!("'{text}' has no host; write {FORMS}"));
     }
     let Some(port) = port else {
-        return Err(format!("'{text}' has no port; write {form}"));
+        return Err(format!("'{text}' has no port; write {FORMS}"));
     };
     match port.parse::<u16>() {
         Ok(port) if port > 0 => Ok(Address {
@@ -82,7 +120,7 @@ fn parse(text: &str, address: &str, form: &str) -> Result<Address, String> {
             port,
         }),
         _ => Err(format!(
-            "'{text}' has no valid port: '{port}' is not a port from 1 to 65535; write {form}"
+            "'{text}' has no valid port: '{port}' is not a port from 1 to 65535; write {FORMS}"
         )),
     }
 }
@@ -93,40 +131,52 @@ mod tests {
 
     #[test]
     fn addresses_read_as_written() {
-        let address: Address = "127.0.0.1:8978".parse().unwrap();
-        assert_eq!(address.to_string(), "127.0.0.1:8978");
-        let address: Address = "[::1]:80".parse().unwrap();
-        assert_eq!(address.host, "::1");
-        assert_eq!(address.to_string(), "[::1]:80");
-        let address = Address::from_url("tcp://localhost:8978/").unwrap();
-        assert_eq!(address.to_string(), "localhost:8978");
+        for (text, host, shown) in [
+            ("127.0.0.1:8978", "127.0.0.1", "127.0.0.1:8978"),
+            ("tcp://127.0.0.1:8978", "127.0.0.1", "127.0.0.1:8978"),
+            ("tcp://localhost:8978/", "localhost", "localhost:8978"),
+            (
+                "backend-1.example_site:80",
+                "backend-1.example_site",
+                "backend-1.example_site:80",
+            ),
+            ("[::1]:80", "::1", "[::1]:80"),
+            ("tcp://[::1]:80", "::1", "[::1]:80"),
+        ] {
+            let address: Address = text.parse().unwrap_or_else(|e| panic!("{text}: {e}"));
+            assert_eq!(address.host, host, "{text}");
+            assert_eq!(address.to_string(), shown, "{text}");
+        }
     }
 
     #[test]
     fn bad_addresses_say_what_is_wrong() {
         for (text, reason) in [
-            ("localhost", "has no port; write HOST:PORT"),
+            (
+                "localhost",
+                "has no port; write HOST:PORT or tcp://HOST:PORT",
+            ),
+            ("tcp://localhost", "has no port"),
             (":80", "has no host"),
+            ("tcp://:80", "has no host"),
             ("h:http", "'http' is not a port"),
             ("h:0", "'0' is not a port"),
             ("h:70000", "'70000' is not a port"),
+            ("tcp://localhost:0", "'0' is not a port"),
             ("[::1:80", "never closes"),
+            ("[::1]", "has no port"),
+            ("[::1]80", "'80' after its IPv6 address"),
+            ("[nope]:80", "'nope' in brackets is not an IPv6 address"),
+            ("::1:80", "an IPv6 address goes in brackets"),
+            ("http://localhost:80", "has the scheme 'http'"),
+            ("udp://localhost:80", "has the scheme 'udp'"),
+            ("127.0.0.1:tcp://x", "holds a URL ('://') inside"),
+            ("tcp://tcp://x:80", "holds a URL ('://') inside"),
+            ("tcp://x:80/path", "has no valid port: '80/path'"),
+            ("a/b:80", "'a/b' holds '/'"),
+            ("my host:80", "'my host' holds ' '"),
         ] {
             let error = text.parse::<Address>().unwrap_err();
-            assert!(error.contains(reason), "{text}: {error}");
-        }
-    }
-
-    #[test]
-    fn bad_urls_say_what_is_wrong() {
-        for (text, reason) in [
-            ("127.0.0.1:8978", "has no scheme"),
-            ("http://localhost:80", "scheme 'http'"),
-            ("tcp://localhost", "has no port; write tcp://HOST:PORT"),
-            ("tcp://:80", "has no host"),
-            ("tcp://localhost:0", "'0' is not a port"),
-        ] {
-            let error = Address::from_url(text).unwrap_err();
             assert!(error.contains(reason), "{text}: {error}");
         }
     }

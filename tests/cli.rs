@@ -1,6 +1,7 @@
-//! `discos-sim serve`, `send` and `check` as a user runs them.
+//! `discos-sim serve`, `send`, `console` and `check` as a user runs them.
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
 use std::process::{Command, Stdio};
 
 use nix::sys::signal::{Signal, kill};
@@ -16,11 +17,21 @@ struct Served {
 
 impl Served {
     fn start(args: &[&str]) -> Served {
+        Served::start_with(args, Stdio::null(), &[])
+    }
+
+    /// Starts with stderr piped, to read the log after [`Served::stop`].
+    fn logging(args: &[&str], env: &[(&str, &str)]) -> Served {
+        Served::start_with(args, Stdio::piped(), env)
+    }
+
+    fn start_with(args: &[&str], stderr: Stdio, env: &[(&str, &str)]) -> Served {
         let mut child = Command::new(BIN)
             .args(["serve", "--port", "0"])
             .args(args)
+            .envs(env.iter().copied())
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(stderr)
             .spawn()
             .expect("discos-sim starts");
         let mut line = String::new();
@@ -38,6 +49,15 @@ impl Served {
     fn signal(mut self, signal: Signal) -> std::process::ExitStatus {
         kill(Pid::from_raw(self.child.id() as i32), signal).unwrap();
         self.child.wait().unwrap()
+    }
+
+    /// Ends the server with SIGTERM; its exit status and whole log.
+    fn stop(mut self) -> (std::process::ExitStatus, String) {
+        let mut stderr = self.child.stderr.take().expect("stderr is piped");
+        kill(Pid::from_raw(self.child.id() as i32), Signal::SIGTERM).unwrap();
+        let mut log = String::new();
+        stderr.read_to_string(&mut log).unwrap();
+        (self.child.wait().unwrap(), log)
     }
 }
 
@@ -140,7 +160,23 @@ fn bad_arguments_get_a_clear_error_not_a_panic() {
         (&["send", "127.0.0.1:1"], "LINES"),
         (
             &["send", "localhost", "status"],
-            "'localhost' has no port; write HOST:PORT",
+            "'localhost' has no port; write HOST:PORT or tcp://HOST:PORT",
+        ),
+        (
+            &["send", "127.0.0.1:1", "--timeout", "1e30", "status"],
+            "'1e30' is not a duration",
+        ),
+        (
+            &["send", "127.0.0.1:1", "--timeout", "1000d", "status"],
+            "'1000d' is too long",
+        ),
+        (
+            &["send", "127.0.0.1:1", "--timeout", "0s", "status"],
+            "'0s' is too short",
+        ),
+        (
+            &["send", "127.0.0.1:1", "--timeout", "5", "status"],
+            "'5' has no unit",
         ),
         (&["launch"], "unrecognized subcommand 'launch'"),
     ];
@@ -173,11 +209,17 @@ fn a_line_beyond_latin1_is_named() {
 #[test]
 fn check_runs_the_compiled_in_features_against_a_running_backend() {
     let served = Served::start(&[]);
-    let target = format!("tcp://{}", served.address);
-    // From a directory with no features in it: they come from the binary.
+    // HOST:PORT as send takes it (tcp://HOST:PORT works as well); from a
+    // directory with no features in it: they come from the binary.
     let output = Command::new(BIN)
         .current_dir(std::env::temp_dir())
-        .args(["check", "--target", &target, "--name", "handshake|version"])
+        .args([
+            "check",
+            "--target",
+            &served.address,
+            "--name",
+            "handshake|version",
+        ])
         .output()
         .expect("discos-sim check runs");
     let stdout = String::from_utf8_lossy(&output.stdout);
@@ -193,4 +235,247 @@ fn check_runs_the_compiled_in_features_against_a_running_backend() {
     assert_eq!(output.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("unknown target 'simulator'"), "{stderr}");
+}
+
+/// A port nothing listens on any more, and the listener that held it, to
+/// prove a command refused its input before connecting: the listener would
+/// have had a connection waiting.
+fn listener() -> (TcpListener, u16) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let port = listener.local_addr().unwrap().port();
+    (listener, port)
+}
+
+fn nobody_connected(listener: &TcpListener) -> bool {
+    matches!(listener.accept(), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock)
+}
+
+#[test]
+fn send_reads_both_address_forms() {
+    let served = Served::start(&["--handler", "always-ok"]);
+    for address in [served.address.clone(), format!("tcp://{}", served.address)] {
+        let out = send(&address, &["status"]);
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            "!status,ok\n",
+            "{address}"
+        );
+        assert!(out.status.success(), "{address}");
+    }
+}
+
+#[test]
+fn an_address_with_a_scheme_in_its_host_is_refused_before_connecting() {
+    let (listener, port) = listener();
+    for (address, reason) in [
+        (
+            format!("127.0.0.1:tcp://127.0.0.1:{port}"),
+            "holds a URL ('://') inside",
+        ),
+        (
+            format!("tcp://tcp://127.0.0.1:{port}"),
+            "holds a URL ('://') inside",
+        ),
+        (format!("http://127.0.0.1:{port}"), "has the scheme 'http'"),
+        (format!("127.0.0.1/x:{port}"), "'127.0.0.1/x' holds '/'"),
+    ] {
+        let (code, stderr) = refused(&["send", &address, "status"]);
+        assert_eq!(code, Some(2), "{address}: {stderr}");
+        assert!(stderr.contains(reason), "{address}: {stderr}");
+    }
+    assert!(nobody_connected(&listener));
+}
+
+#[test]
+fn a_line_break_inside_a_line_is_refused_before_anything_is_sent() {
+    let (listener, port) = listener();
+    let address = format!("127.0.0.1:{port}");
+    for line in [
+        "get-configuration\n?set-configuration,SMUGGLED\n?start",
+        "status\r",
+    ] {
+        let out = send(&address, &["status", line]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{stderr}");
+        assert!(stderr.contains("line 2 ("), "{stderr}");
+        assert!(stderr.contains("holds a line break"), "{stderr}");
+        assert!(out.stdout.is_empty());
+    }
+    assert!(
+        nobody_connected(&listener),
+        "not even the first line went out"
+    );
+}
+
+/// A backend that opens with `handshake` and answers each request line with
+/// the next of `replies`, whatever was asked.
+fn scripted_backend(
+    handshake: &'static str,
+    replies: &'static [&'static str],
+) -> (String, std::thread::JoinHandle<()>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap().to_string();
+    let thread = std::thread::spawn(move || {
+        let (stream, _) = listener.accept().unwrap();
+        let mut writer = stream.try_clone().unwrap();
+        writer.write_all(handshake.as_bytes()).unwrap();
+        let mut lines = BufReader::new(stream).lines();
+        for reply in replies {
+            if lines.next().is_none() {
+                return;
+            }
+            writer.write_all(reply.as_bytes()).unwrap();
+        }
+        // Until the client closes.
+        for _ in lines {}
+    });
+    (address, thread)
+}
+
+#[test]
+fn a_reply_under_another_name_is_an_error_that_says_which() {
+    let (address, backend) = scripted_backend(
+        "!version,ok,1.4\r\n",
+        &["!status,ok\r\n", "!status,ok,0,ok,0\r\n"],
+    );
+    let out = send(&address, &["status", "get-configuration", "time"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stdout}{stderr}");
+    assert_eq!(
+        stdout, "!status,ok\n!status,ok,0,ok,0\n",
+        "each reply is shown"
+    );
+    assert!(
+        stderr.contains(
+            "the reply to line 2 (\"?get-configuration\") is named 'status', not 'get-configuration'"
+        ),
+        "{stderr}"
+    );
+    backend.join().unwrap();
+}
+
+#[test]
+fn another_protocol_version_is_warned_about() {
+    let (address, backend) = scripted_backend("!version,ok,1.3\r\n", &["!status,ok\r\n"]);
+    let out = send(&address, &["status"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("warning: ")
+            && stderr.contains("speaks protocol 1.3 (!version,ok,1.3), not 1.4"),
+        "{stderr}"
+    );
+    backend.join().unwrap();
+
+    let served = Served::start(&[]);
+    let out = send(&served.address, &["version"]);
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "!version,ok,1.4\n");
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn send_waits_as_long_as_its_humane_timeout_says() {
+    // A backend that opens and then never answers.
+    let (address, backend) = scripted_backend("!version,ok,1.4\r\n", &[]);
+    let out = Command::new(BIN)
+        .args(["send", &address, "--timeout", "200ms", "status"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("waited 200ms for a reply"), "{stderr}");
+    backend.join().unwrap();
+}
+
+#[test]
+fn each_os_error_is_printed_once() {
+    let (listener, port) = listener();
+    drop(listener);
+    let (_, stderr) = refused(&["send", &format!("127.0.0.1:{port}"), "status"]);
+    assert_eq!(stderr.matches("Connection refused").count(), 1, "{stderr}");
+    let (_, stderr) = refused(&["serve", "--port", "0", "--catalogue", "/nonexistent.toml"]);
+    assert_eq!(
+        stderr.matches("No such file or directory").count(),
+        1,
+        "{stderr}"
+    );
+    let served = Served::start(&[]);
+    let port = served.address.rsplit_once(':').unwrap().1;
+    let (_, stderr) = refused(&["serve", "--port", port]);
+    assert_eq!(stderr.matches("in use").count(), 1, "{stderr}");
+}
+
+#[test]
+fn logs_written_to_a_pipe_hold_no_colour_codes() {
+    let served = Served::logging(&[], &[]);
+    let (status, log) = served.stop();
+    assert!(status.success());
+    assert!(log.contains("listening"), "{log}");
+    assert!(log.contains("SIGTERM: shutting down"), "{log}");
+    assert!(!log.contains('\x1b'), "{log:?}");
+}
+
+#[test]
+fn a_panicking_handler_logs_one_line_per_panic() {
+    // A backtrace, if one were printed, would be printed in full.
+    let served = Served::logging(&["--handler", "always-panic"], &[("RUST_BACKTRACE", "1")]);
+    let out = send(&served.address, &["status", "get-tpi", "start"]);
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(stdout.lines().count(), 3, "{stdout}");
+    assert!(
+        stdout.starts_with("!status,fail,internal error: the always-panic handler panics"),
+        "{stdout}"
+    );
+    let (status, log) = served.stop();
+    assert!(status.success(), "{log}");
+    let panics: Vec<&str> = log.lines().filter(|l| l.contains("panic")).collect();
+    assert_eq!(panics.len(), 3, "{log}");
+    for (line, request) in panics.iter().zip(["?status", "?get-tpi", "?start"]) {
+        assert!(line.contains("handler panicked; answered fail"), "{line}");
+        assert!(line.contains(&format!("request={request} ")), "{line}");
+        assert!(line.contains("at=src/backend/debug.rs:"), "{line}");
+    }
+    assert!(!log.contains("stack backtrace"), "{log}");
+    assert!(log.len() < 2_000, "{} bytes of log: {log}", log.len());
+}
+
+#[test]
+fn console_takes_a_tcp_url_for_its_backend() {
+    let served = Served::start(&[]);
+    let backend = format!("tcp://{}", served.address);
+    let mut console = Command::new(BIN)
+        .args(["console", "--port", "0", "--backend", &backend])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(console.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let url = line
+        .strip_prefix("console on http://")
+        .unwrap_or_else(|| panic!("{line:?}"));
+    let host = url.trim().trim_end_matches('/');
+    let mut http = std::net::TcpStream::connect(host).unwrap();
+    write!(
+        http,
+        "GET /status HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut response = String::new();
+    http.read_to_string(&mut response).unwrap();
+    kill(Pid::from_raw(console.id() as i32), Signal::SIGTERM).unwrap();
+    assert!(console.wait().unwrap().success());
+    assert!(
+        response.contains(&format!("\"backend\":\"{}\"", served.address)),
+        "{response}"
+    );
 }

@@ -327,8 +327,9 @@ async fn the_binary_exits_1_on_errors_and_shows_a_sample() {
 #[tokio::test]
 async fn the_binary_sends_the_command_asked_for() {
     let server = serve(HandlerKind::Simulator).await;
+    // HOST:PORT, as send takes it; the other tests give tcp://HOST:PORT.
     let (code, stdout, stderr) = cli(&[
-        &url(&server),
+        &server.local_addr().to_string(),
         "--requests",
         "20",
         "--command",
@@ -351,7 +352,10 @@ async fn bad_arguments_get_one_clear_line() {
             "cannot be used with",
         ),
         (&["http://127.0.0.1:1"][..], "scheme 'http'"),
-        (&["127.0.0.1:1"][..], "has no scheme"),
+        (
+            &["127.0.0.1:tcp://127.0.0.1:1"][..],
+            "holds a URL ('://') inside",
+        ),
         (&["tcp://127.0.0.1"][..], "has no port"),
         (&["tcp://127.0.0.1:1", "--pipeline", "0"][..], "--pipeline"),
         (

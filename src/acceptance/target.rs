@@ -88,8 +88,10 @@ impl FromStr for Target {
             }
             return Ok(Target::Command(command.to_owned()));
         }
-        if text.starts_with("tcp://") {
-            return Address::from_url(text).map(|address| Target::Address(address.to_string()));
+        if text.starts_with("tcp://") || text.contains(':') {
+            return text
+                .parse::<Address>()
+                .map(|address| Target::Address(address.to_string()));
         }
         Err(format!(
             "unknown target '{text}'; expected embedded, cmd:<command with {{port}}> or tcp://HOST:PORT"

@@ -1,8 +1,9 @@
 //! `discos-sim`: serve the simulator, poke a backend, and more.
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use anyhow::Context;
 use clap::builder::TypedValueParser;
@@ -13,7 +14,9 @@ use discos_acceptance::address::Address;
 use discos_acceptance::backend::{Catalogue, HandlerKind};
 use discos_acceptance::client::{Client, ClientOptions};
 use discos_acceptance::console::{self, Console};
-use discos_acceptance::protocol::{Code, DEFAULT_MAX_LINE, latin1};
+use discos_acceptance::protocol::{
+    Code, DEFAULT_MAX_LINE, PROTOCOL_VERSION, UNDEFINED_NAME, latin1, readable_name,
+};
 use discos_acceptance::server::{self, DEFAULT_MAX_CONNECTIONS, Server};
 use discos_acceptance::{load, system};
 
@@ -78,17 +81,19 @@ struct ServeArgs {
 
 #[derive(Debug, Args)]
 struct SendArgs {
-    /// The backend, HOST:PORT.
-    #[arg(value_name = "HOST:PORT")]
+    /// The backend, HOST:PORT or tcp://HOST:PORT.
+    #[arg(value_name = "ADDRESS")]
     address: Address,
     /// Request lines, e.g. `status` or `?set-configuration,K2000` (the `?` may
     /// be omitted); each is sent as typed, so a malformed one shows how the
-    /// backend answers it.
+    /// backend answers it, but a line break inside one is refused: it would
+    /// send requests nobody sees.
     #[arg(required = true)]
     lines: Vec<String>,
-    /// Seconds to wait for each reply.
-    #[arg(long, default_value_t = 5.0)]
-    timeout: f64,
+    /// How long to wait for the connection and for each reply, e.g. 5s or
+    /// 500ms.
+    #[arg(long, value_name = "D", default_value = "5s", value_parser = discos_acceptance::duration::parse)]
+    timeout: Duration,
 }
 
 fn main() -> ExitCode {
@@ -112,11 +117,16 @@ fn main() -> ExitCode {
     }
 }
 
-/// Logs through tracing to stderr, filtered by `RUST_LOG` (default info).
+/// Logs through tracing to stderr, filtered by `RUST_LOG` (default info);
+/// in colour only on a terminal (and without `NO_COLOR`), so a log kept in a
+/// file or read by a CI page holds no escape codes.
 fn log_to_stderr() {
+    let colour = std::io::stderr().is_terminal()
+        && std::env::var_os("NO_COLOR").is_none_or(|value| value.is_empty());
     tracing_subscriber::fmt()
         .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
         .with_writer(std::io::stderr)
+        .with_ansi(colour)
         .init();
 }
 
@@ -132,8 +142,27 @@ fn run(command: impl Future<Output = anyhow::Result<ExitCode>>) -> ExitCode {
 }
 
 fn fail(error: anyhow::Error) -> ExitCode {
-    eprintln!("discos-sim: error: {error:#}");
+    eprintln!("discos-sim: error: {}", one_line(&error));
     ExitCode::from(2)
+}
+
+/// The error and its causes on one line, each said once. An error whose
+/// message already ends with its cause (`cannot connect to …: Connection
+/// refused`, as `thiserror` messages are written) would otherwise show the
+/// OS error twice.
+fn one_line(error: &anyhow::Error) -> String {
+    let mut line = String::new();
+    for cause in error.chain() {
+        let text = cause.to_string();
+        if line.ends_with(&text) {
+            continue;
+        }
+        if !line.is_empty() {
+            line.push_str(": ");
+        }
+        line.push_str(&text);
+    }
+    line
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
@@ -236,31 +265,44 @@ fn announce(line: &str) {
 }
 
 async fn send(args: SendArgs) -> anyhow::Result<ExitCode> {
-    if !(args.timeout.is_finite() && args.timeout > 0.0) {
-        anyhow::bail!(
-            "--timeout must be a positive number of seconds, got {}",
-            args.timeout
-        );
-    }
+    // Every line is checked before connecting: a bad one must not leave the
+    // lines before it sent.
+    let requests = args
+        .lines
+        .iter()
+        .enumerate()
+        .map(|(index, line)| wire_line(index + 1, line))
+        .collect::<anyhow::Result<Vec<_>>>()?;
     let options = ClientOptions {
-        reply_timeout: std::time::Duration::from_secs_f64(args.timeout),
+        reply_timeout: args.timeout,
         ..ClientOptions::default()
     };
     let mut client = Client::connect_with(args.address.to_string(), options).await?;
+    if client.version() != PROTOCOL_VERSION {
+        eprintln!(
+            "discos-sim: warning: {} speaks protocol {} ({}), not {PROTOCOL_VERSION}: replies may not mean what this tool expects",
+            args.address,
+            client.version(),
+            client.handshake()
+        );
+    }
     let mut all_ok = true;
-    for line in &args.lines {
-        // Sent as typed (even malformed), so the backend's own answer shows.
-        let line = if line.starts_with(['?', '!']) {
-            line.clone()
-        } else {
-            format!("?{line}")
-        };
-        let mut bytes = latin1::encode(&line).with_context(|| format!("cannot send {line:?}"))?;
-        bytes.extend_from_slice(b"\r\n");
-        client.send_raw(&bytes).await?;
+    for (index, (line, bytes)) in requests.iter().enumerate() {
+        client.send_raw(bytes).await?;
         let reply = client.receive().await?;
-        all_ok &= reply.code() == Some(Code::Ok);
         println!("{reply}");
+        // Replies come in request order; one under another name means the
+        // two sides no longer agree on which reply answers which request.
+        let expected =
+            readable_name(&bytes[..bytes.len() - 2]).unwrap_or_else(|| UNDEFINED_NAME.to_owned());
+        if reply.name != expected {
+            anyhow::bail!(
+                "the reply to line {} ({line:?}) is named '{}', not '{expected}': {reply}",
+                index + 1,
+                reply.name
+            );
+        }
+        all_ok &= reply.code() == Some(Code::Ok);
     }
     client.close().await?;
     Ok(if all_ok {
@@ -268,4 +310,23 @@ async fn send(args: SendArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// The bytes to send for the `number`th request line as typed: `?` added
+/// when it starts with neither `?` nor `!`, latin-1, CR LF at the end.
+fn wire_line(number: usize, line: &str) -> anyhow::Result<(String, Vec<u8>)> {
+    if line.contains(['\r', '\n']) {
+        anyhow::bail!(
+            "line {number} ({line:?}) holds a line break, which would send more than one request; give each request as its own argument"
+        );
+    }
+    let line = if line.starts_with(['?', '!']) {
+        line.to_owned()
+    } else {
+        format!("?{line}")
+    };
+    let mut bytes =
+        latin1::encode(&line).with_context(|| format!("cannot send line {number} ({line:?})"))?;
+    bytes.extend_from_slice(b"\r\n");
+    Ok((line, bytes))
 }

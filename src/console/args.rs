@@ -11,7 +11,7 @@ use crate::address::Address;
 /// Command-line arguments of `discos-sim console`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct ConsoleArgs {
-    /// The backend to relay to, HOST:PORT.
+    /// The backend to relay to, HOST:PORT or tcp://HOST:PORT.
     #[arg(long, value_name = "HOST:PORT", value_parser = parse_backend)]
     pub backend: String,
     /// Address to listen on.
@@ -138,6 +138,11 @@ mod tests {
             Ok("127.0.0.1:8978")
         );
         assert_eq!(parse_backend("[::1]:1").as_deref(), Ok("[::1]:1"));
+        assert_eq!(
+            parse_backend("tcp://127.0.0.1:8978").as_deref(),
+            Ok("127.0.0.1:8978")
+        );
+        assert!(parse_backend("http://h:80").unwrap_err().contains("scheme"));
         assert!(parse_backend("localhost").unwrap_err().contains("no port"));
         assert!(parse_backend(":80").unwrap_err().contains("no host"));
         assert!(parse_backend("h:99999").unwrap_err().contains("not a port"));

@@ -16,8 +16,8 @@ pub const DEFAULT_DURATION: Duration = Duration::from_secs(5);
 /// Command-line arguments of `discos-sim load`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct LoadArgs {
-    /// The backend to load, tcp://HOST:PORT.
-    #[arg(value_name = "tcp://HOST:PORT", value_parser = parse_target)]
+    /// The backend to load, HOST:PORT or tcp://HOST:PORT.
+    #[arg(value_name = "ADDRESS")]
     pub target: Address,
     /// Connections sending requests at once.
     #[arg(long, short = 'c', value_name = "N", default_value_t = 1,
@@ -92,11 +92,6 @@ impl LoadArgs {
             progress,
         }
     }
-}
-
-/// Reads the backend to load: `tcp://HOST:PORT`.
-fn parse_target(text: &str) -> Result<Address, String> {
-    Address::from_url(text)
 }
 
 /// Reads the request to send; a reply (`!…`) is refused, since a backend

@@ -96,8 +96,11 @@ impl LineCodec {
     }
 
     fn too_long(&self, start: &[u8]) -> ProtocolError {
-        // The name, if any, is at the very start; a few bytes suffice.
-        let start = &start[..start.len().min(256)];
+        // The name, if any, is at the very start; a few bytes suffice. No
+        // more than the limit and one byte are read, as that is all a line
+        // arriving in pieces is sure to have in the buffer when it passes
+        // the limit: the reply's name must not depend on how TCP cut it.
+        let start = &start[..start.len().min(256).min(self.max_line + 1)];
         ProtocolError::LineTooLong {
             name: grammar::readable_name(start).unwrap_or_else(|| UNDEFINED_NAME.to_owned()),
             limit: self.max_line,
@@ -165,8 +168,13 @@ impl Decoder for LineCodec {
             buf.clear();
             return Ok(None);
         }
-        // A last line without its line end is still a line.
+        // A last line without its line end is still a line, held to the
+        // same limit: the bytes kept waiting for a LF may be one over it.
         let line = buf.split();
+        let content = grammar::strip_line_end(&line);
+        if content.len() > self.max_line {
+            return Ok(Some(Err(self.too_long(content))));
+        }
         Ok(Some(parse(&line)))
     }
 }
@@ -234,15 +242,34 @@ mod tests {
 
     #[test]
     fn a_long_line_arriving_whole_is_refused_too() {
-        let mut codec = LineCodec::new(5);
+        let mut codec = LineCodec::new(6);
         let mut buf = BytesMut::from(&b"?status\r\n?time\r\n"[..]);
         let got = frames(&mut codec, &mut buf);
         assert!(matches!(got[0], Err(ProtocolError::LineTooLong { .. })));
         assert_eq!(got[1].as_ref().unwrap().name, "time");
         assert_eq!(
             got[0].as_ref().unwrap_err().to_reply().to_string(),
-            "!status,invalid,line longer than 5 bytes; it was discarded"
+            "!status,invalid,line longer than 6 bytes; it was discarded"
         );
+    }
+
+    #[test]
+    fn an_over_long_lines_name_does_not_depend_on_how_it_arrived() {
+        // Found by fuzzing: whole, the name was read from the entire line;
+        // a byte at a time, from what had arrived when the limit was passed.
+        let whole = frames(
+            &mut LineCodec::new(1),
+            &mut BytesMut::from(&b"?stop\r\n"[..]),
+        );
+        let mut codec = LineCodec::new(1);
+        let mut buf = BytesMut::new();
+        let mut cut = Vec::new();
+        for &byte in b"?stop\r\n" {
+            buf.extend_from_slice(&[byte]);
+            cut.extend(frames(&mut codec, &mut buf));
+        }
+        assert_eq!(cut, whole);
+        assert_eq!(whole[0].as_ref().unwrap_err().name(), "s");
     }
 
     #[test]
@@ -252,6 +279,29 @@ mod tests {
         assert!(frames(&mut codec, &mut buf).is_empty());
         buf.extend_from_slice(b"\n");
         assert!(frames(&mut codec, &mut buf)[0].is_ok());
+    }
+
+    #[test]
+    fn a_last_line_without_its_line_end_is_held_to_the_limit() {
+        // Found by fuzzing: one byte over the limit passed at the end.
+        let mut codec = LineCodec::new(5);
+        let mut buf = BytesMut::from(&b"?time1"[..]);
+        assert!(codec.decode(&mut buf).unwrap().is_none());
+        let last = codec.decode_eof(&mut buf).unwrap().unwrap();
+        assert_eq!(
+            last,
+            Err(ProtocolError::LineTooLong {
+                name: "time1".into(),
+                limit: 5
+            })
+        );
+        assert!(codec.decode_eof(&mut buf).unwrap().is_none());
+        // Its CR does not count, as for any line.
+        let mut buf = BytesMut::from(&b"?time\r"[..]);
+        assert_eq!(
+            codec.decode_eof(&mut buf).unwrap().unwrap().unwrap().name,
+            "time"
+        );
     }
 
     #[test]

@@ -10,21 +10,20 @@
 //! before each wait and taken again when bytes arrive, so ten thousand quiet
 //! clients cost the server little more than their sockets.
 
-use std::any::Any;
-use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::Poll;
 
 use bytes::BytesMut;
-use futures::FutureExt;
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 use tokio_util::codec::{Decoder, Encoder};
 use tokio_util::io::poll_read_buf;
 use tokio_util::sync::CancellationToken;
 
+use super::panic;
 use crate::backend::Handler;
+use crate::client::escape_line;
 use crate::protocol::{LineCodec, Message, ProtocolError, handshake};
 
 /// Bytes asked of the socket per read.
@@ -132,26 +131,20 @@ impl Connection {
         reply.write_to(&mut self.output);
     }
 
-    /// Calls the handler; a panic in it becomes a `fail` reply.
+    /// Calls the handler; a panic in it becomes a `fail` reply and one log
+    /// line.
     async fn call(&self, request: &Message) -> Message {
-        match AssertUnwindSafe(self.handler.handle(request))
-            .catch_unwind()
-            .await
-        {
+        match panic::catch(self.handler.handle(request)).await {
             Ok(reply) => reply,
-            Err(panic) => {
-                let what = panic_message(&*panic);
-                tracing::error!(request = %request, panic = what, "handler panicked");
-                Message::fail(&request.name, format!("internal error: {what}"))
+            Err(caught) => {
+                tracing::error!(
+                    request = %escape_line(&request.to_string()),
+                    panic = ?caught.message,
+                    at = %caught.location.as_deref().unwrap_or("unknown"),
+                    "handler panicked; answered fail"
+                );
+                Message::fail(&request.name, format!("internal error: {}", caught.message))
             }
         }
     }
-}
-
-fn panic_message(panic: &(dyn Any + Send)) -> &str {
-    panic
-        .downcast_ref::<&str>()
-        .copied()
-        .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
-        .unwrap_or("the handler panicked")
 }

@@ -7,6 +7,7 @@
 //! its socket. A test awaiting it can then assert that nothing leaked.
 
 mod connection;
+mod panic;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
