@@ -162,7 +162,7 @@ async fn every_failure_row_fails_with_its_reason() {
         ),
         (
             "set-integration,ten",
-            "!set-integration,fail,integration time must be an integer number (got 'ten')",
+            "!set-integration,fail,integration time must be an integer number",
         ),
         (
             "set-integration,-5",
@@ -182,11 +182,11 @@ async fn every_failure_row_fails_with_its_reason() {
         ("stop,noon", "!stop,fail,wrong timestamp 'noon'"),
         (
             "set-section,0,1",
-            "!set-section,fail,set-section needs 7 arguments (got 2)",
+            "!set-section,fail,set-section needs 7 arguments",
         ),
         (
             "set-section,0,abc,1,0,m,1,1",
-            "!set-section,fail,wrong parameter format: start frequency must be a number or '*' (got 'abc')",
+            "!set-section,fail,wrong parameter format",
         ),
         (
             "set-section,5,*,*,*,*,*,*",
@@ -198,11 +198,11 @@ async fn every_failure_row_fails_with_its_reason() {
         ),
         (
             "cal-on,-2",
-            "!cal-on,fail,interleave samples must be a positive int (got '-2')",
+            "!cal-on,fail,interleave samples must be a positive int",
         ),
         (
             "cal-on,often",
-            "!cal-on,fail,interleave samples must be a positive int (got 'often')",
+            "!cal-on,fail,interleave samples must be a positive int",
         ),
         (
             "set-filename",
