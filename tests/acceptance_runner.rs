@@ -386,6 +386,23 @@ async fn a_command_without_its_port_is_refused_unless_it_announces_one() {
     )
     .await;
     assert!(outcome.passed, "{}", outcome.output);
+
+    // The independent Python backend does the same (README's example).
+    let python = format!(
+        "cmd:python3 {} --port 0",
+        dir("fixtures/python_backend.py").display()
+    );
+    let outcome = run(
+        &[
+            "--target",
+            &python,
+            "--ready-when",
+            r"listening on [^:]+:(\d+)",
+        ],
+        &dir("fixtures/features/wip"),
+    )
+    .await;
+    assert!(outcome.passed, "{}", outcome.output);
 }
 
 #[tokio::test(flavor = "multi_thread")]
