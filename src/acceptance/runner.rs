@@ -134,7 +134,17 @@ pub fn main_with(
             arg.help(
                 "Scenarios run at once [default: 16 on the embedded target, 8 on cmd:, 1 on tcp://]",
             )
-        });
+        })
+        .mut_arg("verbose", |arg| {
+            arg.help("Print every step of every scenario, not only those of failed ones")
+                .long_help(None)
+        })
+        // A flaky scenario is a finding to report, not to retry away; the
+        // features folder is --features.
+        .mut_arg("retry", |arg| arg.hide(true))
+        .mut_arg("retry_after", |arg| arg.hide(true))
+        .mut_arg("retry_tag_filter", |arg| arg.hide(true))
+        .mut_arg("input", |arg| arg.hide(true));
     let parsed = command
         .try_get_matches_from(args)
         .and_then(|matches| Options::from_arg_matches(&matches));
@@ -230,6 +240,16 @@ async fn run_to(
     }
     if options.runner.concurrency == Some(0) {
         anyhow::bail!("--concurrency 0 would run no scenario; give 1 or more");
+    }
+    if options.runner.retry.is_some() || options.runner.retry_tag_filter.is_some() {
+        anyhow::bail!(
+            "--retry is not offered: a scenario that passes only sometimes is a finding about the backend or the suite, to report, not to retry away"
+        );
+    }
+    if options.parser.features.is_some() {
+        anyhow::bail!(
+            "--input is not offered; give the folder of .feature files with --features DIR"
+        );
     }
     let args = options.custom.clone();
     args.target
