@@ -73,12 +73,36 @@ impl TranscriptLine {
                 at: offset + entry.at,
                 client: party.name.clone(),
                 direction: entry.direction.into(),
-                text: entry.text.clone(),
+                text: shorten(&entry.text),
             }));
         }
         // Stable: lines of one client at the same instant keep their order.
         lines.sort_by_key(|line| line.at);
         lines
+    }
+}
+
+/// Lines longer than this many characters are cut in the reports: a
+/// scenario that sends a megabyte to test the line limit would otherwise
+/// make a report of megabytes.
+pub const LONGEST_LINE: usize = 1000;
+
+/// `text`, cut to its first [`LONGEST_LINE`] / 2 characters, saying how
+/// long it was, if it is longer than [`LONGEST_LINE`].
+fn shorten(text: &str) -> String {
+    match text.char_indices().nth(LONGEST_LINE) {
+        None => text.to_owned(),
+        Some(_) => {
+            let end = text
+                .char_indices()
+                .nth(LONGEST_LINE / 2)
+                .map_or(text.len(), |(at, _)| at);
+            format!(
+                "{}… (cut here: {} characters in all)",
+                &text[..end],
+                text.chars().count()
+            )
+        }
     }
 }
 
@@ -96,4 +120,25 @@ pub fn as_text(lines: &[TranscriptLine]) -> String {
         );
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_lines_are_cut_saying_how_long_they_were() {
+        assert_eq!(shorten("?status"), "?status");
+        let exactly = "é".repeat(LONGEST_LINE);
+        assert_eq!(shorten(&exactly), exactly);
+        let long = format!("?{}", "é".repeat(2 * LONGEST_LINE));
+        let cut = shorten(&long);
+        let head: String = long.chars().take(LONGEST_LINE / 2).collect();
+        assert!(cut.starts_with(&format!("{head}…")), "{cut}");
+        assert!(
+            cut.ends_with(&format!("… (cut here: {} characters in all)", 2 * LONGEST_LINE + 1)),
+            "{cut}"
+        );
+        assert!(cut.chars().count() < LONGEST_LINE);
+    }
 }
