@@ -12,6 +12,7 @@
 //! to its parent's death on Linux (`PR_SET_PDEATHSIG`), and is killed with its
 //! group when its executor is dropped, so a panicking test leaks nothing.
 
+mod broker;
 mod error;
 mod executor;
 mod group;
@@ -20,6 +21,7 @@ mod output;
 mod readiness;
 mod service;
 
+pub use broker::{BROKER_START_LIMIT, Broker, BrokerConnection, RABBITMQ_INSTALL_HINT, RabbitMq};
 pub use error::{LAST_LINES, OrchestrationError};
 pub use executor::{
     DEFAULT_GRACE, DEFAULT_OUTPUT_CAPACITY, DEFAULT_TIMEOUT, Executor, StoppedGuard,
