@@ -16,6 +16,7 @@ use cucumber::writer::Stats as _;
 use cucumber::{World as _, WriterExt as _, cli, event, parser, runner, writer};
 use futures::FutureExt as _;
 
+use super::broker::{REQUIRE_BROKER_ENV, RunBroker};
 use super::browser::Installation;
 use super::report::{Report, Reports, artifact_stem};
 use super::settings::Settings;
@@ -56,6 +57,10 @@ pub struct RunArgs {
     /// @browser scenarios, instead of a chromedriver started per scenario.
     #[arg(long, value_name = "URL", env = "DISCOS_WEBDRIVER")]
     pub webdriver: Option<String>,
+    /// A message broker (amqp://USER:PASS@HOST:PORT/VHOST) for the @broker
+    /// scenarios, instead of a rabbitmq-server started for the run.
+    #[arg(long, value_name = "URL", env = "DISCOS_BROKER")]
+    pub broker: Option<crate::events::BrokerUrl>,
 }
 
 /// Set to 1, @browser scenarios fail where no browser is installed instead
@@ -157,8 +162,10 @@ pub async fn run(mut options: Options, features: &Path) -> anyhow::Result<Outcom
         artifacts: args.artifacts.clone(),
         root: features.parent().unwrap_or(Path::new(".")).to_path_buf(),
         webdriver: args.webdriver.clone(),
+        broker: Arc::new(RunBroker::new(args.broker.clone())),
     });
     let browser_missing = browser_missing(&settings);
+    let broker_missing = broker_missing(&settings);
     let report = Arc::new(Mutex::new(Report {
         target: args.target.to_string(),
         ..Report::default()
@@ -222,11 +229,17 @@ pub async fn run(mut options: Options, features: &Path) -> anyhow::Result<Outcom
                 report.skip(feature, scenario, &reason);
                 return false;
             }
+            if let Some(reason) = broker_skip_reason(&settings, broker_missing.as_deref(), &has) {
+                let mut report = report.lock().unwrap_or_else(|e| e.into_inner());
+                report.skip(feature, scenario, &reason);
+                return false;
+            }
             true
         }
     };
 
     let before_settings = settings.clone();
+    let run_broker = settings.broker.clone();
     // Embedded backends cost a task each; processes cost more of the machine.
     let concurrency = match settings.target {
         Target::Address(_) => 1,
@@ -287,6 +300,11 @@ pub async fn run(mut options: Options, features: &Path) -> anyhow::Result<Outcom
         .filter_run(features.to_path_buf(), filter)
         .await;
     drop(guard);
+    // The run's broker, started by the first @broker scenario, goes now.
+    let broker_problems = run_broker.shut_down().await;
+    for problem in &broker_problems {
+        eprintln!("the message broker: {problem}");
+    }
 
     let report = report.lock().unwrap_or_else(|e| e.into_inner()).clone();
     print_afterword(&report, &left_out.lock().unwrap_or_else(|e| e.into_inner()));
@@ -296,7 +314,9 @@ pub async fn run(mut options: Options, features: &Path) -> anyhow::Result<Outcom
             .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
         println!("HTML report: {}", path.display());
     }
-    let passed = !finished.execution_has_failed() && report.parse_errors.is_empty();
+    let passed = !finished.execution_has_failed()
+        && report.parse_errors.is_empty()
+        && broker_problems.is_empty();
     Ok(Outcome { report, passed })
 }
 
@@ -343,6 +363,43 @@ fn browser_missing(settings: &Settings) -> Option<String> {
     Installation::find()
         .err()
         .map(|missing| missing.to_string())
+}
+
+/// Why this run cannot run a `@broker` scenario, if it cannot: a `tcp://`
+/// backend cannot be told where to publish, a broker that is not the run's
+/// cannot be restarted, and without `rabbitmq-server` (and no `--broker`)
+/// there is no broker at all.
+fn broker_skip_reason(
+    settings: &Settings,
+    broker_missing: Option<&str>,
+    has: &dyn Fn(&str) -> bool,
+) -> Option<String> {
+    if !has("broker") {
+        return None;
+    }
+    if settings.target.is_shared() {
+        return Some(format!(
+            "@broker: {} is already running and cannot be told where to publish its events",
+            settings.target
+        ));
+    }
+    if has("restarts-broker") && settings.broker.is_external() {
+        return Some(
+            "@restarts-broker: the broker given with --broker is not this run's to stop".into(),
+        );
+    }
+    broker_missing.map(|missing| format!("@broker: {missing}"))
+}
+
+/// Why @broker scenarios must be skipped on this machine: no `--broker` was
+/// given and `rabbitmq-server` is not installed. With
+/// `DISCOS_REQUIRE_BROKER=1` they run anyway, and fail saying what is
+/// missing.
+fn broker_missing(settings: &Settings) -> Option<String> {
+    if settings.broker.is_external() || std::env::var(REQUIRE_BROKER_ENV).as_deref() == Ok("1") {
+        return None;
+    }
+    crate::orchestration::RabbitMq::find().err()
 }
 
 /// Removes the screenshots and pages saved for the scenario whose files

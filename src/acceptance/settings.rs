@@ -2,7 +2,9 @@
 //! and artifacts go.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
+use super::broker::RunBroker;
 use super::target::Target;
 
 /// Settings shared by every scenario of one run.
@@ -17,6 +19,8 @@ pub struct Settings {
     pub root: PathBuf,
     /// A WebDriver endpoint to use instead of starting chromedriver.
     pub webdriver: Option<String>,
+    /// The message broker of the @broker scenarios.
+    pub broker: Arc<RunBroker>,
 }
 
 impl Settings {
@@ -50,6 +54,7 @@ impl Default for Settings {
             artifacts: PathBuf::from("target/acceptance"),
             root: PathBuf::from("."),
             webdriver: None,
+            broker: Arc::default(),
         }
     }
 }

@@ -99,6 +99,9 @@ pub enum BackendUnderTest {
     Remote(String),
     /// A backend a step stopped; its address is kept for messages.
     Stopped(String),
+    /// A backend that publishes its events, started beside the message
+    /// broker by the scenario's orchestrator, which also stops it.
+    Orchestrated(String),
 }
 
 impl BackendUnderTest {
@@ -149,9 +152,9 @@ impl BackendUnderTest {
             BackendUnderTest::Process(backend) => {
                 format!("127.0.0.1:{}", backend.port().unwrap_or_default())
             }
-            BackendUnderTest::Remote(address) | BackendUnderTest::Stopped(address) => {
-                address.clone()
-            }
+            BackendUnderTest::Remote(address)
+            | BackendUnderTest::Stopped(address)
+            | BackendUnderTest::Orchestrated(address) => address.clone(),
         }
     }
 
@@ -207,7 +210,9 @@ impl BackendUnderTest {
                     Err(error) => leaks.push(format!("the backend process: {error}")),
                 }
             }
-            BackendUnderTest::Remote(_) | BackendUnderTest::Stopped(_) => {}
+            BackendUnderTest::Remote(_)
+            | BackendUnderTest::Stopped(_)
+            | BackendUnderTest::Orchestrated(_) => {}
         }
         leaks
     }

@@ -9,6 +9,7 @@
 mod acquisition;
 mod backend;
 mod console;
+mod events;
 mod exchange;
 mod teardown;
 
