@@ -374,6 +374,25 @@ async fn serve_publishes_and_events_prints(broker: &Broker, url: &BrokerUrl) {
     .ready_when(Readiness::output("^subscribed to exchange test.cli"))
     .timeout(PATIENCE);
     events.start().await.expect("discos-sim events subscribes");
+    // For a person: one line per event, only the acquisition's.
+    let mut acquisition = Executor::new(
+        "events --only",
+        [
+            sim().to_owned(),
+            "events".to_owned(),
+            url.with_secret(),
+            "--exchange".to_owned(),
+            exchange.to_owned(),
+            "--only".to_owned(),
+            "backend.acquisition.*".to_owned(),
+        ],
+    )
+    .ready_when(Readiness::output("^subscribed to exchange test.cli"))
+    .timeout(PATIENCE);
+    acquisition
+        .start()
+        .await
+        .expect("discos-sim events --only subscribes");
     let mut serve = Executor::new(
         "serve",
         [
@@ -439,8 +458,33 @@ async fn serve_publishes_and_events_prints(broker: &Broker, url: &BrokerUrl) {
         names.contains(&format!("discos-sim serve on {address}")),
         "{names:?}"
     );
+    let deadline = Instant::now() + PATIENCE;
+    let shown = loop {
+        let shown: Vec<String> = acquisition
+            .output_lines()
+            .into_iter()
+            .filter(|line| line.contains("  #"))
+            .collect();
+        if !shown.is_empty() {
+            break shown;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{:?}",
+            acquisition.output_lines()
+        );
+        // The output buffer has no event for a line arriving.
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert_eq!(shown.len(), 1, "only the acquisition's events: {shown:?}");
+    assert!(
+        shown[0].contains("#2     acquisition started")
+            && shown[0].ends_with(&format!("(?start on {address})")),
+        "{shown:?}"
+    );
     serve.stop().await.expect("serve stops");
     events.stop().await.expect("events stops");
+    acquisition.stop().await.expect("events --only stops");
     assert!(
         serve
             .output_lines()

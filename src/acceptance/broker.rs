@@ -680,7 +680,7 @@ enum PublishingBackend {
         exchange: String,
         connection_name: String,
         address: Arc<std::sync::Mutex<Option<String>>>,
-        running: Option<(Server, Publisher)>,
+        running: Option<Box<(Server, Publisher)>>,
     },
     Process {
         executor: Box<Executor>,
@@ -732,7 +732,7 @@ impl Service for PublishingBackend {
                 }
                 *address.lock().unwrap_or_else(|e| e.into_inner()) =
                     Some(server.local_addr().to_string());
-                *running = Some((server, publisher));
+                *running = Some(Box::new((server, publisher)));
                 Ok(())
             }
             PublishingBackend::Process { executor, address } => {
@@ -747,9 +747,10 @@ impl Service for PublishingBackend {
     async fn stop(&mut self) -> Result<(), OrchestrationError> {
         match self {
             PublishingBackend::Embedded { running, .. } => {
-                let Some((server, publisher)) = running.take() else {
+                let Some(both) = running.take() else {
                     return Ok(());
                 };
+                let (server, publisher) = *both;
                 let mut problems = Vec::new();
                 let open = server.open_connections();
                 if open > 0 {

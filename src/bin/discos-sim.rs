@@ -243,6 +243,10 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
 /// How long, at shutdown, queued events may take to reach the broker.
 const PUBLISH_DRAIN: std::time::Duration = std::time::Duration::from_secs(5);
 
+/// A publisher's configuration and the queue it will drain, before it
+/// starts.
+type PendingPublisher = (PublisherConfig, events::EventQueue);
+
 /// The handler `serve` runs and, with `--publish`, the publisher it feeds
 /// (configured but not started: it is named after the server's address).
 fn handler_publishing(
@@ -250,7 +254,7 @@ fn handler_publishing(
     catalogue: Option<Catalogue>,
 ) -> anyhow::Result<(
     std::sync::Arc<dyn discos_acceptance::backend::Handler>,
-    Option<(PublisherConfig, events::EventQueue)>,
+    Option<PendingPublisher>,
 )> {
     let Some(url) = args.publish.publish.clone() else {
         if args.publish.exchange.is_some() {
