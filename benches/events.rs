@@ -22,6 +22,9 @@ use discos_acceptance::protocol::{Code, Message, Timestamp};
 use discos_acceptance::server::{Config, Server};
 
 const BURST: u64 = 10_000;
+/// Changes made one at a time, each waited for, for the latency of an event
+/// that does not queue behind others.
+const SINGLES: u64 = 200;
 const LOAD_RUNS: usize = 3;
 
 fn main() {
@@ -41,6 +44,7 @@ fn main() {
         println!("broker ready in {:.1?}", started.elapsed());
         let url = broker.url().expect("its URL");
         burst(&url).await;
+        singles(&url).await;
         load(&url).await;
         broker.stop().await.expect("the broker stops");
     });
@@ -124,6 +128,54 @@ async fn burst(url: &BrokerUrl) {
         latencies.max() as f64 / 1000.0,
         stats.published,
         stats.dropped
+    );
+}
+
+/// One change at a time, each event waited for before the next change.
+async fn singles(url: &BrokerUrl) {
+    let exchange = "bench.singles";
+    let mut config = SubscriberConfig::new(url.clone());
+    config.exchange = exchange.to_owned();
+    let mut subscriber = Subscriber::connect(config).await.expect("subscribe");
+    let (sink, queue) = events::queue(events::DEFAULT_CAPACITY);
+    let server = Server::start(
+        Config::default(),
+        std::sync::Arc::new(BackendHandler::new(Simulator::with_events(None, sink))),
+    )
+    .await
+    .expect("a server");
+    let mut publisher_config = PublisherConfig::new(url.clone(), server.local_addr().to_string());
+    publisher_config.exchange = exchange.to_owned();
+    let publisher = Publisher::start(publisher_config, queue);
+    publisher.connected().await;
+    let mut client = Client::connect(server.local_addr().to_string().as_str())
+        .await
+        .expect("connect");
+    let mut latencies = Histogram::<u64>::new(3).expect("a histogram");
+    for ms in 1..=SINGLES {
+        let asked = Instant::now();
+        let reply = client
+            .request(&Message::request("set-integration", [ms.to_string()]))
+            .await
+            .expect("a reply");
+        assert_eq!(reply.code(), Some(Code::Ok));
+        loop {
+            if let Some(Update::Event(_)) = subscriber.next().await {
+                break;
+            }
+        }
+        latencies
+            .record(asked.elapsed().as_micros() as u64)
+            .expect("in range");
+    }
+    client.close().await.expect("close");
+    server.shutdown().await;
+    publisher.shutdown(Duration::from_secs(10)).await;
+    subscriber.close(Duration::from_secs(5)).await;
+    println!(
+        "{SINGLES} changes one at a time: request sent -> event received p50 {:.2} ms, p99 {:.2} ms",
+        latencies.value_at_quantile(0.50) as f64 / 1000.0,
+        latencies.value_at_quantile(0.99) as f64 / 1000.0
     );
 }
 

@@ -98,7 +98,3 @@ Feature: Backend events on a message broker
     And the subscriber is subscribed again within 10 seconds
     When the client starts the acquisition
     Then the subscriber receives the event "acquisition started" within 10 seconds
-
-  @deliberate-leak
-  Scenario: A connection left open on the broker fails the scenario
-    When a connection to the broker is leaked on purpose

@@ -633,3 +633,50 @@ fn a_broker_needs_its_programs_or_says_how_to_install_them() {
         Err(other) => panic!("{other}"),
     }
 }
+
+/// The teardown's broker check at work: a scenario that leaves a connection
+/// on the broker fails, naming the connection; the run's broker is stopped
+/// at the end all the same, with nothing of it left.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_connection_left_on_the_broker_fails_the_scenario_and_is_named() {
+    use clap::Parser;
+    use discos_acceptance::acceptance::{self, Options, Status};
+    if rabbitmq_or_skip().is_none() {
+        return;
+    }
+    let artifacts = format!("{}/broker-leak", env!("CARGO_TARGET_TMPDIR"));
+    let options = Options::try_parse_from([
+        "acceptance",
+        "--artifacts",
+        &artifacts,
+        "--tags",
+        "@deliberate-leak",
+    ])
+    .expect("options parse");
+    let features = format!(
+        "{}/fixtures/features/broker-leak",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let outcome = acceptance::run(options, std::path::Path::new(&features))
+        .await
+        .expect("the run starts");
+    assert!(
+        !outcome.passed,
+        "a connection left on the broker must fail the run"
+    );
+    let (_, scenario) = outcome.report.scenarios().next().expect("the scenario ran");
+    assert_eq!(scenario.status(), Status::Failed);
+    let failure = scenario
+        .hook_failure
+        .as_deref()
+        .expect("the teardown failed");
+    assert!(
+        failure.contains("1 connection(s) still open on the broker after the scenario")
+            && failure.contains("leaked on purpose"),
+        "{failure}"
+    );
+    assert!(
+        scenario.steps.iter().all(|s| s.status == Status::Passed),
+        "only the teardown fails"
+    );
+}
