@@ -24,6 +24,23 @@ use lapin::types::FieldTable;
 
 const PATIENCE: Duration = Duration::from_secs(30);
 
+/// Acceptance runs take over the panic hook while they run; one at a time.
+static ONE_RUN_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// Runs the acceptance features of `features` with `args`.
+async fn acceptance_run(args: &[&str], features: &str) -> discos_acceptance::acceptance::Outcome {
+    use clap::Parser;
+    let _turn = ONE_RUN_AT_A_TIME.lock().await;
+    let artifacts = format!("{}/events-artifacts", env!("CARGO_TARGET_TMPDIR"));
+    let mut argv = vec!["acceptance", "--artifacts", &artifacts];
+    argv.extend_from_slice(args);
+    let options = discos_acceptance::acceptance::Options::try_parse_from(argv).expect("options");
+    let features = format!("{}/{features}", env!("CARGO_MANIFEST_DIR"));
+    discos_acceptance::acceptance::run(options, std::path::Path::new(&features))
+        .await
+        .expect("the run starts")
+}
+
 fn sim() -> &'static str {
     env!("CARGO_BIN_EXE_discos-sim")
 }
@@ -136,6 +153,7 @@ async fn events_on_a_real_broker() {
     changes_arrive_in_order_with_their_request_and_time(&url).await;
     the_backend_answers_while_the_broker_is_away_and_nothing_is_lost(&mut broker, &url).await;
     serve_publishes_and_events_prints(&broker, &url).await;
+    the_features_run_on_an_existing_broker(&url).await;
 
     let connections = broker.connections().await.expect("rabbitmqctl");
     assert_eq!(connections, Vec::new(), "every check closed what it opened");
@@ -508,6 +526,34 @@ async fn serve_publishes_and_events_prints(broker: &Broker, url: &BrokerUrl) {
     );
 }
 
+/// `--broker`: the features use a broker the run did not start (this
+/// test's); the scenario that would restart it is skipped, saying why.
+async fn the_features_run_on_an_existing_broker(url: &BrokerUrl) {
+    use discos_acceptance::acceptance::Status;
+    let secret = url.with_secret();
+    let outcome = acceptance_run(&["--broker", &secret, "--tags", "@broker"], "features").await;
+    let ran: Vec<(String, Status, Option<String>)> = outcome
+        .report
+        .scenarios()
+        .map(|(_, s)| (s.name.clone(), s.status(), s.skip_reason.clone()))
+        .collect();
+    assert!(outcome.passed, "{ran:#?}");
+    let skipped: Vec<_> = ran
+        .iter()
+        .filter(|(_, _, reason)| reason.is_some())
+        .collect();
+    assert_eq!(skipped.len(), 1, "{ran:#?}");
+    assert!(
+        skipped[0]
+            .2
+            .as_deref()
+            .unwrap_or_default()
+            .contains("@restarts-broker"),
+        "{skipped:?}"
+    );
+    assert!(ran.len() >= 9, "{ran:#?}");
+}
+
 #[tokio::test]
 async fn a_broker_that_is_down_never_stops_the_backend_and_a_full_queue_drops_and_counts() {
     // Nothing listens on a port just freed.
@@ -639,27 +685,15 @@ fn a_broker_needs_its_programs_or_says_how_to_install_them() {
 /// at the end all the same, with nothing of it left.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_connection_left_on_the_broker_fails_the_scenario_and_is_named() {
-    use clap::Parser;
-    use discos_acceptance::acceptance::{self, Options, Status};
+    use discos_acceptance::acceptance::Status;
     if rabbitmq_or_skip().is_none() {
         return;
     }
-    let artifacts = format!("{}/broker-leak", env!("CARGO_TARGET_TMPDIR"));
-    let options = Options::try_parse_from([
-        "acceptance",
-        "--artifacts",
-        &artifacts,
-        "--tags",
-        "@deliberate-leak",
-    ])
-    .expect("options parse");
-    let features = format!(
-        "{}/fixtures/features/broker-leak",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    let outcome = acceptance::run(options, std::path::Path::new(&features))
-        .await
-        .expect("the run starts");
+    let outcome = acceptance_run(
+        &["--tags", "@deliberate-leak"],
+        "fixtures/features/broker-leak",
+    )
+    .await;
     assert!(
         !outcome.passed,
         "a connection left on the broker must fail the run"
