@@ -281,6 +281,9 @@ pub enum BackendUnderTest {
     Remote(String),
     /// A backend a step stopped; its address is kept for messages.
     Stopped(String),
+    /// A backend that publishes its events, started beside the message
+    /// broker by the scenario's orchestrator, which also stops it.
+    Orchestrated(String),
 }
 
 impl BackendUnderTest {
@@ -327,9 +330,9 @@ impl BackendUnderTest {
         match self {
             BackendUnderTest::Embedded { server, .. } => server.local_addr().to_string(),
             BackendUnderTest::Process { port, .. } => format!("127.0.0.1:{port}"),
-            BackendUnderTest::Remote(address) | BackendUnderTest::Stopped(address) => {
-                address.clone()
-            }
+            BackendUnderTest::Remote(address)
+            | BackendUnderTest::Stopped(address)
+            | BackendUnderTest::Orchestrated(address) => address.clone(),
         }
     }
 
@@ -388,7 +391,9 @@ impl BackendUnderTest {
                     Err(error) => leaks.push(format!("the backend process: {error}")),
                 }
             }
-            BackendUnderTest::Remote(_) | BackendUnderTest::Stopped(_) => {}
+            BackendUnderTest::Remote(_)
+            | BackendUnderTest::Stopped(_)
+            | BackendUnderTest::Orchestrated(_) => {}
         }
         leaks
     }
