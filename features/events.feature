@@ -1,4 +1,4 @@
-@broker @fresh
+@broker @fresh @simulator
 Feature: Backend events on a message broker
   Monitoring screens and data pipelines at the telescope want to know what a
   backend is doing without asking it over and over. A backend that publishes
