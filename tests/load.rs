@@ -241,6 +241,45 @@ async fn idle_connections_are_held_and_a_sample_answers() {
 }
 
 #[tokio::test]
+async fn idle_connections_may_each_hold_an_unfinished_line() {
+    // Room for 5 of the 20 unfinished lines: the server refuses the others
+    // at once, and every connection still answers.
+    let server = Server::start(
+        ServerConfig {
+            max_buffered: 200_000,
+            ..ServerConfig::default()
+        },
+        HandlerKind::Simulator.build(None),
+    )
+    .await
+    .expect("server starts");
+    let config = Config {
+        idle_connections: 20,
+        idle_unfinished_line: 20_000,
+        idle_sample: 20,
+        stop: None,
+        server_pid: Some(std::process::id()),
+        ..Config::new(server.local_addr().to_string())
+    };
+    let report = load(config).await;
+    let idle = report.idle.as_ref().expect("an idle report");
+    assert_eq!(idle.idle_unfinished_line_bytes, 20_000);
+    assert_eq!((idle.idle_held, idle.idle_answering), (20, 20), "{report}");
+    let (rss, peak) = (
+        idle.server_rss_bytes.unwrap(),
+        idle.server_peak_rss_bytes.unwrap(),
+    );
+    assert!(peak >= rss, "peak {peak} below {rss}");
+    assert!(report.passed(), "{report}");
+    assert!(
+        report
+            .to_string()
+            .contains("each in the middle of a line of 20000 bytes")
+    );
+    server.shutdown().await;
+}
+
+#[tokio::test]
 async fn idle_connections_and_an_active_run_combine() {
     let server = serve(HandlerKind::Simulator).await;
     let config = Config {

@@ -34,7 +34,9 @@
 //!    client closes, so the close resets nothing.
 //!
 //! All of it within the grace period: a client that does not read its
-//! replies or never closes is cut off when the grace ends.
+//! replies or never closes is cut off when the grace ends. One whose replies
+//! are not all written by then gets a reset, not an end of stream, so that
+//! a reply cut in the middle is not taken for a whole one.
 
 use std::any::Any;
 use std::io;
@@ -316,10 +318,12 @@ impl Connection {
         if self.output.is_empty() {
             return Ok(true);
         }
+        // The end of the grace comes first: a client reading slowly but
+        // steadily would otherwise keep every write ready, past it.
         tokio::select! {
             biased;
-            written = self.stream.write_all_buf(&mut self.output) => written?,
             () = until.reached() => return Ok(false),
+            written = self.stream.write_all_buf(&mut self.output) => written?,
         }
         // Back to the start of its allocation, without copying (nothing is
         // left in it), so the next replies neither grow it nor hide it.
@@ -419,45 +423,12 @@ impl Connection {
     /// documentation).
     async fn drain(&mut self) -> io::Result<Ending> {
         let until = Until::Deadline(Instant::now() + self.settings.shutdown_grace);
-        // The requests owed: complete lines in `input`, and what is waiting
-        // in the socket now. Whatever arrives later was sent too late.
-        let mut unread = unread_bytes(&self.stream)?;
-        loop {
-            // Replies an interrupted write left come first.
-            if !self.write(until).await? {
-                return Ok(Ending::Cut);
-            }
-            let Some(answered) = self.answer_input(until).await? else {
-                return Ok(Ending::Cut);
-            };
-            if let Some(refusal) = self.keep_line(answered > 0)
-                && !self.write_alone(&refusal, until).await?
-            {
-                return Ok(Ending::Cut);
-            }
-            if unread == 0 {
-                break;
-            }
-            tokio::select! {
-                biased;
-                () = self.serving_room.grow_to(&self.budget.serving, SERVING_ROOM) => {}
-                () = until.reached() => return Ok(Ending::Cut),
-            }
-            tokio::select! {
-                biased;
-                ready = self.stream.readable() => ready?,
-                () = until.reached() => return Ok(Ending::Cut),
-            }
-            let chunk = unread.min(READ_CHUNK);
-            self.prepare_input(chunk);
-            let mut limited = (&mut self.input).limit(chunk);
-            match self.stream.try_read_buf(&mut limited) {
-                // Closed: nothing of what was counted is left.
-                Ok(0) => unread = 0,
-                Ok(read) => unread = unread.saturating_sub(read),
-                Err(error) if error.kind() == io::ErrorKind::WouldBlock => {}
-                Err(error) => return Err(error),
-            }
+        if !self.answer_owed(until).await? {
+            // Replies are left unwritten, the last one maybe in part: a
+            // reset says so, where an end of stream would pass a cut line
+            // for a whole one.
+            let _ = self.stream.set_zero_linger();
+            return Ok(Ending::Cut);
         }
         // What is left is a line that had not fully arrived: not answered.
         self.input = BytesMut::new();
@@ -467,11 +438,61 @@ impl Connection {
             tokio::select! {
                 biased;
                 ready = self.stream.readable() => ready?,
-                () = until.reached() => return Ok(Ending::Cut),
+                () = until.reached() => {
+                    // Every reply was written: take in what the client sent
+                    // last, so closing resets nothing.
+                    while matches!(discard_ready(&self.stream), Ok(read) if read > 0) {}
+                    return Ok(Ending::Cut);
+                }
             }
             match discard_ready(&self.stream) {
                 Ok(0) => return Ok(Ending::Drained),
                 Ok(_) => {}
+                Err(error) if error.kind() == io::ErrorKind::WouldBlock => {}
+                Err(error) => return Err(error),
+            }
+        }
+    }
+
+    /// Answers every request owed, writing every reply; false when `until`
+    /// came first.
+    async fn answer_owed(&mut self, until: Until<'_>) -> io::Result<bool> {
+        // The requests owed: complete lines in `input`, and what is waiting
+        // in the socket now. Whatever arrives later was sent too late.
+        let mut unread = unread_bytes(&self.stream)?;
+        loop {
+            // Replies an interrupted write left come first.
+            if !self.write(until).await? {
+                return Ok(false);
+            }
+            let Some(answered) = self.answer_input(until).await? else {
+                return Ok(false);
+            };
+            if let Some(refusal) = self.keep_line(answered > 0)
+                && !self.write_alone(&refusal, until).await?
+            {
+                return Ok(false);
+            }
+            if unread == 0 {
+                return Ok(true);
+            }
+            tokio::select! {
+                biased;
+                () = self.serving_room.grow_to(&self.budget.serving, SERVING_ROOM) => {}
+                () = until.reached() => return Ok(false),
+            }
+            tokio::select! {
+                biased;
+                ready = self.stream.readable() => ready?,
+                () = until.reached() => return Ok(false),
+            }
+            let chunk = unread.min(READ_CHUNK);
+            self.prepare_input(chunk);
+            let mut limited = (&mut self.input).limit(chunk);
+            match self.stream.try_read_buf(&mut limited) {
+                // Closed: nothing of what was counted is left.
+                Ok(0) => unread = 0,
+                Ok(read) => unread = unread.saturating_sub(read),
                 Err(error) if error.kind() == io::ErrorKind::WouldBlock => {}
                 Err(error) => return Err(error),
             }
