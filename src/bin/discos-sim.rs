@@ -218,7 +218,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
             if drained.cut > 0 {
                 tracing::warn!(
                     cut = drained.cut,
-                    "connection(s) cut: their clients neither read their replies nor closed within the grace"
+                    "connection(s) cut: their clients did not read their replies within the grace"
                 );
             }
             Ok(ExitCode::SUCCESS)

@@ -95,8 +95,10 @@ pub(super) enum Ending {
     Closed,
     /// It was drained by the shutdown: every reply written, the client closed.
     Drained,
-    /// The shutdown's grace ended first: closed with replies unwritten or the
-    /// client still sending.
+    /// Every reply was written and the end of the stream sent, but the
+    /// client had not closed when the grace ended: closed then.
+    Unclosed,
+    /// The grace ended with replies unwritten: reset.
     Cut,
 }
 
@@ -113,7 +115,9 @@ impl Until<'_> {
     async fn reached(self) {
         match self {
             Until::Shutdown(token) => token.cancelled().await,
-            Until::Deadline(at) => tokio::time::sleep_until(at).await,
+            // Boxed, so that waiting on a token does not carry a timer's
+            // room in every connection's state.
+            Until::Deadline(at) => Box::pin(tokio::time::sleep_until(at)).await,
         }
     }
 }
@@ -177,7 +181,9 @@ impl Connection {
         if self.serve(token).await? {
             return Ok(Ending::Closed);
         }
-        self.drain().await
+        // Boxed: every connection's state would otherwise carry room for
+        // the drain's, which it needs only once.
+        Box::pin(self.drain()).await
     }
 
     /// Serves until the client closes (true) or the shutdown (false).
@@ -226,9 +232,10 @@ impl Connection {
         let deadline = self
             .line_started
             .map(|started| started + self.settings.line_timeout);
+        // Boxed: only a connection with an unfinished line carries a timer.
         let line_deadline = async {
             match deadline {
-                Some(at) => tokio::time::sleep_until(at).await,
+                Some(at) => Box::pin(tokio::time::sleep_until(at)).await,
                 None => std::future::pending().await,
             }
         };
@@ -440,9 +447,10 @@ impl Connection {
                 ready = self.stream.readable() => ready?,
                 () = until.reached() => {
                     // Every reply was written: take in what the client sent
-                    // last, so closing resets nothing.
+                    // last, so closing resets nothing and the replies still
+                    // on their way arrive.
                     while matches!(discard_ready(&self.stream), Ok(read) if read > 0) {}
-                    return Ok(Ending::Cut);
+                    return Ok(Ending::Unclosed);
                 }
             }
             match discard_ready(&self.stream) {

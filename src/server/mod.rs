@@ -133,8 +133,12 @@ pub struct Drained {
     /// Connections whose every owed reply was written and whose client then
     /// closed, within the grace.
     pub drained: u64,
-    /// Connections closed when the grace ended, their client still not
-    /// reading its replies or not closing.
+    /// Connections whose every owed reply was written, but whose client had
+    /// not closed when the grace ended; closed then, their replies still on
+    /// their way.
+    pub unclosed: u64,
+    /// Connections reset when the grace ended with replies unwritten, their
+    /// client not reading them: the only ones that lost replies.
     pub cut: u64,
 }
 
@@ -145,6 +149,7 @@ struct Stats {
     accepted: AtomicU64,
     refused: AtomicU64,
     drained: AtomicU64,
+    unclosed: AtomicU64,
     cut: AtomicU64,
 }
 
@@ -266,11 +271,13 @@ impl Server {
             Ok(()) => {
                 let drained = Drained {
                     drained: self.stats.drained.load(Ordering::SeqCst),
+                    unclosed: self.stats.unclosed.load(Ordering::SeqCst),
                     cut: self.stats.cut.load(Ordering::SeqCst),
                 };
                 tracing::info!(
                     local_addr = %self.local_addr,
                     drained = drained.drained,
+                    unclosed = drained.unclosed,
                     cut = drained.cut,
                     "shut down"
                 );
@@ -357,9 +364,13 @@ impl Acceptor {
                 Ok(Ending::Drained) => {
                     stats.drained.fetch_add(1, Ordering::SeqCst);
                 }
+                Ok(Ending::Unclosed) => {
+                    stats.unclosed.fetch_add(1, Ordering::SeqCst);
+                    tracing::debug!(%peer, "connection closed at the end of the grace, every reply written");
+                }
                 Ok(Ending::Cut) => {
                     stats.cut.fetch_add(1, Ordering::SeqCst);
-                    tracing::warn!(%peer, "connection cut: the shutdown grace ended first");
+                    tracing::warn!(%peer, "connection cut: replies still unwritten at the end of the grace");
                 }
                 Err(error) => tracing::debug!(%peer, %error, "connection ended by an error"),
             }
