@@ -339,6 +339,8 @@ async fn the_binary_reports_idle_connections_in_json() {
         &url(&server),
         "--idle-connections",
         "30",
+        "--idle-unfinished-line",
+        "65535",
         "--server-pid",
         &pid,
         "--json",
@@ -347,9 +349,15 @@ async fn the_binary_reports_idle_connections_in_json() {
     assert_eq!(code, Some(0), "{stdout}{stderr}");
     let json: serde_json::Value = serde_json::from_str(stdout.trim()).expect("one JSON object");
     assert_eq!(json["idle_connections"], 30);
+    assert_eq!(json["idle_unfinished_line_bytes"], 65535);
     assert_eq!(json["idle_sampled"], 30);
     assert_eq!(json["idle_answering"], 30);
     assert!(json["server_rss_bytes"].as_u64().is_some_and(|b| b > 0));
+    assert!(
+        json["server_peak_rss_bytes"]
+            .as_u64()
+            .is_some_and(|b| b > 0)
+    );
     server.shutdown().await;
 }
 
@@ -408,6 +416,10 @@ async fn bad_arguments_get_one_clear_line() {
         (
             &["tcp://127.0.0.1:1", "--server-pid", "4000000000"][..],
             "--server-pid",
+        ),
+        (
+            &["tcp://127.0.0.1:1", "--idle-unfinished-line", "10"][..],
+            "--idle-connections",
         ),
     ] {
         let (code, stdout, stderr) = cli(args).await;

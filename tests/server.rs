@@ -761,9 +761,8 @@ impl Pipeliner {
                         Ok(n) => {
                             received.fetch_add(n as u64, Ordering::SeqCst);
                             pending.extend_from_slice(&chunk[..n]);
-                            let mut lines = pending.split_inclusive(|&b| b == b'\n').peekable();
                             let mut used = 0;
-                            while let Some(line) = lines.next() {
+                            for line in pending.split_inclusive(|&b| b == b'\n') {
                                 if !line.ends_with(b"\r\n") {
                                     break;
                                 }

@@ -1,7 +1,7 @@
 //! The server's buffer budget: the bytes all connections together may hold.
 //!
 //! A connection that is waiting costs the server only its task and socket
-//! (about 2 KiB), but each one *could* hold a line up to the line limit and
+//! (about 2.8 KB), but each one *could* hold a line up to the line limit and
 //! a batch of replies its client does not read. A limit per connection
 //! cannot keep both promises at once: 16 384 connections × 64 KiB lines is
 //! 1 GiB, yet 10 000 idle connections must stay cheap. So the bound is

@@ -13,21 +13,22 @@
 //! # Memory
 //!
 //! A connection waiting for its client costs its task and socket state,
-//! about 2 KiB here (10 000 idle connections: 23 MB for the whole server),
+//! about 2.8 KB (10 000 idle connections: 27.5 MB for the whole server),
 //! plus what it keeps of an unfinished line. One being served also holds a
 //! read of 8 KiB and up to 17 KiB of replies until they are written
 //! ([`BATCH_ROOM`]). At most, then, a connection holds its line limit plus
 //! 25 KiB; times 16 384 connections at the default 64 KiB limit, 1.5 GiB.
-//! Rather than a per-connection limit too small for real lines, the bound
-//! is server-wide: all connections together hold at most
-//! [`Config::max_buffered`] bytes of buffers (default 128 MiB), half for
-//! unfinished lines (a line that does not fit is answered `invalid` and
-//! discarded) and half for batches being served (a connection waits for
-//! room before reading; its bytes wait in TCP). With the defaults the
-//! server stays under about 200 MB however one client spreads its
-//! connections and lines: 16 384 connections × 2 KiB + 128 MiB. A line
-//! begun and not finished within [`Config::line_timeout`] is answered
-//! `invalid` and discarded, so stalled lines give their room back.
+//! A limit per connection small enough to bound that would refuse real
+//! lines, so the bound is server-wide: all connections together hold at
+//! most [`Config::max_buffered`] bytes of buffers (default 128 MiB), half
+//! for unfinished lines (a line that does not fit is answered `invalid` and
+//! discarded) and half for connections being served (a connection waits
+//! for room before reading; its bytes wait in TCP). With the defaults, one
+//! client however it spreads lines and unread replies over its connections
+//! brings the server to about 180 MB at most: 16 384 × 2.8 KB + 128 MiB,
+//! plus the runtime. A line begun and not finished within
+//! [`Config::line_timeout`] is answered `invalid` and discarded, so a
+//! stalled line gives its room back.
 
 mod budget;
 mod connection;
