@@ -1169,6 +1169,25 @@ async fn sigterm_to_serve_drains_slow_pipelining_clients() {
     assert!(status.success(), "{status}");
 }
 
+#[tokio::test]
+async fn a_second_signal_ends_the_drain_at_once() {
+    let (mut child, address) = serve_process(&["--shutdown-grace", "1h"]);
+    // A client that stays: the drain would wait the whole hour for it.
+    let mut stays = TcpStream::connect(address).await.unwrap();
+    let mut handshake = [0; HANDSHAKE.len()];
+    stays.read_exact(&mut handshake).await.unwrap();
+    let pid = Pid::from_raw(child.0.id() as i32);
+    kill(pid, Signal::SIGTERM).unwrap();
+    // The end of the stream: the drain has begun.
+    assert_eq!(stays.read(&mut handshake).await.unwrap(), 0);
+    kill(pid, Signal::SIGINT).unwrap();
+    let status = tokio::task::spawn_blocking(move || child.0.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(status.code(), Some(130), "{status}");
+}
+
 #[test]
 fn serve_refuses_bounds_that_cannot_work() {
     let cases: &[(&[&str], &str)] = &[
