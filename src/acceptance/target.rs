@@ -28,6 +28,11 @@ pub const CATALOGUE_ENV: &str = "DISCOS_CATALOGUE";
 
 /// How long a backend may take to shut down before its teardown fails.
 const SHUTDOWN_LIMIT: Duration = Duration::from_secs(5);
+/// How long the embedded simulator waits, at teardown, for clients still
+/// connected to read their replies and close: well inside
+/// [`SHUTDOWN_LIMIT`], so that a client left open shows as a leak and not
+/// as a backend too slow to stop.
+const EMBEDDED_GRACE: Duration = Duration::from_secs(1);
 /// How long a backend may take to get ready unless `--ready-timeout` says:
 /// generous, for interpreters and loaded CI machines; a failing start says
 /// why anyway.
@@ -299,7 +304,11 @@ impl BackendUnderTest {
             Target::Embedded => {
                 let catalogue = catalogue.map(Catalogue::load).transpose()?;
                 let simulator = Arc::new(BackendHandler::new(Simulator::new(catalogue)));
-                let server = Server::start(Config::default(), simulator.clone())
+                let config = Config {
+                    shutdown_grace: EMBEDDED_GRACE,
+                    ..Config::default()
+                };
+                let server = Server::start(config, simulator.clone())
                     .await
                     .context("cannot start the embedded simulator")?;
                 Ok(BackendUnderTest::Embedded { server, simulator })

@@ -14,15 +14,17 @@ use discos_acceptance::address::Address;
 use discos_acceptance::backend::{BackendHandler, Catalogue, HandlerKind, Simulator};
 use discos_acceptance::client::{Client, ClientOptions};
 use discos_acceptance::console::{self, Console};
-use discos_acceptance::protocol::{
-    Code, DEFAULT_MAX_LINE, PROTOCOL_VERSION, UNDEFINED_NAME, latin1, readable_name,
-};
 use discos_acceptance::events::{
     self, BrokerUrl, DEFAULT_CAPACITY, DEFAULT_EXCHANGE, Publisher, PublisherConfig, Subscriber,
     SubscriberConfig, Update,
 };
-use discos_acceptance::server::{self, DEFAULT_MAX_CONNECTIONS, Server};
-use discos_acceptance::{load, system};
+use discos_acceptance::protocol::{
+    Code, DEFAULT_MAX_LINE, PROTOCOL_VERSION, UNDEFINED_NAME, latin1, readable_name,
+};
+use discos_acceptance::server::{
+    self, DEFAULT_MAX_BUFFERED, DEFAULT_MAX_CONNECTIONS, MAX_LINE_LIMIT, MIN_LINE_LIMIT, Server,
+};
+use discos_acceptance::{duration, load, system};
 
 /// A reference simulator and tools for the DISCOS backend protocol (1.4).
 #[derive(Debug, Parser)]
@@ -70,14 +72,34 @@ struct ServeArgs {
     /// run's `cmd:` target passes it through `DISCOS_CATALOGUE`.
     #[arg(long, value_name = "FILE", env = "DISCOS_CATALOGUE")]
     catalogue: Option<PathBuf>,
-    /// Longest request line accepted, in bytes; longer ones get `invalid`.
+    /// Longest request line accepted, in bytes, from 4096 to 1048576 as the
+    /// contract allows; longer ones get `invalid`.
     #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_MAX_LINE,
-          value_parser = clap::value_parser!(u64).range(1..=1 << 30).map(|v| v as usize))]
+          value_parser = clap::value_parser!(u64)
+              .range(MIN_LINE_LIMIT as u64..=MAX_LINE_LIMIT as u64)
+              .map(|v| v as usize))]
     max_line: usize,
     /// Connections served at once; one more is refused with a reason.
     #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_CONNECTIONS,
-          value_parser = clap::value_parser!(u64).range(1..).map(|v| v as usize))]
+          value_parser = clap::value_parser!(u64).range(1..=1 << 24).map(|v| v as usize))]
     max_connections: usize,
+    /// Bytes of buffers all connections together may hold: half for
+    /// unfinished lines (one that does not fit is answered `invalid`), half
+    /// for reading and answering (a connection waits for room).
+    #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_MAX_BUFFERED,
+          value_parser = clap::value_parser!(u64).range(1..=1 << 40).map(|v| v as usize))]
+    max_buffered: usize,
+    /// How long a line may take to arrive once begun, e.g. 30s; then it is
+    /// answered `invalid` and discarded up to its end.
+    #[arg(long, value_name = "D", default_value = "30s",
+          value_parser = |text: &str| duration::parse_within(text, Duration::from_millis(100), Duration::from_secs(3600)))]
+    line_timeout: Duration,
+    /// On SIGINT or SIGTERM, how long to wait for clients to read their
+    /// replies and close before cutting them off, e.g. 5s; a second signal
+    /// cuts them off at once.
+    #[arg(long, value_name = "D", default_value = "5s",
+          value_parser = |text: &str| duration::parse_within(text, Duration::from_millis(1), Duration::from_secs(3600)))]
+    shutdown_grace: Duration,
     /// Also serve the web console on this port (same host), relaying to
     /// this simulator; both shut down together.
     #[arg(long, value_name = "PORT")]
@@ -223,7 +245,13 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         address: format!("{}:{}", args.host, args.port),
         max_connections: args.max_connections,
         max_line: args.max_line,
+        max_buffered: args.max_buffered,
+        line_timeout: args.line_timeout,
+        shutdown_grace: args.shutdown_grace,
     };
+    config
+        .check()
+        .map_err(|reason| anyhow::anyhow!("--max-buffered {}: {reason}", args.max_buffered))?;
     let mut terminate = signal(tokio::signal::unix::SignalKind::terminate())?;
     let mut interrupt = signal(tokio::signal::unix::SignalKind::interrupt())?;
     let address = config.address.clone();
@@ -261,22 +289,41 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         announce(&format!("console on {}", console.url()));
     }
     wait_for_termination(&mut terminate, &mut interrupt).await;
-    // The console first: its relays close their backend connections cleanly
-    // while the simulator still answers.
-    if let Some(console) = console {
-        console.shutdown().await;
-    }
-    server.shutdown().await;
-    // No request can change anything now: what is queued goes, then the
-    // connection closes.
+    let drain = async {
+        // The console first: its relays close their backend connections
+        // cleanly while the simulator still answers.
+        if let Some(console) = console {
+            console.shutdown().await;
+        }
+        server.shutdown().await
+    };
+    let (status, publish_drain) = tokio::select! {
+        drained = drain => {
+            if drained.cut > 0 {
+                tracing::warn!(
+                    cut = drained.cut,
+                    "connection(s) cut: their clients did not read their replies within the grace"
+                );
+            }
+            (ExitCode::SUCCESS, PUBLISH_DRAIN)
+        }
+        // An operator who will not wait: close everything now, replies or
+        // not, and say so in the exit status.
+        signal = wait_for_termination(&mut terminate, &mut interrupt) => {
+            tracing::warn!("second signal: closing every connection now");
+            (ExitCode::from(128 + signal as u8), Duration::from_millis(250))
+        }
+    };
+    // No request can change anything now: what is queued goes (unless the
+    // operator would not wait), then the broker connection closes.
     if let Some(publisher) = publisher {
-        publisher.shutdown(PUBLISH_DRAIN).await;
+        publisher.shutdown(publish_drain).await;
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(status)
 }
 
 /// How long, at shutdown, queued events may take to reach the broker.
-const PUBLISH_DRAIN: std::time::Duration = std::time::Duration::from_secs(5);
+const PUBLISH_DRAIN: Duration = Duration::from_secs(5);
 
 /// A publisher's configuration and the queue it will drain, before it
 /// starts.
@@ -446,13 +493,20 @@ mod events_cli {
     }
 }
 
+/// Waits for SIGTERM or SIGINT and returns its number.
 async fn wait_for_termination(
     terminate: &mut tokio::signal::unix::Signal,
     interrupt: &mut tokio::signal::unix::Signal,
-) {
+) -> i32 {
     tokio::select! {
-        _ = terminate.recv() => tracing::info!("SIGTERM: shutting down"),
-        _ = interrupt.recv() => tracing::info!("SIGINT: shutting down"),
+        _ = terminate.recv() => {
+            tracing::info!("SIGTERM: shutting down");
+            nix::libc::SIGTERM
+        }
+        _ = interrupt.recv() => {
+            tracing::info!("SIGINT: shutting down");
+            nix::libc::SIGINT
+        }
     }
 }
 
