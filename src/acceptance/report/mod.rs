@@ -29,6 +29,7 @@ use cucumber::{Event, Writer, cli, parser};
 use serde::{Deserialize, Serialize};
 
 pub use coverage::{CODES, Coverage, Row};
+pub use html::scenario_id;
 pub use saved::{MergeError, Suite, merge, read_json};
 pub use snippet::Snippet;
 pub use terminal::Terminal;
@@ -254,7 +255,12 @@ impl ScenarioReport {
     /// where only a line of text fits (a JUnit test case, an index).
     pub fn title(&self) -> String {
         match &self.example {
-            Some(example) if example.values.iter().any(|v| !self.name.contains(v.as_str())) => {
+            Some(example)
+                if example
+                    .values
+                    .iter()
+                    .any(|v| !self.name.contains(v.as_str())) =>
+            {
                 let values: Vec<String> = example
                     .pairs()
                     .map(|(header, value)| format!("{header}: {value}"))
@@ -522,10 +528,7 @@ mod optional_seconds {
 
     use serde::{Deserialize, Deserializer, Serializer};
 
-    pub fn serialize<S: Serializer>(
-        duration: &Option<Duration>,
-        to: S,
-    ) -> Result<S::Ok, S::Error> {
+    pub fn serialize<S: Serializer>(duration: &Option<Duration>, to: S) -> Result<S::Ok, S::Error> {
         match duration {
             Some(duration) => to.serialize_some(&duration.as_secs_f64()),
             None => to.serialize_none(),
@@ -677,8 +680,7 @@ impl Reports {
             .started
             .and_then(|started| at.duration_since(started).ok());
         match event {
-            event::Scenario::Step(step, happened)
-            | event::Scenario::Background(step, happened) => {
+            event::Scenario::Step(step, happened) | event::Scenario::Background(step, happened) => {
                 let background = matches!(event, event::Scenario::Background(..));
                 let (status, message) = match happened {
                     event::Step::Started => {
