@@ -243,11 +243,13 @@ fn merge_reports(args: MergeArgs) -> anyhow::Result<ExitCode> {
         merged.count(Status::Failed),
         merged.count(Status::Skipped),
     );
-    Ok(if merged.count(Status::Failed) == 0 && merged.parse_errors.is_empty() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    })
+    Ok(
+        if merged.count(Status::Failed) == 0 && merged.parse_errors.is_empty() {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        },
+    )
 }
 
 /// Logs through tracing to stderr, filtered by `RUST_LOG` (default info);

@@ -170,7 +170,11 @@ mod tests {
             vec![
                 line("client", Received, "!version,ok,1.4"),
                 line("client", Sent, "?frobnicate"),
-                line("client", Received, "!frobnicate,invalid,invalid command 'frobnicate'"),
+                line(
+                    "client",
+                    Received,
+                    "!frobnicate,invalid,invalid command 'frobnicate'",
+                ),
                 line("client", Sent, "?version"),
                 line("client", Received, "!version,ok,1.4"),
                 line("client", Received, "not a message at all"),

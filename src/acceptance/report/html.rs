@@ -285,10 +285,7 @@ impl Page<'_> {
             .filter(|(_, s)| s.status() == Status::Failed)
             .collect();
         let count = failed.len() + report.parse_errors.len();
-        let _ = write!(
-            html,
-            "<section id=\"failures\"><h2>Failures ({count})</h2>"
-        );
+        let _ = write!(html, "<section id=\"failures\"><h2>Failures ({count})</h2>");
         if count == 0 {
             html.push_str("<p>None: every scenario that ran passed.</p></section>\n");
             return;
@@ -339,7 +336,10 @@ impl Page<'_> {
         for row in &coverage.rows {
             let (class, label) = match row.command {
                 Some(command) => ("", command.to_owned()),
-                None => (" class=\"other\"", "any name the contract does not know".to_owned()),
+                None => (
+                    " class=\"other\"",
+                    "any name the contract does not know".to_owned(),
+                ),
             };
             let _ = write!(
                 html,
@@ -464,15 +464,9 @@ impl Page<'_> {
             .collect();
         tags.sort_unstable();
         tags.dedup();
-        html.push_str(
-            "<label>tag <select id=\"tag-filter\"><option value=\"\">any</option>",
-        );
+        html.push_str("<label>tag <select id=\"tag-filter\"><option value=\"\">any</option>");
         for tag in tags {
-            let _ = write!(
-                html,
-                "<option value=\"{0}\">@{0}</option>",
-                escape(tag)
-            );
+            let _ = write!(html, "<option value=\"{0}\">@{0}</option>", escape(tag));
         }
         html.push_str("</select></label><span id=\"shown\"></span></div>\n");
         for feature in &report.features {
@@ -506,7 +500,11 @@ impl Page<'_> {
             Status::Failed => "FAILED",
             Status::Skipped => "skipped",
         };
-        let open = if status == Status::Failed { " open" } else { "" };
+        let open = if status == Status::Failed {
+            " open"
+        } else {
+            ""
+        };
         let _ = write!(
             html,
             "<details class=\"scenario {0}\" id=\"{1}\" data-status=\"{0}\" data-tags=\"{2}\"{open}>\
@@ -547,7 +545,11 @@ impl Page<'_> {
                 .map(|name| format!(" “{}”", escape(name)))
                 .unwrap_or_default();
             let _ = write!(html, "<p>Example{name}:</p>");
-            table(html, "example", &[example.header.clone(), example.values.clone()]);
+            table(
+                html,
+                "example",
+                &[example.header.clone(), example.values.clone()],
+            );
         }
         if let Some(reason) = &scenario.skip_reason {
             let _ = write!(
@@ -627,11 +629,7 @@ impl Page<'_> {
                     self.clauses(&escape(message))
                 );
             } else if scenario.skip_reason.is_none() {
-                let _ = write!(
-                    html,
-                    "<p class=\"skip-reason\">{}</p>",
-                    escape(message)
-                );
+                let _ = write!(html, "<p class=\"skip-reason\">{}</p>", escape(message));
             }
         }
         html.push_str("</li>");
@@ -640,7 +638,9 @@ impl Page<'_> {
     fn transcript(&self, html: &mut String, scenario: &ScenarioReport) {
         if scenario.transcript.is_empty() {
             if scenario.duration.is_some() {
-                html.push_str("<p class=\"location\">Transcript: nothing was sent or received.</p>");
+                html.push_str(
+                    "<p class=\"location\">Transcript: nothing was sent or received.</p>",
+                );
             }
             return;
         }
@@ -857,7 +857,8 @@ mod tests {
     #[test]
     fn a_failure_message_leaves_its_transcript_to_the_table() {
         let mut scenario = ScenarioReport::new("x", 1);
-        let message = "expected ok\n\nTranscript (seconds since the scenario started):\n  0.001s ...";
+        let message =
+            "expected ok\n\nTranscript (seconds since the scenario started):\n  0.001s ...";
         assert_eq!(without_transcript(message, &scenario), message);
         scenario.transcript.push(super::super::TranscriptLine {
             at: std::time::Duration::ZERO,

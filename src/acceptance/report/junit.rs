@@ -42,13 +42,10 @@ pub fn write(report: &Report, out: impl std::io::Write) -> std::io::Result<()> {
         }
         builder.add_testsuite(suite.build());
     }
-    builder
-        .build()
-        .write_xml(out)
-        .map_err(|error| match error {
-            junit_report::Error::Io(error) => error,
-            other => std::io::Error::other(other),
-        })
+    builder.build().write_xml(out).map_err(|error| match error {
+        junit_report::Error::Io(error) => error,
+        other => std::io::Error::other(other),
+    })
 }
 
 fn test_case(file: &str, scenario: &ScenarioReport) -> TestCase {

@@ -68,7 +68,9 @@ impl TranscriptLine {
         let mut lines = Vec::new();
         for party in &world.parties {
             let transcript = party.client.transcript();
-            let offset = transcript.started().saturating_duration_since(world.started);
+            let offset = transcript
+                .started()
+                .saturating_duration_since(world.started);
             lines.extend(transcript.entries().iter().map(|entry| TranscriptLine {
                 at: offset + entry.at,
                 client: party.name.clone(),
@@ -136,7 +138,10 @@ mod tests {
         let head: String = long.chars().take(LONGEST_LINE / 2).collect();
         assert!(cut.starts_with(&format!("{head}…")), "{cut}");
         assert!(
-            cut.ends_with(&format!("… (cut here: {} characters in all)", 2 * LONGEST_LINE + 1)),
+            cut.ends_with(&format!(
+                "… (cut here: {} characters in all)",
+                2 * LONGEST_LINE + 1
+            )),
             "{cut}"
         );
         assert!(cut.chars().count() < LONGEST_LINE);
