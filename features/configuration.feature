@@ -10,8 +10,7 @@ Feature: Configuration
 
   @fresh
   Scenario: A backend nobody has configured says it is unconfigured
-    When the client asks for the configuration
-    Then the backend answers "!get-configuration,ok,unconfigured"
+    Then the configuration is "unconfigured"
 
   Scenario: A configuration that is set is the one read back
     When the client sets the configuration to "K2000"

@@ -8,8 +8,7 @@ Feature: Integration time
 
   @fresh
   Scenario: A backend nobody has set integrates for 0 milliseconds
-    When the client asks for the integration time
-    Then the backend answers "!get-integration,ok,0"
+    Then the integration time is 0 milliseconds
 
   Scenario: An integration time that is set is the one read back
     When the client sets the integration time to 250 milliseconds
