@@ -46,6 +46,20 @@ enum Command {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
+    /// List the steps a scenario can say: each phrase with its parameters,
+    /// what it does, an example from the features and how often they use it.
+    Steps(StepsArgs),
+}
+
+#[derive(Debug, Args)]
+struct StepsArgs {
+    /// One JSON object instead of text, for editors and tools.
+    #[arg(long)]
+    json: bool,
+    /// Count the uses in the .feature files of DIR instead of the features
+    /// compiled in.
+    #[arg(long, value_name = "DIR")]
+    features: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -111,9 +125,41 @@ fn main() -> ExitCode {
             log_to_stderr();
             load::main(args)
         }
+        Command::Steps(args) => steps(args),
         Command::Serve(args) => run(serve(args)),
         Command::Send(args) => run(send(args)),
         Command::Console(args) => run(serve_console(args)),
+    }
+}
+
+/// Prints the step catalogue; a feature file that cannot be read is named
+/// on stderr and makes the exit status 1.
+fn steps(args: StepsArgs) -> ExitCode {
+    use discos_acceptance::acceptance::catalogue::{self, Catalogue, Format};
+    let (features, errors, source) = match &args.features {
+        Some(dir) => match catalogue::read_features(dir, |path| path.display().to_string()) {
+            Ok((features, errors)) => (features, errors, dir.display().to_string()),
+            Err(error) => return fail(error),
+        },
+        None => {
+            let (features, errors) = catalogue::compiled_in_features();
+            (features, errors, "features".to_owned())
+        }
+    };
+    let format = if args.json { Format::Json } else { Format::Text };
+    let listing = catalogue::listing(Catalogue::library(), &features, &source, format);
+    // A reader that stops early (`| head`) is no error.
+    let mut stdout = std::io::stdout().lock();
+    let _ = stdout
+        .write_all(listing.as_bytes())
+        .and_then(|()| stdout.flush());
+    for error in &errors {
+        eprintln!("discos-sim: cannot read {error}");
+    }
+    if errors.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
     }
 }
 
