@@ -17,6 +17,7 @@
 //! }
 //! ```
 
+pub mod broker;
 pub mod browser;
 pub mod catalogue;
 pub mod contract;

@@ -16,6 +16,7 @@ use cucumber::tag::Ext as _;
 use cucumber::{World as _, WriterExt as _, cli, event, parser, runner, writer};
 use futures::FutureExt as _;
 
+use super::broker::{REQUIRE_BROKER_ENV, RunBroker};
 use super::browser::Installation;
 use super::catalogue::{self, Catalogue, FeatureFile};
 use super::report::terminal::{Paths, Sink};
@@ -103,6 +104,10 @@ pub struct RunArgs {
     /// same options run each scenario exactly once.
     #[arg(long, value_name = "I/N", value_parser = parse_shard)]
     pub shard: Option<Shard>,
+    /// A message broker (amqp://USER:PASS@HOST:PORT/VHOST) for the @broker
+    /// scenarios, instead of a rabbitmq-server started for the run.
+    #[arg(long, value_name = "URL", env = "DISCOS_BROKER")]
+    pub broker: Option<crate::events::BrokerUrl>,
 }
 
 fn parse_shard(text: &str) -> Result<Shard, String> {
@@ -294,8 +299,10 @@ async fn run_to(
         webdriver: args.webdriver.clone(),
         ready_timeout: args.ready_timeout,
         ready_when: args.ready_when.clone(),
+        broker: Arc::new(RunBroker::new(args.broker.clone())),
     });
     let browser_missing = browser_missing(&settings);
+    let broker_missing = broker_missing(&settings);
     let tags = options.tags_filter.take();
     let name = options.re_filter.take();
     let mut selection = Selection {
@@ -303,6 +310,7 @@ async fn run_to(
         name: name.clone(),
         settings: settings.clone(),
         browser_missing: browser_missing.clone(),
+        broker_missing,
         root: features.to_path_buf(),
         members: None,
     };
@@ -403,6 +411,7 @@ async fn run_to(
 
     let before_settings = settings.clone();
     let concurrency = default_concurrency(&settings.target);
+    let run_broker = settings.broker.clone();
     let guard = QuietPanics::install();
     DiscosWorld::cucumber()
         .max_concurrent_scenarios(concurrency)
@@ -458,6 +467,11 @@ async fn run_to(
         .filter_run(features.to_path_buf(), filter)
         .await;
     drop(guard);
+    // The run's broker, started by the first @broker scenario, goes now.
+    let broker_problems = run_broker.shut_down().await;
+    for problem in &broker_problems {
+        eprintln!("the message broker: {problem}");
+    }
 
     let report = report.lock().unwrap_or_else(|e| e.into_inner()).clone();
     let terminal = Terminal::new(sink, color, false, paths.clone());
@@ -481,7 +495,9 @@ async fn run_to(
             .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
         terminal.print(&format!("HTML report: {}\n", path.display()));
     }
-    let passed = report.count(Status::Failed) == 0 && report.parse_errors.is_empty();
+    let passed = report.count(Status::Failed) == 0
+        && report.parse_errors.is_empty()
+        && broker_problems.is_empty();
     Ok(Outcome {
         report,
         passed,
@@ -539,6 +555,7 @@ struct Selection {
     name: Option<regex::Regex>,
     settings: Arc<Settings>,
     browser_missing: Option<String>,
+    broker_missing: Option<String>,
     /// The features folder, which shard keys are relative to.
     root: PathBuf,
     /// With `--shard`, the scenarios of this shard.
@@ -582,12 +599,14 @@ impl Selection {
                 return Decision::OtherShard;
             }
         }
-        match skip_reason(
+        let reason = skip_reason(
             &self.settings,
             self.browser_missing.as_deref(),
             &has,
             &named,
-        ) {
+        )
+        .or_else(|| broker_skip_reason(&self.settings, self.broker_missing.as_deref(), &has));
+        match reason {
             Some(reason) => Decision::Skip(reason),
             None => Decision::Run,
         }
@@ -780,6 +799,43 @@ fn browser_missing(settings: &Settings) -> Option<String> {
     Installation::find()
         .err()
         .map(|missing| missing.to_string())
+}
+
+/// Why this run cannot run a `@broker` scenario, if it cannot: a `tcp://`
+/// backend cannot be told where to publish, a broker that is not the run's
+/// cannot be restarted, and without `rabbitmq-server` (and no `--broker`)
+/// there is no broker at all.
+fn broker_skip_reason(
+    settings: &Settings,
+    broker_missing: Option<&str>,
+    has: &dyn Fn(&str) -> bool,
+) -> Option<String> {
+    if !has("broker") {
+        return None;
+    }
+    if settings.target.is_shared() {
+        return Some(format!(
+            "@broker: {} is already running and cannot be told where to publish its events",
+            settings.target
+        ));
+    }
+    if has("restarts-broker") && settings.broker.is_external() {
+        return Some(
+            "@restarts-broker: the broker given with --broker is not this run's to stop".into(),
+        );
+    }
+    broker_missing.map(|missing| format!("@broker: {missing}"))
+}
+
+/// Why @broker scenarios must be skipped on this machine: no `--broker` was
+/// given and `rabbitmq-server` is not installed. With
+/// `DISCOS_REQUIRE_BROKER=1` they run anyway, and fail saying what is
+/// missing.
+fn broker_missing(settings: &Settings) -> Option<String> {
+    if settings.broker.is_external() || std::env::var(REQUIRE_BROKER_ENV).as_deref() == Ok("1") {
+        return None;
+    }
+    crate::orchestration::RabbitMq::find().err()
 }
 
 /// Removes the screenshots and pages saved for the scenario whose files

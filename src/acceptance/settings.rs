@@ -5,6 +5,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::target::{DEFAULT_READY_TIMEOUT, ReadyWhen, Target};
+use std::sync::Arc;
+
+use super::broker::RunBroker;
 
 /// Settings shared by every scenario of one run.
 #[derive(Debug, Clone)]
@@ -22,6 +25,8 @@ pub struct Settings {
     pub ready_timeout: Duration,
     /// How a `cmd:` backend says it is ready, if not by its port accepting.
     pub ready_when: Option<ReadyWhen>,
+    /// The message broker of the @broker scenarios.
+    pub broker: Arc<RunBroker>,
 }
 
 impl Settings {
@@ -57,6 +62,7 @@ impl Default for Settings {
             webdriver: None,
             ready_timeout: DEFAULT_READY_TIMEOUT,
             ready_when: None,
+            broker: Arc::default(),
         }
     }
 }
