@@ -133,7 +133,7 @@ async fn undefined_steps_name_the_nearest_steps_then_code_that_compiles() {
     // The terminal says it before any code, with where the step is.
     let output = &outcome.output;
     let meant = output
-        .find("fixtures/features/snippets/snippets.feature:42  When the client send \"status\"\n      did you mean  When {client} sends {string}  (src/acceptance/steps/exchange.rs:")
+        .find("fixtures/features/snippets/snippets.feature:41  When the client send \"status\"\n      did you mean  When {client} sends {string}  (src/acceptance/steps/exchange.rs:")
         .unwrap_or_else(|| panic!("{output}"));
     let code = output
         .find("Code to start them from; it compiles as it is in src/acceptance/steps/mine.rs:")
@@ -183,7 +183,7 @@ async fn a_dry_run_checks_every_step_and_starts_nothing() {
     assert_eq!(outcome.report.snippets.len(), 10);
     let output = &outcome.output;
     assert!(
-        output.contains("snippets.feature:42  When the client send \"status\"\n    no step definition matches it\n      did you mean  When {client} sends {string}  (src/acceptance/steps/exchange.rs:"),
+        output.contains("snippets.feature:41  When the client send \"status\"\n    no step definition matches it\n      did you mean  When {client} sends {string}  (src/acceptance/steps/exchange.rs:"),
         "{output}"
     );
     assert!(

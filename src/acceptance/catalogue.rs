@@ -297,24 +297,32 @@ impl Catalogue {
     /// The defined steps closest to `step`, nearest first: those of its
     /// own keyword before others at the same distance; none if nothing is
     /// near enough to be what was meant.
+    ///
+    /// A definition of another keyword counts one edit more (`Then` for a
+    /// `When` is a slip too, but a rarer one), and only those within one
+    /// edit of the nearest are named: a list of every sentence three
+    /// letters away would hide the one that was meant.
     pub fn nearest(&self, step: &gherkin::Step) -> Vec<Neighbour> {
         let sentence = self.masks.mask(&step.value);
         let limit = nearest::near_enough(sentence.len());
-        let mut found: Vec<(usize, bool, &Definition)> = self
+        let mut found: Vec<(usize, usize, &Definition)> = self
             .definitions
             .iter()
             .filter_map(|d| {
                 let distance = nearest::closest(&sentence, &d.forms)?;
-                (distance <= limit).then_some((distance, d.keyword != step.ty, d))
+                let weighed = distance + usize::from(d.keyword != step.ty);
+                (weighed <= limit).then_some((weighed, distance, d))
             })
             .collect();
-        found.sort_by(|a, b| (a.0, a.1, &a.2.location).cmp(&(b.0, b.1, &b.2.location)));
+        found.sort_by(|a, b| (a.0, &a.2.location).cmp(&(b.0, &b.2.location)));
+        let best = found.first().map_or(0, |(weighed, _, _)| *weighed);
         let mut seen = BTreeSet::new();
         found
             .into_iter()
+            .take_while(|(weighed, _, _)| *weighed <= best + 1)
             .filter(|(_, _, d)| seen.insert((d.keyword as u8, d.phrase.clone())))
             .take(MOST_NEIGHBOURS)
-            .map(|(distance, _, d)| Neighbour {
+            .map(|(_, distance, d)| Neighbour {
                 keyword: keyword(d.keyword).to_owned(),
                 phrase: d.reads.clone(),
                 location: d.location.clone(),

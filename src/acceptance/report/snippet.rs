@@ -197,7 +197,12 @@ impl Snippet {
             self.function,
             parameters.join(", ")
         ));
-        text.push_str(&format!("    let _ = ({});\n", names.join(", ")));
+        // Until the body uses them, the arguments would each be warned
+        // about; one tuple of two or more, or the one argument alone.
+        match names.as_slice() {
+            [one] => text.push_str(&format!("    let _ = {one};\n")),
+            _ => text.push_str(&format!("    let _ = ({});\n", names.join(", "))),
+        }
         text.push_str("    todo!(\"make this step do what it says\")\n}");
         text
     }
