@@ -149,7 +149,9 @@ async fn undefined_steps_name_the_nearest_steps_then_code_that_compiles() {
         "the generated block differs from fixtures/snippets/mine.rs; if the change is meant, write this there:\n{block}"
     );
     assert!(
-        output.contains(&Snippet::paste(&snippets, Home::Library)["// src/acceptance/steps/mine.rs".len()..]),
+        output.contains(
+            &Snippet::paste(&snippets, Home::Library)["// src/acceptance/steps/mine.rs".len()..]
+        ),
         "the run prints the same code: {output}"
     );
 }
@@ -161,7 +163,13 @@ async fn a_dry_run_checks_every_step_and_starts_nothing() {
     // A target that would never get ready: a dry run does not start it.
     let started = std::time::Instant::now();
     let outcome = run(
-        &["--dry-run", "--target", "cmd:sleep 3600 {port}", "--tags", "not @wip"],
+        &[
+            "--dry-run",
+            "--target",
+            "cmd:sleep 3600 {port}",
+            "--tags",
+            "not @wip",
+        ],
         &dir("features"),
     )
     .await;
@@ -173,7 +181,8 @@ async fn a_dry_run_checks_every_step_and_starts_nothing() {
         .find(|l| l.starts_with("Dry run: "))
         .unwrap_or_else(|| panic!("{}", outcome.output));
     assert!(
-        verdict.ends_with("step(s): each matches exactly one step definition; nothing was started."),
+        verdict
+            .ends_with("step(s): each matches exactly one step definition; nothing was started."),
         "{verdict}"
     );
     assert!(outcome.report.features.is_empty(), "no scenario ran");
@@ -193,10 +202,16 @@ async fn a_dry_run_checks_every_step_and_starts_nothing() {
     assert!(output.contains("(--snippets prints Rust code"), "{output}");
 
     // As in a run, @wip scenarios may have undefined steps.
-    let outcome = run(&["--dry-run", "--tags", "@wip"], &dir("fixtures/features/wip")).await;
+    let outcome = run(
+        &["--dry-run", "--tags", "@wip"],
+        &dir("fixtures/features/wip"),
+    )
+    .await;
     assert!(outcome.passed, "{}", outcome.output);
     assert!(
-        outcome.output.contains("no step definition matches it (allowed: the scenario is tagged @wip)"),
+        outcome
+            .output
+            .contains("no step definition matches it (allowed: the scenario is tagged @wip)"),
         "{}",
         outcome.output
     );
@@ -205,7 +220,10 @@ async fn a_dry_run_checks_every_step_and_starts_nothing() {
         .await
         .unwrap_err()
         .to_string();
-    assert!(error.contains("--dry-run runs no scenario, so it writes no report"), "{error}");
+    assert!(
+        error.contains("--dry-run runs no scenario, so it writes no report"),
+        "{error}"
+    );
 }
 
 // ----------------------------------------------------------------- shards
@@ -235,15 +253,27 @@ async fn shards_together_run_every_scenario_exactly_once() {
         let outcome = run(&["--shard", &shard], &many).await;
         assert!(outcome.passed, "{}", outcome.output);
         let places = scenario_places(&outcome);
-        assert!(places.len() == 13 || places.len() == 14, "{shard}: {places:?}");
         assert!(
-            outcome.output.starts_with(&format!("Shard {shard}: {} of the 40 selected scenario(s).\n", places.len())),
+            places.len() == 13 || places.len() == 14,
+            "{shard}: {places:?}"
+        );
+        assert!(
+            outcome.output.starts_with(&format!(
+                "Shard {shard}: {} of the 40 selected scenario(s).\n",
+                places.len()
+            )),
             "{}",
             outcome.output
         );
         // The same split every time.
         let again = run(&["--shard", &shard, "--dry-run"], &many).await;
-        assert!(again.output.contains(&format!("Dry run: {} scenario(s)", places.len())), "{}", again.output);
+        assert!(
+            again
+                .output
+                .contains(&format!("Dry run: {} scenario(s)", places.len())),
+            "{}",
+            again.output
+        );
         together.extend(places);
     }
     together.sort();
@@ -265,7 +295,11 @@ async fn shards_together_run_every_scenario_exactly_once() {
     let mut sum = 0;
     for index in 1..=4 {
         let shard = format!("{index}/4");
-        let outcome = run(&["--dry-run", "--target", target, "--shard", &shard], &features).await;
+        let outcome = run(
+            &["--dry-run", "--target", target, "--shard", &shard],
+            &features,
+        )
+        .await;
         sum += count(&outcome.output);
     }
     assert_eq!(sum, count(&whole.output));
@@ -282,10 +316,13 @@ async fn a_shard_with_nothing_to_run_passes_saying_why() {
         outcome.output
     );
     // A run that selects nothing at all is still an error, shard or not.
-    let error = try_run(&["--shard", "1/2", "--tags", "@no-such-tag"], &dir("features"))
-        .await
-        .unwrap_err()
-        .to_string();
+    let error = try_run(
+        &["--shard", "1/2", "--tags", "@no-such-tag"],
+        &dir("features"),
+    )
+    .await
+    .unwrap_err()
+    .to_string();
     assert!(error.contains("no scenario selected"), "{error}");
 }
 
@@ -298,7 +335,11 @@ fn bad_shards_are_usage_errors() {
         ("1/0", "1 or more shards"),
     ] {
         let error = Options::try_parse_from(["acceptance", "--shard", shard]).unwrap_err();
-        assert_eq!(error.kind(), clap::error::ErrorKind::ValueValidation, "{shard}");
+        assert_eq!(
+            error.kind(),
+            clap::error::ErrorKind::ValueValidation,
+            "{shard}"
+        );
         assert!(error.to_string().contains(expected), "{shard}: {error}");
     }
 }

@@ -64,7 +64,12 @@ fn every_step_of_the_library_says_what_it_checks() {
     let undocumented: Vec<String> = steps
         .iter()
         .filter(|s| s["doc"].as_str().is_none_or(|d| d.trim().is_empty()))
-        .map(|s| format!("{} {} ({}:{})", s["keyword"], s["phrase"], s["file"], s["line"]))
+        .map(|s| {
+            format!(
+                "{} {} ({}:{})",
+                s["keyword"], s["phrase"], s["file"], s["line"]
+            )
+        })
         .collect();
     assert!(
         undocumented.is_empty(),
@@ -80,7 +85,10 @@ fn every_step_of_the_library_says_what_it_checks() {
             .unwrap_or_else(|e| panic!("{file}: {e}"));
         let at = source.lines().nth(line - 1).unwrap_or_default();
         let keyword = s["keyword"].as_str().expect("keyword").to_ascii_lowercase();
-        assert!(at.trim_start().starts_with(&format!("#[{keyword}")), "{file}:{line}: {at}");
+        assert!(
+            at.trim_start().starts_with(&format!("#[{keyword}")),
+            "{file}:{line}: {at}"
+        );
     }
 }
 
@@ -122,7 +130,12 @@ fn the_catalogue_counts_uses_gives_examples_and_marks_unused_steps() {
     assert_eq!(accepts["uses"], expected);
     assert_eq!(accepts["unused"], false);
     let example = &accepts["example"];
-    assert!(example["step"].as_str().unwrap().ends_with("the backend accepts it"));
+    assert!(
+        example["step"]
+            .as_str()
+            .unwrap()
+            .ends_with("the backend accepts it")
+    );
     assert!(example["file"].as_str().unwrap().starts_with("features/"));
 
     let sends = find("When", "{client} sends {string}");
@@ -139,7 +152,11 @@ fn the_catalogue_counts_uses_gives_examples_and_marks_unused_steps() {
     // the text.
     let unused: Vec<&serde_json::Value> = steps.iter().filter(|s| s["unused"] == true).collect();
     assert_eq!(json["unused"], unused.len());
-    assert!(unused.iter().all(|s| s["uses"] == 0 && s["example"].is_null()));
+    assert!(
+        unused
+            .iter()
+            .all(|s| s["uses"] == 0 && s["example"].is_null())
+    );
     let (ok, text, _) = discos_sim(&["steps"]);
     assert!(ok);
     let tail = text
@@ -147,7 +164,10 @@ fn the_catalogue_counts_uses_gives_examples_and_marks_unused_steps() {
         .map(|(_, tail)| tail)
         .unwrap_or_else(|| panic!("{text}"));
     assert!(tail.lines().count() >= 1 && tail.lines().count() <= unused.len());
-    assert!(text.contains("      UNUSED: no feature says it\n"), "{text}");
+    assert!(
+        text.contains("      UNUSED: no feature says it\n"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -161,15 +181,25 @@ fn the_text_catalogue_shows_each_step_with_its_doc_and_an_example() {
     );
     let entry = text
         .split("\n\n")
-        .find(|block| block.trim_start().starts_with("When {client} sends {string}\n"))
+        .find(|block| {
+            block
+                .trim_start()
+                .starts_with("When {client} sends {string}\n")
+        })
         .unwrap_or_else(|| panic!("{text}"));
     assert!(entry.contains("      A request line as typed"), "{entry}");
-    assert!(entry.contains("      {client}: the client, the user or client \"…\""), "{entry}");
+    assert!(
+        entry.contains("      {client}: the client, the user or client \"…\""),
+        "{entry}"
+    );
     assert!(
         entry.contains("      used once: e.g. When the client sends \"version\"  (fixtures/features/wip/wip.feature:12)"),
         "{entry}"
     );
-    assert!(entry.contains("      defined at src/acceptance/steps/exchange.rs:"), "{entry}");
+    assert!(
+        entry.contains("      defined at src/acceptance/steps/exchange.rs:"),
+        "{entry}"
+    );
 }
 
 #[test]
@@ -187,7 +217,10 @@ fn a_slip_names_the_step_it_slipped_from() {
     let library = Catalogue::library();
     let nearest = library.nearest(&step(StepType::Then, "the backend accept it"));
     assert_eq!(nearest[0].phrase, "the backend accepts it");
-    assert_eq!((nearest[0].keyword.as_str(), nearest[0].distance), ("Then", 1));
+    assert_eq!(
+        (nearest[0].keyword.as_str(), nearest[0].distance),
+        ("Then", 1)
+    );
 
     // Parameters do not count: any quoted text, number or client.
     let nearest = library.nearest(&step(
@@ -201,7 +234,10 @@ fn a_slip_names_the_step_it_slipped_from() {
     assert_eq!(nearest[0].distance, 1);
 
     // A When written as a Then is still found, after those of its keyword.
-    let nearest = library.nearest(&step(StepType::Then, "the backend is configured as \"K2000\""));
+    let nearest = library.nearest(&step(
+        StepType::Then,
+        "the backend is configured as \"K2000\"",
+    ));
     assert_eq!(nearest[0].keyword, "Given", "{nearest:?}");
     assert_eq!(nearest[0].distance, 0);
 
@@ -235,13 +271,17 @@ fn pasted_snippets_are_steps_of_the_world_with_their_docs() {
     assert_eq!(parked.len(), 2);
     assert_eq!(parked[0].function, parked[1].function);
     assert!(
-        pasted
-            .iter()
-            .all(|d| d.doc.as_deref().is_some_and(|doc| doc.starts_with("What this step does"))),
+        pasted.iter().all(|d| d
+            .doc
+            .as_deref()
+            .is_some_and(|doc| doc.starts_with("What this step does"))),
         "{pasted:#?}"
     );
     // And they match the sentences they were made for.
-    let kelvin = step(StepType::Given, "the receiver \"K2000\" is cooled to 20.5 kelvin");
+    let kelvin = step(
+        StepType::Given,
+        "the receiver \"K2000\" is cooled to 20.5 kelvin",
+    );
     assert_eq!(library.matching(&kelvin).len(), 1);
     let ratio = step(StepType::Then, "the ratio (signal/noise) is {high}");
     assert_eq!(library.matching(&ratio).len(), 1);

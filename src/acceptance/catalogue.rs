@@ -366,7 +366,10 @@ fn define(
         None => (PatternKind::Regex, compiled.to_owned()),
     };
     let phrase = match kind {
-        PatternKind::Regex => phrase.trim_start_matches('^').trim_end_matches('$').to_owned(),
+        PatternKind::Regex => phrase
+            .trim_start_matches('^')
+            .trim_end_matches('$')
+            .to_owned(),
         _ => phrase,
     };
     let arguments: Vec<&(String, String)> = source
@@ -586,7 +589,10 @@ fn regex_groups(regex: &str) -> Vec<(String, bool)> {
         }
         at += 1;
     }
-    groups.into_iter().map(|(text, optional, _)| (text, optional)).collect()
+    groups
+        .into_iter()
+        .map(|(text, optional, _)| (text, optional))
+        .collect()
 }
 
 /// A regex (a group's, or a custom parameter's) in words: its alternatives
@@ -746,7 +752,9 @@ fn usage(catalogue: &Catalogue, features: &[FeatureFile]) -> Vec<Usage> {
                     continue;
                 }
                 let entry = &mut usage[index];
-                entry.places.insert((file.shown.clone(), step.position.line));
+                entry
+                    .places
+                    .insert((file.shown.clone(), step.position.line));
                 let better = match &entry.example {
                     None => true,
                     Some((was_outline, _)) => *was_outline && !outline,
@@ -965,7 +973,11 @@ fn wrap(text: &str, indent: &str) -> String {
 }
 
 fn keywords_of(keywords: &[StepType]) -> String {
-    keywords.iter().map(|k| keyword(*k)).collect::<Vec<_>>().join("/")
+    keywords
+        .iter()
+        .map(|k| keyword(*k))
+        .collect::<Vec<_>>()
+        .join("/")
 }
 
 fn times(count: usize) -> String {
@@ -990,7 +1002,10 @@ mod tests {
                 (", written".to_owned(), true),
             ]
         );
-        assert_eq!(regex_groups(r"(?:x)(?P<n>y)\(z\)"), [("?P<n>y".to_owned(), false)]);
+        assert_eq!(
+            regex_groups(r"(?:x)(?P<n>y)\(z\)"),
+            [("?P<n>y".to_owned(), false)]
+        );
     }
 
     #[test]
@@ -1000,7 +1015,10 @@ mod tests {
             "the client, the user or client \"…\""
         );
         assert_eq!(humanize(r"\d+|one|two"), "a whole number, one or two");
-        assert_eq!(humanize(r"milliseconds?|seconds?"), "millisecond(s) or second(s)");
+        assert_eq!(
+            humanize(r"milliseconds?|seconds?"),
+            "millisecond(s) or second(s)"
+        );
         assert_eq!(humanize(r"\d{1,2}"), "a number of 1 to 2 digits");
         assert_eq!(humanize(r"\S+"), "one word, without spaces");
     }
@@ -1008,14 +1026,19 @@ mod tests {
     #[test]
     fn regex_phrases_read_as_sentences() {
         assert_eq!(
-            readable(r#"^(the client|client "[^"]*") (starts|stops) in (\d+|one) (milliseconds?|seconds?)(, written)?$"#),
+            readable(
+                r#"^(the client|client "[^"]*") (starts|stops) in (\d+|one) (milliseconds?|seconds?)(, written)?$"#
+            ),
             r#"<the client|client "…"> <starts|stops> in <number|one> <millisecond(s)|second(s)>[, written]"#
         );
         assert_eq!(
             readable(r#"^the client sets section (\S+) to "([^"]*)"$"#),
             r#"the client sets section <word> to "…""#
         );
-        assert_eq!(readable(r"^a line of (\d+) (?:bytes|kilobytes)$"), "a line of <number> <bytes|kilobytes>");
+        assert_eq!(
+            readable(r"^a line of (\d+) (?:bytes|kilobytes)$"),
+            "a line of <number> <bytes|kilobytes>"
+        );
     }
 
     #[test]

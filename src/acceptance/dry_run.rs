@@ -79,11 +79,12 @@ pub(crate) fn check(
                             .possible_matches
                             .iter()
                             .map(|(regex, location)| {
-                                let definition = location
-                                    .and_then(|l| library.at(l.path, l.line));
+                                let definition = location.and_then(|l| library.at(l.path, l.line));
                                 match (definition, location) {
                                     (Some(d), _) => format!("{}  ({})", d.sentence(), d.location),
-                                    (None, Some(l)) => format!("{}  ({}:{})", regex.as_str(), l.path, l.line),
+                                    (None, Some(l)) => {
+                                        format!("{}  ({}:{})", regex.as_str(), l.path, l.line)
+                                    }
                                     (None, None) => regex.as_str().to_owned(),
                                 }
                             })
@@ -167,7 +168,11 @@ pub(crate) fn check(
 pub(crate) fn did_you_mean(snippet: &Snippet) -> String {
     let mut text = String::new();
     for (index, neighbour) in snippet.neighbours.iter().enumerate() {
-        let lead = if index == 0 { "did you mean" } else { "          or" };
+        let lead = if index == 0 {
+            "did you mean"
+        } else {
+            "          or"
+        };
         let _ = writeln!(text, "      {lead}  {neighbour}");
     }
     text

@@ -340,7 +340,14 @@ async fn run_to(
         .filter(|(key, runs)| *runs && selection.members.as_ref().is_none_or(|m| m.has(key)))
         .count();
     if args.dry_run {
-        return Ok(dry_run_of(&plan.features, &selection, &paths.show(features), header, &args, sink));
+        return Ok(dry_run_of(
+            &plan.features,
+            &selection,
+            &paths.show(features),
+            header,
+            &args,
+            sink,
+        ));
     }
     if !header.is_empty() {
         Terminal::new(sink.clone(), false, false, paths.clone()).print(&header);
@@ -887,7 +894,11 @@ fn print_afterword(
             .iter()
             .map(|snippet| place_of(report, snippet, paths))
             .collect();
-        text.push_str(&dry_run::undefined_steps(&report.snippets, &places, snippets));
+        text.push_str(&dry_run::undefined_steps(
+            &report.snippets,
+            &places,
+            snippets,
+        ));
     }
     terminal.print(&text);
 }
@@ -948,15 +959,15 @@ fn dry_run_of(
     args: &RunArgs,
     sink: Sink,
 ) -> Outcome {
-    let findings = dry_run::check(features, source, |feature, rule, scenario| {
-        match selection.decide(feature, rule, scenario) {
-            Decision::Run | Decision::Skip(_) => Some(
-                all_tags(feature, rule, scenario)
-                    .iter()
-                    .any(|tag| *tag == "wip"),
-            ),
-            Decision::NotSelected | Decision::LeftOut(_) | Decision::OtherShard => None,
-        }
+    let findings = dry_run::check(features, source, |feature, rule, scenario| match selection
+        .decide(feature, rule, scenario)
+    {
+        Decision::Run | Decision::Skip(_) => Some(
+            all_tags(feature, rule, scenario)
+                .iter()
+                .any(|tag| *tag == "wip"),
+        ),
+        Decision::NotSelected | Decision::LeftOut(_) | Decision::OtherShard => None,
     });
     let mut text = header;
     text.push_str(&findings.text);

@@ -39,14 +39,16 @@ impl FromStr for Shard {
             .split_once('/')
             .ok_or_else(|| format!("'{text}' is not a shard: {form}"))?;
         let number = |part: &str, what: &str| {
-            part.trim()
-                .parse::<usize>()
-                .map_err(|_| format!("'{text}' is not a shard: {what} '{part}' is not a whole number; {form}"))
+            part.trim().parse::<usize>().map_err(|_| {
+                format!("'{text}' is not a shard: {what} '{part}' is not a whole number; {form}")
+            })
         };
         let index = number(index, "I")?;
         let count = number(count, "N")?;
         if count == 0 {
-            return Err(format!("'{text}' is not a shard: a suite is split into 1 or more shards; {form}"));
+            return Err(format!(
+                "'{text}' is not a shard: a suite is split into 1 or more shards; {form}"
+            ));
         }
         if index == 0 || index > count {
             return Err(format!(
@@ -193,9 +195,14 @@ mod tests {
 
     #[test]
     fn an_empty_shard_says_the_others_run_everything() {
-        let members = Members::deal(Shard { index: 3, count: 3 }, [("a".to_owned(), 1), ("a".to_owned(), 5)]);
+        let members = Members::deal(
+            Shard { index: 3, count: 3 },
+            [("a".to_owned(), 1), ("a".to_owned(), 5)],
+        );
         assert!(members.keys.is_empty());
-        assert!(members.describe().contains("the run selects 2 scenario(s), fewer than 3 shards, and shards 1 to 2 run them all"));
+        assert!(members.describe().contains(
+            "the run selects 2 scenario(s), fewer than 3 shards, and shards 1 to 2 run them all"
+        ));
     }
 
     #[test]

@@ -211,7 +211,11 @@ fn steps(args: StepsArgs) -> ExitCode {
             (features, errors, "features".to_owned())
         }
     };
-    let format = if args.json { Format::Json } else { Format::Text };
+    let format = if args.json {
+        Format::Json
+    } else {
+        Format::Text
+    };
     let listing = catalogue::listing(Catalogue::library(), &features, &source, format);
     // A reader that stops early (`| head`) is no error.
     let mut stdout = std::io::stdout().lock();

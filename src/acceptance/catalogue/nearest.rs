@@ -62,10 +62,14 @@ impl Masks {
     /// A sentence with its parameters masked: custom parameters, quoted
     /// text, numbers and placeholders each become one symbol.
     pub fn mask(&self, sentence: &str) -> Vec<char> {
-        let mut text = placeholders().replace_all(sentence, PLACEHOLDER.to_string().as_str()).into_owned();
+        let mut text = placeholders()
+            .replace_all(sentence, PLACEHOLDER.to_string().as_str())
+            .into_owned();
         for (index, (_, regex)) in self.custom.iter().enumerate() {
             let symbol = char::from_u32(CUSTOM + index as u32).unwrap_or(WORD);
-            text = regex.replace_all(&text, symbol.to_string().as_str()).into_owned();
+            text = regex
+                .replace_all(&text, symbol.to_string().as_str())
+                .into_owned();
         }
         let mut masked = Vec::new();
         let mut rest = text.as_str();
@@ -116,16 +120,26 @@ impl Masks {
                     at += 2;
                 }
                 '{' => {
-                    let close = chars[at..].iter().position(|&c| c == '}').map_or(chars.len(), |p| at + p);
+                    let close = chars[at..]
+                        .iter()
+                        .position(|&c| c == '}')
+                        .map_or(chars.len(), |p| at + p);
                     let name: String = chars[at + 1..close].iter().collect();
                     let symbol = self.symbol_of(&name);
                     forms.iter_mut().for_each(|f| f.push(symbol));
                     at = close + 1;
                 }
                 '(' => {
-                    let close = chars[at..].iter().position(|&c| c == ')').map_or(chars.len(), |p| at + p);
-                    let optional: String = chars[at + 1..close].iter().filter(|&&c| c != '\\').collect();
-                    let with: Vec<String> = forms.iter().map(|f| format!("{f}{optional}")).collect();
+                    let close = chars[at..]
+                        .iter()
+                        .position(|&c| c == ')')
+                        .map_or(chars.len(), |p| at + p);
+                    let optional: String = chars[at + 1..close]
+                        .iter()
+                        .filter(|&&c| c != '\\')
+                        .collect();
+                    let with: Vec<String> =
+                        forms.iter().map(|f| format!("{f}{optional}")).collect();
                     forms.extend(with);
                     at = close + 1;
                 }
@@ -265,7 +279,9 @@ fn regex_alternatives(chars: &[char], at: &mut usize) -> Vec<String> {
             _ => {}
         }
         // A lazy quantifier's `?`.
-        if chars.get(*at) == Some(&'?') && matches!(chars.get(*at - 1), Some('+') | Some('*') | Some('}')) {
+        if chars.get(*at) == Some(&'?')
+            && matches!(chars.get(*at - 1), Some('+') | Some('*') | Some('}'))
+        {
             *at += 1;
         }
         current = product(&current, &forms, "");
@@ -359,22 +375,60 @@ mod tests {
 
     #[test]
     fn parameters_are_masked_on_both_sides() {
-        assert_eq!(between("the client send \"status\"", "{client} sends {string}"), 1);
-        assert_eq!(between("client \"A\" sends \"status\"", "{client} sends {string}"), 0);
         assert_eq!(
-            between("the client sets the integration time to 250 milliseconds", "{client} sets the integration time to {int} millisecond(s)"),
+            between("the client send \"status\"", "{client} sends {string}"),
+            1
+        );
+        assert_eq!(
+            between("client \"A\" sends \"status\"", "{client} sends {string}"),
             0
         );
         assert_eq!(
-            between("the client sets the integration time to 1 millisecond", "{client} sets the integration time to {int} millisecond(s)"),
+            between(
+                "the client sets the integration time to 250 milliseconds",
+                "{client} sets the integration time to {int} millisecond(s)"
+            ),
             0
         );
-        assert_eq!(between("the client sets section 0 to:", "{client} sets section {word} to:"), 0);
-        assert_eq!(between("the client sets the shift to plus-two", "{client} sets the shift to {word}"), 0);
-        assert_eq!(between("the client sends \"<line>\"", "{client} sends {string}"), 0);
-        assert_eq!(between("the client sends <line>", "{client} sends {string}"), 0);
-        assert_eq!(between("the backend accept it", "the backend accepts it"), 1);
-        assert!(between("the operator points the dish at \"Cas A\" for 30 seconds", "{client} sends {string}") > 20);
+        assert_eq!(
+            between(
+                "the client sets the integration time to 1 millisecond",
+                "{client} sets the integration time to {int} millisecond(s)"
+            ),
+            0
+        );
+        assert_eq!(
+            between(
+                "the client sets section 0 to:",
+                "{client} sets section {word} to:"
+            ),
+            0
+        );
+        assert_eq!(
+            between(
+                "the client sets the shift to plus-two",
+                "{client} sets the shift to {word}"
+            ),
+            0
+        );
+        assert_eq!(
+            between("the client sends \"<line>\"", "{client} sends {string}"),
+            0
+        );
+        assert_eq!(
+            between("the client sends <line>", "{client} sends {string}"),
+            0
+        );
+        assert_eq!(
+            between("the backend accept it", "the backend accepts it"),
+            1
+        );
+        assert!(
+            between(
+                "the operator points the dish at \"Cas A\" for 30 seconds",
+                "{client} sends {string}"
+            ) > 20
+        );
     }
 
     #[test]
@@ -383,22 +437,43 @@ mod tests {
         assert_eq!(masks.expression("a/an apple(s)").len(), 4);
         let regex = r#"^(the client|client "[^"]*") (starts|stops) the acquisition in (\d+|one) (milliseconds?|seconds?)(, written in decimal seconds)?$"#;
         let forms = masks.regex(regex);
-        let step = masks.mask("the client stops the acquisition in one second, written in decimal seconds");
+        let step = masks
+            .mask("the client stops the acquisition in one second, written in decimal seconds");
         assert_eq!(closest(&step, &forms), Some(0));
         let step = masks.mask("client \"B\" starts the acquisition in 20 milliseconds");
         assert_eq!(closest(&step, &forms), Some(0));
         let step = masks.mask("the client start the acquisition in 20 milisecond");
         assert_eq!(closest(&step, &forms), Some(2));
         let forms = masks.regex(r"^the client sends a line of (\d+) (bytes|kilobytes)$");
-        assert_eq!(closest(&masks.mask("the client sends a line of 70 kilobytes"), &forms), Some(0));
-        let forms = masks.regex(r#"^(the client|client "[^"]*") sets the (bins|mode) of section (\S+) to "([^"]*)"$"#);
-        assert_eq!(closest(&masks.mask("the client sets the mode of section 1 to \"stokes\""), &forms), Some(0));
+        assert_eq!(
+            closest(
+                &masks.mask("the client sends a line of 70 kilobytes"),
+                &forms
+            ),
+            Some(0)
+        );
+        let forms = masks.regex(
+            r#"^(the client|client "[^"]*") sets the (bins|mode) of section (\S+) to "([^"]*)"$"#,
+        );
+        assert_eq!(
+            closest(
+                &masks.mask("the client sets the mode of section 1 to \"stokes\""),
+                &forms
+            ),
+            Some(0)
+        );
     }
 
     #[test]
     fn words_with_digits_are_text() {
         let masks = masks();
-        assert_eq!(masks.mask("K2000 x 2"), ['K', '2', '0', '0', '0', ' ', 'x', ' ', NUMBER]);
-        assert_eq!(masks.mask("at -1.5 GHz"), ['a', 't', ' ', NUMBER, ' ', 'G', 'H', 'z']);
+        assert_eq!(
+            masks.mask("K2000 x 2"),
+            ['K', '2', '0', '0', '0', ' ', 'x', ' ', NUMBER]
+        );
+        assert_eq!(
+            masks.mask("at -1.5 GHz"),
+            ['a', 't', ' ', NUMBER, ' ', 'G', 'H', 'z']
+        );
     }
 }

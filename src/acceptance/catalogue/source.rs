@@ -171,13 +171,7 @@ fn fn_keyword(line: &str) -> Option<usize> {
 /// balances the first `open`, over as many lines as it takes, skipping
 /// string literals; and the index of the line it ends on. A first line
 /// that opens nothing is the whole text.
-fn gather(
-    lines: &[&str],
-    start: usize,
-    column: usize,
-    open: char,
-    close: char,
-) -> (String, usize) {
+fn gather(lines: &[&str], start: usize, column: usize, open: char, close: char) -> (String, usize) {
     let mut text = String::new();
     let mut depth = 0usize;
     let mut opened = false;
@@ -186,7 +180,11 @@ fn gather(
         if index > start {
             text.push('\n');
         }
-        let line = if index == start { &line[column..] } else { line };
+        let line = if index == start {
+            &line[column..]
+        } else {
+            line
+        };
         let chars: Vec<char> = line.chars().collect();
         let mut at = 0;
         while at < chars.len() {
@@ -287,7 +285,10 @@ fn step_attribute(attribute: &str) -> Option<(StepType, PatternKind, String)> {
 /// `#[param(name = "…", regex = "…")]`.
 fn param_attribute(attribute: &str) -> Option<(String, String)> {
     let inner = attribute.strip_prefix("#[")?.trim_start();
-    let rest = inner.strip_prefix("param")?.trim_start().strip_prefix('(')?;
+    let rest = inner
+        .strip_prefix("param")?
+        .trim_start()
+        .strip_prefix('(')?;
     let value = |key: &str| {
         let mut from = 0;
         while let Some(found) = rest[from..].find(key) {
@@ -438,7 +439,10 @@ async fn sets_section(world: &mut DiscosWorld, who: Who, section: String, step: 
     #[test]
     fn steps_are_read_with_their_docs_functions_and_arguments() {
         let file = read(STEPS);
-        assert_eq!(file.doc.as_deref(), Some("Steps about things.\nSecond line."));
+        assert_eq!(
+            file.doc.as_deref(),
+            Some("Steps about things.\nSecond line.")
+        );
         let sends = &file.steps[0];
         assert_eq!(sends.line, 7);
         assert_eq!(sends.keyword, StepType::When);
@@ -451,11 +455,18 @@ async fn sets_section(world: &mut DiscosWorld, who: Who, section: String, step: 
         assert_eq!(sends.function, "sends");
         assert_eq!(
             sends.arguments,
-            [("who".into(), "Who".into()), ("line".into(), "String".into())]
+            [
+                ("who".into(), "Who".into()),
+                ("line".into(), "String".into())
+            ]
         );
         let accepts = &file.steps[1];
         assert_eq!(
-            (accepts.kind, accepts.pattern.as_str(), accepts.doc.as_deref()),
+            (
+                accepts.kind,
+                accepts.pattern.as_str(),
+                accepts.doc.as_deref()
+            ),
             (PatternKind::Literal, "the backend accepts it", None)
         );
         let (given, when) = (&file.steps[2], &file.steps[3]);
@@ -487,8 +498,14 @@ async fn sets_section(world: &mut DiscosWorld, who: Who, section: String, step: 
 
     #[test]
     fn string_literals_are_decoded() {
-        assert_eq!(string_literal(r#""a \"b\" \\ c""#).as_deref(), Some(r#"a "b" \ c"#));
-        assert_eq!(string_literal(r###"r#"x "y" z"#, rest"###).as_deref(), Some(r#"x "y" z"#));
+        assert_eq!(
+            string_literal(r#""a \"b\" \\ c""#).as_deref(),
+            Some(r#"a "b" \ c"#)
+        );
+        assert_eq!(
+            string_literal(r###"r#"x "y" z"#, rest"###).as_deref(),
+            Some(r#"x "y" z"#)
+        );
         assert_eq!(string_literal(r#"r"\d+""#).as_deref(), Some(r"\d+"));
         assert_eq!(string_literal(r#""\u{e9}\x41""#).as_deref(), Some("éA"));
         assert_eq!(string_literal("\"a \\\n     b\"").as_deref(), Some("a b"));

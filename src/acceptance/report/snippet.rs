@@ -189,23 +189,61 @@ impl Snippet {
         let mut text = String::from(
             "/// What this step does, in words for those who write scenarios\n/// (`discos-sim steps` shows it).\n",
         );
+        // Laid out as rustfmt would, so that `cargo fmt` leaves it alone.
         for attribute in attributes {
-            text.push_str(&format!("#[{attribute}(expr = {:?})]\n", self.expression));
+            let expression = format!("expr = {:?}", self.expression);
+            text.push_str(&one_line_or_each(
+                &format!("#[{attribute}("),
+                &[expression],
+                ")]",
+                "",
+                false,
+            ));
         }
-        text.push_str(&format!(
-            "async fn {}({}) {{\n",
-            self.function,
-            parameters.join(", ")
+        text.push_str(&one_line_or_each(
+            &format!("async fn {}(", self.function),
+            &parameters,
+            ") {",
+            "",
+            true,
         ));
         // Until the body uses them, the arguments would each be warned
         // about; one tuple of two or more, or the one argument alone.
         match names.as_slice() {
             [one] => text.push_str(&format!("    let _ = {one};\n")),
-            _ => text.push_str(&format!("    let _ = ({});\n", names.join(", "))),
+            _ => {
+                let names: Vec<String> = names.iter().map(|n| (*n).to_owned()).collect();
+                text.push_str(&one_line_or_each("let _ = (", &names, ");", "    ", true));
+            }
         }
         text.push_str("    todo!(\"make this step do what it says\")\n}");
         text
     }
+}
+
+/// `open`, the items joined by `, `, then `close`, on one line after
+/// `indent` if it fits in rustfmt's 100 columns; otherwise each item on a
+/// line of its own, one indent deeper (with a trailing comma if `comma`).
+fn one_line_or_each(
+    open: &str,
+    items: &[String],
+    close: &str,
+    indent: &str,
+    comma: bool,
+) -> String {
+    let line = format!("{indent}{open}{}{close}", items.join(", "));
+    if line.chars().count() <= 100 {
+        return format!("{line}\n");
+    }
+    let mut text = format!("{indent}{open}\n");
+    for item in items {
+        text.push_str(&format!(
+            "{indent}    {item}{}\n",
+            if comma { "," } else { "" }
+        ));
+    }
+    text.push_str(&format!("{indent}{close}\n"));
+    text
 }
 
 /// Words Rust keeps for itself, which a function cannot be named.
@@ -311,9 +349,34 @@ mod tests {
             "/// What this step does, in words for those who write scenarios\n\
              /// (`discos-sim steps` shows it).\n\
              #[when(expr = \"the operator points at {string} for {int} seconds at {float} GHz\")]\n\
-             async fn the_operator_points_at_for_seconds_at_ghz(world: &mut DiscosWorld, text1: String, number2: i64, number3: f64) {\n\
+             async fn the_operator_points_at_for_seconds_at_ghz(\n\
+             \x20   world: &mut DiscosWorld,\n\
+             \x20   text1: String,\n\
+             \x20   number2: i64,\n\
+             \x20   number3: f64,\n\
+             ) {\n\
              \x20   let _ = (world, text1, number2, number3);\n\
              \x20   todo!(\"make this step do what it says\")\n}"
+        );
+    }
+
+    #[test]
+    fn long_lines_are_broken_as_rustfmt_breaks_them() {
+        let snippet = Snippet::without_neighbours(&step(
+            StepType::Then,
+            "the spectrometer of the Sardinia Radio Telescope reports every section as ready for the night",
+        ));
+        let code = snippet.to_string();
+        assert!(
+            code.contains(
+                "#[then(\n    expr = \"the spectrometer of the Sardinia Radio Telescope reports every section as ready for the night\"\n)]\n"
+            ),
+            "{code}"
+        );
+        assert!(
+            code.lines()
+                .all(|l| l.len() <= 100 || l.trim_start().starts_with("expr") || l.starts_with("async fn")),
+            "{code}"
         );
     }
 
@@ -349,8 +412,17 @@ mod tests {
             block.contains("#[given(expr = \"the dish is parked\")]\n#[when(expr = \"the dish is parked\")]\nasync fn the_dish_is_parked("),
             "{block}"
         );
-        assert!(block.contains("async fn the_dish_is_at_degrees(world: &mut DiscosWorld, number1: i64)"), "{block}");
-        assert!(block.contains("async fn the_dish_is_at_degrees_2(world: &mut DiscosWorld, text1: String)"), "{block}");
+        assert!(
+            block
+                .contains("async fn the_dish_is_at_degrees(world: &mut DiscosWorld, number1: i64)"),
+            "{block}"
+        );
+        assert!(
+            block.contains(
+                "async fn the_dish_is_at_degrees_2(world: &mut DiscosWorld, text1: String)"
+            ),
+            "{block}"
+        );
         assert!(
             Snippet::paste(&snippets[..1], Home::Library)
                 .starts_with("// src/acceptance/steps/mine.rs (and `mod mine;` in src/acceptance/steps/mod.rs)\nuse cucumber::given;\n")
