@@ -100,7 +100,7 @@ async fn an_undefined_step_fails_the_run_with_a_snippet() {
         .expect("a snippet")
         .to_string();
     assert!(
-        snippet.contains("#[when(expr = \"the operator points the dish at {string} for {int} seconds\")]\nasync fn the_operator_points_the_dish_at_for_seconds(world: &mut DiscosWorld, text1: String, number2: i64)"),
+        snippet.contains("#[when(expr = \"the operator points the dish at {string} for {int} seconds\")]\nasync fn the_operator_points_the_dish_at_for_seconds(\n    world: &mut DiscosWorld,\n    text1: String,\n    number2: i64,\n) {\n"),
         "{snippet}"
     );
 }

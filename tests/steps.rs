@@ -302,3 +302,45 @@ fn snippets_name_the_file_and_the_mod_line_they_need() {
     .unwrap();
     assert!(pasted.starts_with("// tests/steps/mod.rs (and `mod steps;` in the test that calls discos_acceptance::acceptance::main)\n"));
 }
+
+// --------------------------------------------------------------- dry run
+
+/// A step of this crate that says a sentence the library says too.
+mod overlapping {
+    use cucumber::when;
+    use discos_acceptance::acceptance::DiscosWorld;
+
+    /// Sends `status`, as `When {client} sends {string}` does: two
+    /// definitions of one sentence, which a run would refuse.
+    #[when(regex = r#"^the client sends "status"$"#)]
+    async fn sends_status(world: &mut DiscosWorld) {
+        world.send("client", "status").await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_dry_run_names_every_definition_of_an_ambiguous_step() {
+    use clap::Parser;
+    let features = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/features/ambiguous");
+    let options =
+        discos_acceptance::acceptance::Options::try_parse_from(["acceptance", "--dry-run"])
+            .expect("options");
+    let outcome = discos_acceptance::acceptance::run_quietly(options, &features)
+        .await
+        .expect("the dry run starts");
+    assert!(!outcome.passed, "{}", outcome.output);
+    let output = &outcome.output;
+    assert!(
+        output.contains("ambiguous.feature:7  When the client sends \"status\"\n    it matches 2 step definitions, and a step must match one:\n"),
+        "{output}"
+    );
+    assert!(
+        output.contains("      When {client} sends {string}  (src/acceptance/steps/exchange.rs:"),
+        "{output}"
+    );
+    assert!(output.contains("tests/steps.rs:"), "{output}");
+    assert!(
+        output.contains("3 step(s): 1 match more than one; nothing was started."),
+        "{output}"
+    );
+}

@@ -374,8 +374,9 @@ mod tests {
             "{code}"
         );
         assert!(
-            code.lines()
-                .all(|l| l.len() <= 100 || l.trim_start().starts_with("expr") || l.starts_with("async fn")),
+            code.lines().all(|l| l.len() <= 100
+                || l.trim_start().starts_with("expr")
+                || l.starts_with("async fn")),
             "{code}"
         );
     }
