@@ -325,8 +325,8 @@ fn is_wild(c: char) -> bool {
 pub fn distance(a: &[char], b: &[char]) -> usize {
     let width = b.len() + 1;
     let mut cost = vec![0usize; (a.len() + 1) * width];
-    for j in 0..=b.len() {
-        cost[j] = j;
+    for (j, first) in cost.iter_mut().take(width).enumerate() {
+        *first = j;
     }
     for i in 1..=a.len() {
         cost[i * width] = i;
