@@ -5,6 +5,12 @@
 //! ([`protocol`]) serve the server, the client, the web console and the load
 //! tool, so there is exactly one implementation of the wire format.
 
+// The crate calls itself by its name too, so that a step definition written
+// for a downstream crate (`use discos_acceptance::acceptance::DiscosWorld;`)
+// compiles unchanged in the step library, as the snippets for undefined
+// steps are.
+extern crate self as discos_acceptance;
+
 pub mod acceptance;
 pub mod address;
 pub mod backend;

@@ -1,12 +1,16 @@
 //! The acceptance runner itself: the teardown check catches a leak, undefined
-//! steps get snippets, @wip, @fresh and @simulator are honoured, targets are
-//! checked before any scenario, a run that selects nothing fails, and every
-//! failure is recapped with its file and line. Inner runs print into their
-//! outcome, not into this test's output.
+//! steps get the nearest defined steps and snippets that compile, @wip,
+//! @fresh and @simulator are honoured, targets are checked before any
+//! scenario, a run that selects nothing fails, every failure is recapped
+//! with its file and line, a dry run starts nothing, shards split a suite,
+//! `--steps` lists the library. Inner runs print into their outcome, not
+//! into this test's output.
 
 use clap::Parser;
 use std::path::{Path, PathBuf};
 
+use discos_acceptance::acceptance::catalogue::Home;
+use discos_acceptance::acceptance::report::Snippet;
 use discos_acceptance::acceptance::{self, Options, Outcome, Status};
 use discos_acceptance::backend::HandlerKind;
 use discos_acceptance::orchestration::reaper;
@@ -96,9 +100,274 @@ async fn an_undefined_step_fails_the_run_with_a_snippet() {
         .expect("a snippet")
         .to_string();
     assert!(
-        snippet.starts_with("#[when(expr = \"the operator points the dish at {string} for {int} seconds\")]\nasync fn the_operator_points_the_dish_at_for_seconds(world: &mut DiscosWorld, text1: String, number2: i64)"),
+        snippet.contains("#[when(expr = \"the operator points the dish at {string} for {int} seconds\")]\nasync fn the_operator_points_the_dish_at_for_seconds(\n    world: &mut DiscosWorld,\n    text1: String,\n    number2: i64,\n) {\n"),
         "{snippet}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn undefined_steps_name_the_nearest_steps_then_code_that_compiles() {
+    let outcome = run(&["--snippets"], &dir("fixtures/features/snippets")).await;
+    assert!(!outcome.passed);
+    let mut snippets = outcome.report.snippets.clone();
+    assert_eq!(snippets.len(), 10, "{}", outcome.output);
+    snippets.sort_by_key(|s| s.line);
+
+    // The slip names the step it slipped from; the new sentence, none.
+    let slip = snippets
+        .iter()
+        .find(|s| s.step == "When the client send \"status\"")
+        .expect("the slip's snippet");
+    let nearest = slip.neighbours.first().expect("a neighbour");
+    assert_eq!(
+        (nearest.keyword.as_str(), nearest.phrase.as_str()),
+        ("When", "{client} sends {string}")
+    );
+    assert_eq!(nearest.location.file, "src/acceptance/steps/exchange.rs");
+    let new = snippets
+        .iter()
+        .find(|s| s.step.contains("points the dish"))
+        .expect("the new sentence's snippet");
+    assert!(new.neighbours.is_empty(), "{:?}", new.neighbours);
+
+    // The terminal says it before any code, with where the step is.
+    let output = &outcome.output;
+    let meant = output
+        .find("fixtures/features/snippets/snippets.feature:41  When the client send \"status\"\n      did you mean  When {client} sends {string}  (src/acceptance/steps/exchange.rs:")
+        .unwrap_or_else(|| panic!("{output}"));
+    let code = output
+        .find("Code to start them from; it compiles as it is in src/acceptance/steps/mine.rs:")
+        .unwrap_or_else(|| panic!("{output}"));
+    assert!(meant < code, "{output}");
+
+    // The block to paste is the one tests/steps.rs and the library's unit
+    // tests compile (fixtures/snippets/mine.rs).
+    let block = Snippet::paste(&snippets, Home::Downstream);
+    let compiled = std::fs::read_to_string(dir("fixtures/snippets/mine.rs")).unwrap();
+    assert!(
+        block == compiled,
+        "the generated block differs from fixtures/snippets/mine.rs; if the change is meant, write this there:\n{block}"
+    );
+    assert!(
+        output.contains(
+            &Snippet::paste(&snippets, Home::Library)["// src/acceptance/steps/mine.rs".len()..]
+        ),
+        "the run prints the same code: {output}"
+    );
+}
+
+// ---------------------------------------------------------------- dry run
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_dry_run_checks_every_step_and_starts_nothing() {
+    // A target that would never get ready: a dry run does not start it.
+    let started = std::time::Instant::now();
+    let outcome = run(
+        &[
+            "--dry-run",
+            "--target",
+            "cmd:sleep 3600 {port}",
+            "--tags",
+            "not @wip",
+        ],
+        &dir("features"),
+    )
+    .await;
+    assert!(outcome.passed, "{}", outcome.output);
+    assert!(started.elapsed() < std::time::Duration::from_secs(20));
+    let verdict = outcome
+        .output
+        .lines()
+        .find(|l| l.starts_with("Dry run: "))
+        .unwrap_or_else(|| panic!("{}", outcome.output));
+    assert!(
+        verdict
+            .ends_with("step(s): each matches exactly one step definition; nothing was started."),
+        "{verdict}"
+    );
+    assert!(outcome.report.features.is_empty(), "no scenario ran");
+
+    let outcome = run(&["--dry-run"], &dir("fixtures/features/snippets")).await;
+    assert!(!outcome.passed);
+    assert_eq!(outcome.report.snippets.len(), 10);
+    let output = &outcome.output;
+    assert!(
+        output.contains("snippets.feature:41  When the client send \"status\"\n    no step definition matches it\n      did you mean  When {client} sends {string}  (src/acceptance/steps/exchange.rs:"),
+        "{output}"
+    );
+    assert!(
+        output.contains("Dry run: 10 scenario(s) in fixtures/features/snippets, 10 step(s): 10 match no step definition; nothing was started."),
+        "{output}"
+    );
+    assert!(output.contains("(--snippets prints Rust code"), "{output}");
+
+    // As in a run, @wip scenarios may have undefined steps.
+    let outcome = run(
+        &["--dry-run", "--tags", "@wip"],
+        &dir("fixtures/features/wip"),
+    )
+    .await;
+    assert!(outcome.passed, "{}", outcome.output);
+    assert!(
+        outcome
+            .output
+            .contains("no step definition matches it (allowed: the scenario is tagged @wip)"),
+        "{}",
+        outcome.output
+    );
+
+    let error = try_run(&["--dry-run", "--junit", "x.xml"], &dir("features/"))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains("--dry-run runs no scenario, so it writes no report"),
+        "{error}"
+    );
+}
+
+// ----------------------------------------------------------------- shards
+
+/// Each scenario a run reported, as `(feature file, line)`.
+fn scenario_places(outcome: &Outcome) -> Vec<(String, usize)> {
+    outcome
+        .report
+        .scenarios()
+        .map(|(f, s)| {
+            let file = f.path.as_deref().unwrap_or(Path::new("?"));
+            (file.display().to_string(), s.line)
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn shards_together_run_every_scenario_exactly_once() {
+    let many = dir("fixtures/features/many");
+    let whole = run(&[], &many).await;
+    let mut everything = scenario_places(&whole);
+    everything.sort();
+    assert_eq!(everything.len(), 40);
+    let mut together = Vec::new();
+    for index in 1..=3 {
+        let shard = format!("{index}/3");
+        let outcome = run(&["--shard", &shard], &many).await;
+        assert!(outcome.passed, "{}", outcome.output);
+        let places = scenario_places(&outcome);
+        assert!(
+            places.len() == 13 || places.len() == 14,
+            "{shard}: {places:?}"
+        );
+        assert!(
+            outcome.output.starts_with(&format!(
+                "Shard {shard}: {} of the 40 selected scenario(s).\n",
+                places.len()
+            )),
+            "{}",
+            outcome.output
+        );
+        // The same split every time.
+        let again = run(&["--shard", &shard, "--dry-run"], &many).await;
+        assert!(
+            again
+                .output
+                .contains(&format!("Dry run: {} scenario(s)", places.len())),
+            "{}",
+            again.output
+        );
+        together.extend(places);
+    }
+    together.sort();
+    assert_eq!(together, everything, "each scenario in exactly one shard");
+
+    // Scenarios this target skips are dealt too, and each shard reports its
+    // own: the shards' dry runs add up to the whole one.
+    let target = "tcp://127.0.0.1:9";
+    let count = |output: &str| -> usize {
+        output
+            .lines()
+            .find_map(|l| l.strip_prefix("Dry run: "))
+            .and_then(|rest| rest.split(' ').next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("{output}"))
+    };
+    let features = dir("features");
+    let whole = run(&["--dry-run", "--target", target], &features).await;
+    let mut sum = 0;
+    for index in 1..=4 {
+        let shard = format!("{index}/4");
+        let outcome = run(
+            &["--dry-run", "--target", target, "--shard", &shard],
+            &features,
+        )
+        .await;
+        sum += count(&outcome.output);
+    }
+    assert_eq!(sum, count(&whole.output));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_shard_with_nothing_to_run_passes_saying_why() {
+    let outcome = run(&["--shard", "3/3"], &dir("fixtures/features/wip")).await;
+    assert!(outcome.passed, "{}", outcome.output);
+    assert_eq!(outcome.report.scenarios().count(), 0);
+    assert!(
+        outcome.output.starts_with("Shard 3/3: no scenario; the run selects 1 scenario(s), fewer than 3 shards, and shard 1 runs it.\n"),
+        "{}",
+        outcome.output
+    );
+    // A run that selects nothing at all is still an error, shard or not.
+    let error = try_run(
+        &["--shard", "1/2", "--tags", "@no-such-tag"],
+        &dir("features"),
+    )
+    .await
+    .unwrap_err()
+    .to_string();
+    assert!(error.contains("no scenario selected"), "{error}");
+}
+
+#[test]
+fn bad_shards_are_usage_errors() {
+    for (shard, expected) in [
+        ("0/3", "shards are numbered from 1 to 3"),
+        ("4/3", "shards are numbered from 1 to 3"),
+        ("x", "'x' is not a shard: give it as I/N"),
+        ("1/0", "1 or more shards"),
+    ] {
+        let error = Options::try_parse_from(["acceptance", "--shard", shard]).unwrap_err();
+        assert_eq!(
+            error.kind(),
+            clap::error::ErrorKind::ValueValidation,
+            "{shard}"
+        );
+        assert!(error.to_string().contains(expected), "{shard}: {error}");
+    }
+}
+
+// ---------------------------------------------------------------- --steps
+
+#[tokio::test(flavor = "multi_thread")]
+async fn steps_lists_the_step_library_with_the_runs_features() {
+    let outcome = run(&["--steps"], &dir("fixtures/features/wip")).await;
+    assert!(outcome.passed);
+    let output = &outcome.output;
+    assert!(output.starts_with("The step library: "), "{output}");
+    assert!(
+        output.contains("the 1 feature file(s) in fixtures/features/wip use 3 of them."),
+        "{output}"
+    );
+    assert!(
+        output.contains("  When {client} sends {string}\n      A request line as typed"),
+        "{output}"
+    );
+    assert!(
+        output.contains("used once: e.g. When the client sends \"version\"  (fixtures/features/wip/wip.feature:12)"),
+        "{output}"
+    );
+    let outcome = run(&["--steps", "json"], &dir("fixtures/features/wip")).await;
+    let json: serde_json::Value = serde_json::from_str(&outcome.output).expect("JSON");
+    assert_eq!(json["feature_files"], 1);
+    assert!(json["steps"].as_array().is_some_and(|s| s.len() > 50));
 }
 
 #[tokio::test(flavor = "multi_thread")]

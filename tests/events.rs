@@ -27,7 +27,9 @@ const PATIENCE: Duration = Duration::from_secs(30);
 /// Acceptance runs take over the panic hook while they run; one at a time.
 static ONE_RUN_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
-/// Runs the acceptance features of `features` with `args`.
+/// Runs the acceptance features of `features` with `args`, keeping what
+/// the run prints in its outcome (a deliberate failure's ✘ lines are not
+/// this test's output).
 async fn acceptance_run(args: &[&str], features: &str) -> discos_acceptance::acceptance::Outcome {
     use clap::Parser;
     let _turn = ONE_RUN_AT_A_TIME.lock().await;
@@ -36,7 +38,7 @@ async fn acceptance_run(args: &[&str], features: &str) -> discos_acceptance::acc
     argv.extend_from_slice(args);
     let options = discos_acceptance::acceptance::Options::try_parse_from(argv).expect("options");
     let features = format!("{}/{features}", env!("CARGO_MANIFEST_DIR"));
-    discos_acceptance::acceptance::run(options, std::path::Path::new(&features))
+    discos_acceptance::acceptance::run_quietly(options, std::path::Path::new(&features))
         .await
         .expect("the run starts")
 }
@@ -537,7 +539,7 @@ async fn the_features_run_on_an_existing_broker(url: &BrokerUrl) {
         .scenarios()
         .map(|(_, s)| (s.name.clone(), s.status(), s.skip_reason.clone()))
         .collect();
-    assert!(outcome.passed, "{ran:#?}");
+    assert!(outcome.passed, "{ran:#?}\n{}", outcome.output);
     let skipped: Vec<_> = ran
         .iter()
         .filter(|(_, _, reason)| reason.is_some())

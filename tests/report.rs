@@ -115,6 +115,39 @@ fn merge(args: &[&Path]) -> std::process::Output {
         .expect("discos-sim runs")
 }
 
+/// The README's way to split a suite across machines: `--shard I/N` on
+/// each, their JSON reports merged.
+#[tokio::test(flavor = "multi_thread")]
+async fn three_shards_merged_are_the_report_of_the_whole_run() {
+    let scratch = Scratch::new("report-shards");
+    let features = dir("fixtures/features/report");
+    let whole = run_to_json(&scratch, &features, &WHOLE, &scratch.join("whole.json")).await;
+    let mut shards = Vec::new();
+    for shard in ["1/3", "2/3", "3/3"] {
+        let json = scratch.join(&format!("shard-{}.json", &shard[..1]));
+        let args = [WHOLE[0], WHOLE[1], "--shard", shard];
+        let report = run_to_json(&scratch, &features, &args, &json).await;
+        assert!(
+            report.scenarios().count() >= 1,
+            "shard {shard} ran something"
+        );
+        shards.push(json);
+    }
+    let json = scratch.join("merged.json");
+    let mut args: Vec<&Path> = shards.iter().map(PathBuf::as_path).collect();
+    args.extend([Path::new("--report-json"), &json]);
+    let out = merge(&args);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "a failed scenario fails the merge\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let merged = report::read_json(&json).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(rows(&merged), rows(&whole), "each scenario exactly once");
+    assert_eq!(counts(&merged), counts(&whole));
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn two_halves_merged_are_the_report_of_the_whole_run() {
     let scratch = Scratch::new("report-merge");

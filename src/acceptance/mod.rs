@@ -19,12 +19,15 @@
 
 pub mod broker;
 pub mod browser;
+pub mod catalogue;
 pub mod contract;
+mod dry_run;
 pub mod features;
 pub mod interrupt;
 pub mod report;
 pub mod runner;
 pub mod settings;
+pub mod shard;
 mod steps;
 pub mod target;
 pub mod teardown;

@@ -18,12 +18,14 @@ use futures::FutureExt as _;
 
 use super::broker::{REQUIRE_BROKER_ENV, RunBroker};
 use super::browser::Installation;
+use super::catalogue::{self, Catalogue, FeatureFile};
 use super::report::terminal::{Paths, Sink};
 use super::report::{Report, Reports, Status, Terminal, artifact_stem};
 use super::settings::Settings;
+use super::shard::{self, Members, Shard};
 use super::target::{BackendUnderTest, ReadyWhen, Target};
 use super::teardown::leak_report;
-use super::{DiscosWorld, features};
+use super::{DiscosWorld, dry_run, features};
 use crate::client::{Client, ClientOptions};
 
 /// Tags left out unless `--tags` names them: scenarios still being written,
@@ -91,10 +93,29 @@ pub struct RunArgs {
     /// (always on for `cargo test`).
     #[arg(long)]
     pub snippets: bool,
+    /// Print the step library and run nothing: every sentence a scenario
+    /// can say, its parameters, what it does, an example from the features
+    /// and how often they use it; `--steps json` for editors.
+    #[arg(long, value_name = "FORMAT", num_args = 0..=1, default_missing_value = "text")]
+    pub steps: Option<catalogue::Format>,
+    /// Check that every step of the selected scenarios matches exactly one
+    /// step definition, naming those that match none (with the steps
+    /// closest to them) or several; starts nothing, not even the backend.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Run only the I-th of N shards of the selected scenarios (1/3, 2/3,
+    /// 3/3): the same split on every machine, so that N machines given the
+    /// same options run each scenario exactly once.
+    #[arg(long, value_name = "I/N", value_parser = parse_shard)]
+    pub shard: Option<Shard>,
     /// A message broker (amqp://USER:PASS@HOST:PORT/VHOST) for the @broker
     /// scenarios, instead of a rabbitmq-server started for the run.
     #[arg(long, value_name = "URL", env = "DISCOS_BROKER")]
     pub broker: Option<crate::events::BrokerUrl>,
+}
+
+fn parse_shard(text: &str) -> Result<Shard, String> {
+    text.parse()
 }
 
 /// Set to 1, @browser scenarios fail where no browser is installed instead
@@ -261,6 +282,19 @@ async fn run_to(
         );
     }
     let args = options.custom.clone();
+    if let Some(format) = args.steps {
+        return print_catalogue(features, format, &sink, &paths, &args.target);
+    }
+    if args.dry_run
+        && (args.junit.is_some()
+            || args.json.is_some()
+            || args.html.is_some()
+            || args.report_json.is_some())
+    {
+        anyhow::bail!(
+            "--dry-run runs no scenario, so it writes no report: leave out --junit, --json, --html and --report-json"
+        );
+    }
     args.target
         .check(args.ready_when.as_ref())
         .map_err(anyhow::Error::msg)?;
@@ -280,18 +314,20 @@ async fn run_to(
     let broker_missing = broker_missing(&settings);
     let tags = options.tags_filter.take();
     let name = options.re_filter.take();
-    let selection = Selection {
+    let mut selection = Selection {
         tags: tags.clone(),
         name: name.clone(),
         settings: settings.clone(),
         browser_missing: browser_missing.clone(),
         broker_missing,
+        root: features.to_path_buf(),
+        members: None,
     };
 
     // What will run is known before anything starts: a filter that selects
     // nothing is a mistake to name, not a green run.
-    let plan = selection.plan(features)?;
-    if plan.selected == 0 && plan.parse_errors == 0 {
+    let plan = selection.plan(features, &paths)?;
+    if plan.selected.is_empty() && plan.parse_errors == 0 {
         anyhow::bail!(
             "no scenario selected: {} in {} ({} scenario(s) there)",
             selection.describe(),
@@ -299,7 +335,33 @@ async fn run_to(
             plan.total
         );
     }
-    if plan.to_run > 0 {
+    // A shard with nothing to do is no error: with more shards than
+    // scenarios, the others run them all.
+    let mut header = String::new();
+    if let Some(shard) = args.shard {
+        let members = Members::deal(shard, plan.selected.iter().map(|(key, _)| key.clone()));
+        header.push_str(&members.describe());
+        selection.members = Some(members);
+    }
+    let to_run = plan
+        .selected
+        .iter()
+        .filter(|(key, runs)| *runs && selection.members.as_ref().is_none_or(|m| m.has(key)))
+        .count();
+    if args.dry_run {
+        return Ok(dry_run_of(
+            &plan.features,
+            &selection,
+            &paths.show(features),
+            header,
+            &args,
+            sink,
+        ));
+    }
+    if !header.is_empty() {
+        Terminal::new(sink.clone(), false, false, paths.clone()).print(&header);
+    }
+    if to_run > 0 {
         preflight(&settings).await?;
     }
 
@@ -345,7 +407,7 @@ async fn run_to(
               scenario: &cucumber::gherkin::Scenario| {
             match selection.decide(feature, rule, scenario) {
                 Decision::Run => true,
-                Decision::NotSelected => false,
+                Decision::NotSelected | Decision::OtherShard => false,
                 Decision::LeftOut(tag) => {
                     let mut left_out = left_out.lock().unwrap_or_else(|e| e.into_inner());
                     *left_out.entry(format!("@{tag}")).or_default() += 1;
@@ -428,13 +490,14 @@ async fn run_to(
     }
 
     let report = report.lock().unwrap_or_else(|e| e.into_inner()).clone();
-    let terminal = Terminal::new(sink, color, false, paths);
+    let terminal = Terminal::new(sink, color, false, paths.clone());
     terminal.summary(&report);
     print_afterword(
         &terminal,
         &report,
         &left_out.lock().unwrap_or_else(|e| e.into_inner()),
         args.snippets,
+        &paths,
     );
     if report.scenarios().any(|(_, s)| !s.artifacts.is_empty()) {
         terminal.print(&format!(
@@ -486,18 +549,25 @@ enum Decision {
     NotSelected,
     /// Selected, but tagged with a tag left out unless named (`@wip`).
     LeftOut(&'static str),
+    /// Selected, but another shard's.
+    OtherShard,
     /// Selected, but this target or machine cannot run it; the reason says
     /// why, in the report.
     Skip(String),
 }
 
-/// How many scenarios a run has, selects and will run.
+/// What a run has and selects, before anything starts.
 #[derive(Debug, Default)]
 struct Plan {
+    /// Scenarios in the features, an outline's examples each one.
     total: usize,
-    selected: usize,
-    to_run: usize,
+    /// The selected scenarios, each with whether it runs (or is skipped on
+    /// this target or machine).
+    selected: Vec<(shard::Key, bool)>,
+    /// Feature files that do not parse.
     parse_errors: usize,
+    /// The features, parsed and expanded.
+    features: Vec<FeatureFile>,
 }
 
 /// The filters of a run: `--name`, `--tags`, the target and the machine.
@@ -507,6 +577,10 @@ struct Selection {
     settings: Arc<Settings>,
     browser_missing: Option<String>,
     broker_missing: Option<String>,
+    /// The features folder, which shard keys are relative to.
+    root: PathBuf,
+    /// With `--shard`, the scenarios of this shard.
+    members: Option<Members>,
 }
 
 impl Selection {
@@ -540,6 +614,12 @@ impl Selection {
         {
             return Decision::LeftOut(tag);
         }
+        if let Some(members) = &self.members {
+            let key = shard::key(&self.root, feature.path.as_deref(), scenario.position.line);
+            if !members.has(&key) {
+                return Decision::OtherShard;
+            }
+        }
         let reason = skip_reason(
             &self.settings,
             self.browser_missing.as_deref(),
@@ -553,18 +633,16 @@ impl Selection {
         }
     }
 
-    /// Reads every feature file under `dir` as cucumber will, to count what
-    /// the run selects before anything starts.
-    fn plan(&self, dir: &Path) -> anyhow::Result<Plan> {
-        let mut plan = Plan::default();
-        for path in feature_files(dir)? {
-            let feature = match cucumber::gherkin::Feature::parse_path(&path, Default::default()) {
-                Ok(feature) => feature,
-                Err(_) => {
-                    plan.parse_errors += 1;
-                    continue;
-                }
-            };
+    /// Reads every feature file under `dir` as cucumber will (outlines
+    /// expanded), to know what the run selects before anything starts.
+    fn plan(&self, dir: &Path, paths: &Paths) -> anyhow::Result<Plan> {
+        let (features, errors) = catalogue::read_features(dir, |path| paths.show(path))?;
+        let mut plan = Plan {
+            parse_errors: errors.len(),
+            ..Plan::default()
+        };
+        for file in &features {
+            let feature = &file.feature;
             let scenarios = feature.scenarios.iter().map(|s| (None, s)).chain(
                 feature
                     .rules
@@ -573,16 +651,16 @@ impl Selection {
             );
             for (rule, scenario) in scenarios {
                 plan.total += 1;
-                match self.decide(&feature, rule, scenario) {
-                    Decision::Run => {
-                        plan.selected += 1;
-                        plan.to_run += 1;
-                    }
-                    Decision::Skip(_) => plan.selected += 1,
-                    Decision::NotSelected | Decision::LeftOut(_) => {}
-                }
+                let runs = match self.decide(feature, rule, scenario) {
+                    Decision::Run => true,
+                    Decision::Skip(_) => false,
+                    Decision::NotSelected | Decision::LeftOut(_) | Decision::OtherShard => continue,
+                };
+                let key = shard::key(dir, feature.path.as_deref(), scenario.position.line);
+                plan.selected.push((key, runs));
             }
         }
+        plan.features = features;
         Ok(plan)
     }
 
@@ -796,6 +874,7 @@ fn print_afterword(
     report: &Report,
     left_out: &BTreeMap<String, usize>,
     snippets: bool,
+    paths: &Paths,
 ) {
     let mut text = String::new();
     for (tag, count) in left_out {
@@ -824,24 +903,94 @@ fn print_afterword(
         }
     }
     if !report.snippets.is_empty() {
-        let mut seen = std::collections::HashSet::new();
-        if snippets {
-            text.push_str("\nUndefined steps; you can implement them with these snippets:\n\n");
-            for snippet in &report.snippets {
-                if seen.insert(&snippet.expression) {
-                    text.push_str(&format!("{snippet}\n\n"));
-                }
-            }
-        } else {
-            text.push_str("\nUndefined steps: no sentence of the step library matches them (--snippets prints Rust code to start one from):\n");
-            for snippet in &report.snippets {
-                if seen.insert(&snippet.expression) {
-                    text.push_str(&format!("  {}\n", snippet.expression));
-                }
-            }
-        }
+        let places: Vec<String> = report
+            .snippets
+            .iter()
+            .map(|snippet| place_of(report, snippet, paths))
+            .collect();
+        text.push_str(&dry_run::undefined_steps(
+            &report.snippets,
+            &places,
+            snippets,
+        ));
     }
     terminal.print(&text);
+}
+
+/// `path:line` of an undefined step, from the feature whose scenario has it.
+fn place_of(report: &Report, snippet: &super::report::Snippet, paths: &Paths) -> String {
+    let feature = report.features.iter().find(|feature| {
+        feature.scenarios.iter().any(|scenario| {
+            scenario
+                .steps
+                .iter()
+                .any(|step| format!("{}{}", step.keyword, step.text) == snippet.step)
+        })
+    });
+    let file = feature
+        .and_then(|f| f.path.as_deref())
+        .map_or_else(|| "?".to_owned(), |path| paths.show(path));
+    format!("{file}:{}", snippet.line)
+}
+
+/// `--steps`: the catalogue, with how the run's features use each step.
+fn print_catalogue(
+    features: &Path,
+    format: catalogue::Format,
+    sink: &Sink,
+    paths: &Paths,
+    target: &Target,
+) -> anyhow::Result<Outcome> {
+    let (found, errors) = catalogue::read_features(features, |path| paths.show(path))?;
+    let mut text = catalogue::listing(Catalogue::library(), &found, &paths.show(features), format);
+    if format == catalogue::Format::Text {
+        for error in &errors {
+            text.push_str(&format!("cannot read {error}\n"));
+        }
+    } else {
+        for error in &errors {
+            eprintln!("cannot read {error}");
+        }
+    }
+    Terminal::new(sink.clone(), false, false, paths.clone()).print(&text);
+    Ok(Outcome {
+        report: Report::without_scenarios(target.to_string(), Vec::new()),
+        passed: errors.is_empty(),
+        output: String::new(),
+    })
+}
+
+/// `--dry-run`: the steps of the selected scenarios (of this shard, with
+/// `--shard`) checked against the step definitions, nothing started.
+fn dry_run_of(
+    features: &[FeatureFile],
+    selection: &Selection,
+    source: &str,
+    header: String,
+    args: &RunArgs,
+    sink: Sink,
+) -> Outcome {
+    let findings = dry_run::check(features, source, |feature, rule, scenario| match selection
+        .decide(feature, rule, scenario)
+    {
+        Decision::Run | Decision::Skip(_) => Some(
+            all_tags(feature, rule, scenario)
+                .iter()
+                .any(|tag| *tag == "wip"),
+        ),
+        Decision::NotSelected | Decision::LeftOut(_) | Decision::OtherShard => None,
+    });
+    let mut text = header;
+    text.push_str(&findings.text);
+    if !findings.snippets.is_empty() {
+        text.push_str(&dry_run::code_block(&findings.snippets, args.snippets));
+    }
+    Terminal::new(sink, false, false, Paths::default()).print(&text);
+    Outcome {
+        report: Report::without_scenarios(args.target.to_string(), findings.snippets),
+        passed: findings.passed,
+        output: String::new(),
+    }
 }
 
 /// While features run, a failing step's panic is its failure message, which

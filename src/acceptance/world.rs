@@ -4,6 +4,29 @@
 //! replies) and the after hook tears it down and checks nothing leaked. The
 //! helpers here keep steps small: each step reads as its sentence and leaves
 //! the mechanics to a method.
+//!
+//! # `send` or `ask`: which reply later steps check
+//!
+//! A step that sends a request for *later* steps to check uses
+//! [`DiscosWorld::send`] (or [`send_request`], [`send_raw`],
+//! [`send_pipelined`]): its reply becomes "the reply" that `Then the backend
+//! accepts it`, `refuses it` or `answers "…"` read, and joins the client's
+//! replies that `Then the client receives …` take. A step that checks a
+//! reply itself uses [`DiscosWorld::ask`] (or [`ask_ok`], which also fails
+//! unless it is `ok`): a precondition (`Given the backend is configured as
+//! "K2000"`), or the question behind a check (`Then the configuration is
+//! "K2000"` asks `get-configuration`). Its exchange shows in the transcript,
+//! but "the reply" stays the one before it.
+//!
+//! So a `When` step must `send`: one that `ask`s leaves `Then the backend
+//! accepts it` checking an earlier reply, while the transcript's last line
+//! shows this one — a failure that seems to contradict its own transcript.
+//! `ask` always talks through the default client ("the client").
+//!
+//! [`send_request`]: DiscosWorld::send_request
+//! [`send_raw`]: DiscosWorld::send_raw
+//! [`send_pipelined`]: DiscosWorld::send_pipelined
+//! [`ask_ok`]: DiscosWorld::ask_ok
 
 use std::collections::VecDeque;
 use std::fmt::Write as _;
@@ -39,6 +62,14 @@ pub struct Party {
 }
 
 /// The state of one scenario.
+///
+/// A step of your own takes `world: &mut DiscosWorld` and leaves the
+/// mechanics to its methods: [`send`](Self::send) a request whose reply a
+/// later `Then` checks, [`ask`](Self::ask) one the step checks itself (the
+/// difference matters: see [the module
+/// docs](self#send-or-ask-which-reply-later-steps-check)), and
+/// [`fail`](Self::fail) or [`fail_clause`](Self::fail_clause) with what was
+/// expected, which adds the scenario's transcript.
 #[derive(Debug, cucumber::World)]
 #[world(init = Self::new)]
 pub struct DiscosWorld {
@@ -228,7 +259,9 @@ impl DiscosWorld {
         }
     }
 
-    /// Sends a request typed as text and waits for its reply.
+    /// Sends a request typed as text and waits for its reply, which
+    /// becomes "the reply" later steps check (see [the module
+    /// docs](self#send-or-ask-which-reply-later-steps-check)).
     pub async fn send(&mut self, name: &str, text: &str) -> Message {
         let party = self.party(name).await;
         let result = party.client.request_text(text).await;
@@ -249,8 +282,10 @@ impl DiscosWorld {
         }
     }
 
-    /// Sends a request for a step that checks the reply itself: it shows in
-    /// the transcript but is not one of "the replies" later steps check.
+    /// Sends a request, through the default client, for a step that checks
+    /// the reply itself: it shows in the transcript but does not become
+    /// "the reply" later steps check; a `When` step uses [`Self::send`]
+    /// (see [the module docs](self#send-or-ask-which-reply-later-steps-check)).
     pub async fn ask(&mut self, text: &str) -> Message {
         let party = self.party(DEFAULT_CLIENT).await;
         let result = party.client.request_text(text).await;

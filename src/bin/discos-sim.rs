@@ -59,6 +59,9 @@ enum Command {
     /// Work with the reports of acceptance runs.
     #[command(subcommand)]
     Report(ReportCommand),
+    /// List the steps a scenario can say: each phrase with its parameters,
+    /// what it does, an example from the features and how often they use it.
+    Steps(StepsArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -83,6 +86,17 @@ struct MergeArgs {
     /// Write the merged report's model as JSON to FILE, to merge again.
     #[arg(long, value_name = "FILE")]
     report_json: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+struct StepsArgs {
+    /// One JSON object instead of text, for editors and tools.
+    #[arg(long)]
+    json: bool,
+    /// Count the uses in the .feature files of DIR instead of the features
+    /// compiled in.
+    #[arg(long, value_name = "DIR")]
+    features: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -204,6 +218,7 @@ fn main() -> ExitCode {
             load::main(args)
         }
         Command::Report(ReportCommand::Merge(args)) => merge_reports(args).unwrap_or_else(fail),
+        Command::Steps(args) => steps(args),
         Command::Serve(args) => run(serve(args)),
         Command::Events(args) => run(print_events(args)),
         Command::Send(args) => run(send(args)),
@@ -250,6 +265,41 @@ fn merge_reports(args: MergeArgs) -> anyhow::Result<ExitCode> {
             ExitCode::FAILURE
         },
     )
+}
+
+/// Prints the step catalogue; a feature file that cannot be read is named
+/// on stderr and makes the exit status 1.
+fn steps(args: StepsArgs) -> ExitCode {
+    use discos_acceptance::acceptance::catalogue::{self, Catalogue, Format};
+    let (features, errors, source) = match &args.features {
+        Some(dir) => match catalogue::read_features(dir, |path| path.display().to_string()) {
+            Ok((features, errors)) => (features, errors, dir.display().to_string()),
+            Err(error) => return fail(error),
+        },
+        None => {
+            let (features, errors) = catalogue::compiled_in_features();
+            (features, errors, "features".to_owned())
+        }
+    };
+    let format = if args.json {
+        Format::Json
+    } else {
+        Format::Text
+    };
+    let listing = catalogue::listing(Catalogue::library(), &features, &source, format);
+    // A reader that stops early (`| head`) is no error.
+    let mut stdout = std::io::stdout().lock();
+    let _ = stdout
+        .write_all(listing.as_bytes())
+        .and_then(|()| stdout.flush());
+    for error in &errors {
+        eprintln!("discos-sim: cannot read {error}");
+    }
+    if errors.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
 }
 
 /// Logs through tracing to stderr, filtered by `RUST_LOG` (default info);

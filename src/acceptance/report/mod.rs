@@ -377,6 +377,16 @@ impl Report {
         }
     }
 
+    /// The report of a run that runs no scenario (a dry run, the step
+    /// catalogue): what it found is all it carries.
+    pub fn without_scenarios(target: String, snippets: Vec<Snippet>) -> Report {
+        Report {
+            target,
+            snippets,
+            ..Report::default()
+        }
+    }
+
     /// Every scenario, with its feature.
     pub fn scenarios(&self) -> impl Iterator<Item = (&FeatureReport, &ScenarioReport)> {
         self.features

@@ -18,6 +18,8 @@ use crate::protocol::Timestamp;
 /// How often a waiting step asks for `status`.
 const POLL_EVERY: Duration = Duration::from_millis(10);
 
+/// Starts an acquisition now (`start`) and fails unless the backend
+/// accepts it: a precondition, whose reply later steps do not check.
 #[given("the acquisition is started")]
 #[when("the acquisition is started")]
 async fn started_now(world: &mut DiscosWorld) {
@@ -32,6 +34,8 @@ async fn make_not_acquiring(world: &mut DiscosWorld) {
     }
 }
 
+/// Stops the acquisition now (`stop`) and fails unless the backend
+/// accepts it; its reply is not one that later steps check.
 #[when("the acquisition is stopped")]
 async fn stopped_now(world: &mut DiscosWorld) {
     world.ask_ok("stop").await;
@@ -51,16 +55,21 @@ async fn timed(world: &mut DiscosWorld, action: String, count: String, unit: Str
     world.ask_ok(&format!("{command},{}", at.acs_ticks())).await;
 }
 
+/// Asks `status` every 10 ms until it says the backend acquires, and
+/// fails if it does not within the time given: for a timed start.
 #[then(regex = r"^the backend is acquiring within (\d+) (milliseconds?|seconds?)$")]
 async fn acquiring_within(world: &mut DiscosWorld, amount: u64, unit: String) {
     wait_for(world, true, duration(amount, &unit)).await;
 }
 
+/// Asks `status` every 10 ms until it says the backend does not acquire,
+/// and fails if it still does after the time given: for a timed stop.
 #[then(regex = r"^the backend is not acquiring within (\d+) (milliseconds?|seconds?)$")]
 async fn not_acquiring_within(world: &mut DiscosWorld, amount: u64, unit: String) {
     wait_for(world, false, duration(amount, &unit)).await;
 }
 
+/// `status` says the backend acquires, now.
 #[then("the backend is acquiring")]
 async fn is_acquiring(world: &mut DiscosWorld) {
     if !world.acquiring().await {
@@ -68,6 +77,7 @@ async fn is_acquiring(world: &mut DiscosWorld) {
     }
 }
 
+/// `status` says the backend does not acquire, now.
 #[then("the backend is not acquiring")]
 async fn is_not_acquiring(world: &mut DiscosWorld) {
     if world.acquiring().await {
@@ -75,6 +85,8 @@ async fn is_not_acquiring(world: &mut DiscosWorld) {
     }
 }
 
+/// `status`, asked every 10 ms for the whole time given, never says the
+/// backend acquires: for a start that was cancelled or refused.
 #[then(regex = r"^the backend stays not acquiring for (\d+) (milliseconds?|seconds?)$")]
 async fn stays_not_acquiring(world: &mut DiscosWorld, amount: u64, unit: String) {
     let window = duration(amount, &unit);
@@ -123,6 +135,7 @@ async fn starts(world: &mut DiscosWorld, who: Who) {
     world.send(&who.0, "start").await;
 }
 
+/// Sends `stop` now; its reply is left for a `Then` to check.
 #[when(expr = "{client} stops the acquisition")]
 async fn stops(world: &mut DiscosWorld, who: Who) {
     world.send(&who.0, "stop").await;
@@ -149,6 +162,9 @@ fn amount(text: &str) -> u64 {
     }
 }
 
+/// Sends a timed `start` or `stop` for that long from now, as a tick
+/// count (what DISCOS sends) or in decimal seconds when the step says so;
+/// its reply is left for a `Then` to check.
 #[when(
     regex = r#"^(the client|client "[^"]*") (starts|stops) the acquisition in (\d+|one|two|three) (milliseconds?|seconds?|minutes?|hours?)(, written in decimal seconds)?$"#
 )]
@@ -164,6 +180,9 @@ async fn timed_in(
     send_timed(world, &who, &action, &written(at, &decimal)).await;
 }
 
+/// Sends a timed `start` or `stop` for a time that long ago, one already
+/// past (as a tick count, or in decimal seconds when the step says so);
+/// its reply is left for a `Then` to check.
 #[when(
     regex = r#"^(the client|client "[^"]*") (starts|stops) the acquisition at a time (\d+|one|two|three) (milliseconds?|seconds?|minutes?|hours?) ago(, written in decimal seconds)?$"#
 )]
@@ -181,6 +200,9 @@ async fn timed_ago(
     send_timed(world, &who, &action, &written(at, &decimal)).await;
 }
 
+/// Sends a timed `start` or `stop` for midnight (UTC) at the start of the
+/// date given (as a tick count, or in decimal seconds when the step says
+/// so); its reply is left for a `Then` to check.
 #[when(
     regex = r#"^(the client|client "[^"]*") (starts|stops) the acquisition at midnight on (\d{1,2}) (January|February|March|April|May|June|July|August|September|October|November|December) (\d{4})(, written in decimal seconds)?$"#
 )]

@@ -26,6 +26,8 @@ async fn connects(world: &mut DiscosWorld, who: Who) {
     world.connect(&who.0).await;
 }
 
+/// Connects the client ("the client") and reads the backend's first
+/// line, the handshake.
 #[when("a client connects")]
 async fn a_client_connects(world: &mut DiscosWorld) {
     world
@@ -33,6 +35,8 @@ async fn a_client_connects(world: &mut DiscosWorld) {
         .await;
 }
 
+/// Connects two clients by these names, one after the other, each
+/// reading its handshake.
 #[given(expr = "the clients {string} and {string} are connected")]
 async fn two_clients_connect(world: &mut DiscosWorld, a: String, b: String) {
     world.connect(&a).await;
@@ -45,6 +49,7 @@ async fn the_connection_opens_with(world: &mut DiscosWorld, expected: String) {
     connection_opens_with(world, crate::acceptance::world::DEFAULT_CLIENT, &expected).await;
 }
 
+/// The line the named client's connection opened with, unprompted.
 #[then(expr = "the connection of client {string} opens with {string}")]
 async fn the_connection_of_opens_with(world: &mut DiscosWorld, name: String, expected: String) {
     connection_opens_with(world, &name, &expected).await;

@@ -58,11 +58,16 @@ fn duration(amount: u64, unit: &str) -> Duration {
     }
 }
 
+/// Reaches the message broker given with `--broker`, or starts a
+/// rabbitmq-server for the scenario; fails if neither can be had.
 #[given("a message broker")]
 async fn a_message_broker(world: &mut DiscosWorld) {
     broker(world).await;
 }
 
+/// Starts the backend under test told to publish its events on the
+/// scenario's broker; it must come before any step that talks to the
+/// backend, which would otherwise start one that publishes nothing.
 #[given("a backend that publishes its events")]
 async fn a_publishing_backend(world: &mut DiscosWorld) {
     if world.backend.is_some() {
@@ -78,11 +83,14 @@ async fn a_publishing_backend(world: &mut DiscosWorld) {
     }
 }
 
+/// Subscribes "the subscriber" to the backend's events, from now on.
 #[given("a subscriber")]
 async fn a_subscriber(world: &mut DiscosWorld) {
     subscribe(world, DEFAULT_SUBSCRIBER).await;
 }
 
+/// Subscribes two named subscribers, each of which receives every
+/// event from now on.
 #[given(expr = "the subscribers {string} and {string}")]
 async fn two_subscribers(world: &mut DiscosWorld, a: String, b: String) {
     subscribe(world, &a).await;
@@ -98,6 +106,8 @@ async fn subscribe(world: &mut DiscosWorld, name: &str) {
     }
 }
 
+/// Waits for the subscriber's next event of that name (those before it
+/// count as read) and fails if none comes within the time given.
 #[then(
     regex = r#"^the subscriber receives the event "([^"]*)" within (\d+) (milliseconds?|seconds?)$"#
 )]
@@ -105,6 +115,7 @@ async fn receives(world: &mut DiscosWorld, event: String, amount: u64, unit: Str
     expect(world, DEFAULT_SUBSCRIBER, &event, duration(amount, &unit)).await;
 }
 
+/// As "the subscriber receives the event", for the named subscriber.
 #[then(
     regex = r#"^the subscriber "([^"]*)" receives the event "([^"]*)" within (\d+) (milliseconds?|seconds?)$"#
 )]
@@ -118,6 +129,8 @@ async fn named_receives(
     expect(world, &name, &event, duration(amount, &unit)).await;
 }
 
+/// The events of the table's rows (one name a row), in that order,
+/// others between them allowed, all within the time given.
 #[then(
     regex = r"^the subscriber receives these events in order within (\d+) (milliseconds?|seconds?):$"
 )]
@@ -141,6 +154,8 @@ async fn expect(world: &mut DiscosWorld, name: &str, event: &str, limit: Duratio
     }
 }
 
+/// Fails if the subscriber receives any event during the time given:
+/// for a request that must publish nothing.
 #[then(regex = r"^the subscriber receives nothing for (\d+) (milliseconds?|seconds?)$")]
 async fn receives_nothing(world: &mut DiscosWorld, amount: u64, unit: String) {
     let quiet = started(world)
@@ -151,6 +166,8 @@ async fn receives_nothing(world: &mut DiscosWorld, amount: u64, unit: String) {
     }
 }
 
+/// What the last event received says of the configuration, file name
+/// or shift, compared with the quoted text.
 #[then(regex = r#"^the event says the (configuration|file name|shift) is "([^"]*)"$"#)]
 async fn the_event_says(world: &mut DiscosWorld, what: String, expected: String) {
     let key = match what.as_str() {
@@ -176,6 +193,8 @@ async fn the_event_says(world: &mut DiscosWorld, what: String, expected: String)
     }
 }
 
+/// The last event received names a request the client sent, and its
+/// time is a time during the scenario.
 #[then("the event carries the backend's time and the request that caused it")]
 async fn carries_time_and_request(world: &mut DiscosWorld) {
     let event = match started(world).last_event() {
@@ -226,16 +245,21 @@ fn requests_sent(world: &DiscosWorld) -> Vec<String> {
         .collect()
 }
 
+/// Connects to the broker as a monitoring tool would, with the
+/// broker's user and password; the `Then` steps check how it went.
 #[when("a monitoring client connects to the broker with the right password")]
 async fn monitoring_right(world: &mut DiscosWorld) {
     broker(world).await.connect_monitoring(true).await;
 }
 
+/// Tries to connect to the broker with a wrong password; the `Then`
+/// steps check that it was refused, and how.
 #[when("a monitoring client connects to the broker with a wrong password")]
 async fn monitoring_wrong(world: &mut DiscosWorld) {
     broker(world).await.connect_monitoring(false).await;
 }
 
+/// The monitoring client's connection is open and logged in.
 #[then("the monitoring client is connected and logged in")]
 async fn monitoring_connected(world: &mut DiscosWorld) {
     let problem = match started(world).monitoring() {
@@ -251,6 +275,7 @@ async fn monitoring_connected(world: &mut DiscosWorld) {
     }
 }
 
+/// The broker opens (and closes) a channel for the monitoring client.
 #[then("the monitoring client can open a channel")]
 async fn monitoring_channel(world: &mut DiscosWorld) {
     let opened = match started(world).monitoring() {
@@ -273,6 +298,8 @@ async fn monitoring_channel(world: &mut DiscosWorld) {
     }
 }
 
+/// The broker refused the monitoring client's login, and the error
+/// says so in those words.
 #[then("the broker refuses the monitoring client, saying the login was refused")]
 async fn monitoring_refused(world: &mut DiscosWorld) {
     let problem = match started(world).monitoring() {
@@ -291,6 +318,8 @@ async fn monitoring_refused(world: &mut DiscosWorld) {
     }
 }
 
+/// Stops the broker, sends four requests while it is away, then starts
+/// it again: a backend must keep answering without its broker.
 #[when("the broker goes away and comes back while the client keeps working")]
 async fn broker_restarts(world: &mut DiscosWorld) {
     let run = started(world).run();
@@ -316,6 +345,8 @@ async fn broker_restarts(world: &mut DiscosWorld) {
     }
 }
 
+/// Each request sent while the broker was away got `ok` within a
+/// second.
 #[then("the client was answered at once throughout")]
 async fn answered_throughout(world: &mut DiscosWorld) {
     let outage = started(world).outage().to_vec();
@@ -331,6 +362,8 @@ async fn answered_throughout(world: &mut DiscosWorld) {
     }
 }
 
+/// After the broker came back, the subscriber receives events again
+/// within the time given.
 #[then(regex = r"^the subscriber is subscribed again within (\d+) (milliseconds?|seconds?)$")]
 async fn subscribed_again(world: &mut DiscosWorld, amount: u64, unit: String) {
     let again = started(world)
@@ -341,6 +374,8 @@ async fn subscribed_again(world: &mut DiscosWorld, amount: u64, unit: String) {
     }
 }
 
+/// Opens a broker connection that no teardown closes, so that a test
+/// can see the teardown check name it.
 #[when("a connection to the broker is leaked on purpose")]
 async fn leaks_a_connection(world: &mut DiscosWorld) {
     let leaked = broker(world).await.leak_connection().await;

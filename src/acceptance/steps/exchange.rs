@@ -54,6 +54,10 @@ async fn pipelines(world: &mut DiscosWorld, who: Who, step: &Step) {
     world.send_pipelined(&who.0, &lines).await;
 }
 
+/// The latest reply this client received since the last check, compared
+/// as the contract fixes replies: name and code, the fields of a success,
+/// numbers as numbers; one written without a reason (`!stop,fail`) matches
+/// any reason.
 #[then(expr = "{client} receives {string}")]
 async fn receives(world: &mut DiscosWorld, who: Who, expected: String) {
     receives_latest(world, &who.0, &expected).await;

@@ -14,26 +14,32 @@ use crate::acceptance::DiscosWorld;
 use crate::acceptance::contract::same_value;
 use crate::acceptance::world::DEFAULT_CLIENT;
 
+/// Sends `status`; its reply is left for a `Then` to check.
 #[when(expr = "{client} asks for the status")]
 async fn asks_for_the_status(world: &mut DiscosWorld, who: Who) {
     world.send(&who.0, "status").await;
 }
 
+/// Sends `version`; its reply is left for a `Then` to check.
 #[when(expr = "{client} asks for the protocol version")]
 async fn asks_for_the_version(world: &mut DiscosWorld, who: Who) {
     world.send(&who.0, "version").await;
 }
 
+/// Sends `time`; its reply is left for a `Then` to check.
 #[when(expr = "{client} asks for the time")]
 async fn asks_for_the_time(world: &mut DiscosWorld, who: Who) {
     world.send(&who.0, "time").await;
 }
 
+/// Sends `get-configuration`; its reply is left for a `Then` to check.
 #[when(expr = "{client} asks for the configuration")]
 async fn asks_for_the_configuration(world: &mut DiscosWorld, who: Who) {
     world.send(&who.0, "get-configuration").await;
 }
 
+/// Sends `set-configuration` with this id; its reply is left for a
+/// `Then` to check.
 #[when(expr = "{client} sets the configuration to {string}")]
 async fn sets_the_configuration(world: &mut DiscosWorld, who: Who, id: String) {
     world.send(&who.0, &format!("set-configuration,{id}")).await;
@@ -59,16 +65,20 @@ async fn the_configuration_is(world: &mut DiscosWorld, id: String) {
     .await;
 }
 
+/// The client asks `get-configuration` and reads this id.
 #[then(expr = "{client} sees the configuration {string}")]
 async fn sees_the_configuration(world: &mut DiscosWorld, who: Who, id: String) {
     reads(world, &who.0, "get-configuration", &id, "the configuration").await;
 }
 
+/// Sends `get-integration`; its reply is left for a `Then` to check.
 #[when(expr = "{client} asks for the integration time")]
 async fn asks_for_the_integration(world: &mut DiscosWorld, who: Who) {
     world.send(&who.0, "get-integration").await;
 }
 
+/// Sends `set-integration` with this many milliseconds; its reply is
+/// left for a `Then` to check.
 #[when(expr = "{client} sets the integration time to {int} millisecond(s)")]
 async fn sets_the_integration(world: &mut DiscosWorld, who: Who, ms: i64) {
     world.send(&who.0, &format!("set-integration,{ms}")).await;
@@ -82,6 +92,8 @@ async fn sets_the_integration_to_text(world: &mut DiscosWorld, who: Who, value: 
         .await;
 }
 
+/// Sets the integration time (`set-integration`) and fails unless the
+/// backend accepts it: a precondition, whose reply later steps do not check.
 #[given(expr = "the integration time is set to {int} millisecond(s)")]
 async fn integration_is_set(world: &mut DiscosWorld, ms: u64) {
     world.ask_ok(&format!("set-integration,{ms}")).await;
@@ -101,6 +113,7 @@ async fn the_integration_is(world: &mut DiscosWorld, ms: u64) {
     .await;
 }
 
+/// The client asks `get-integration` and reads this many milliseconds.
 #[then(expr = "{client} sees an integration time of {int} millisecond(s)")]
 async fn sees_the_integration(world: &mut DiscosWorld, who: Who, ms: u64) {
     let ms = ms.to_string();
@@ -132,11 +145,13 @@ async fn reads(world: &mut DiscosWorld, name: &str, request: &str, expected: &st
     }
 }
 
+/// Sends `get-tpi`; its reply is left for a `Then` to check.
 #[when(expr = "{client} asks for the total power")]
 async fn asks_for_the_total_power(world: &mut DiscosWorld, who: Who) {
     world.send(&who.0, "get-tpi").await;
 }
 
+/// Sends `get-tp0`; its reply is left for a `Then` to check.
 #[when(expr = "{client} asks for the zero level")]
 async fn asks_for_the_zero_level(world: &mut DiscosWorld, who: Who) {
     world.send(&who.0, "get-tp0").await;
@@ -149,36 +164,46 @@ async fn sets_the_file_name(world: &mut DiscosWorld, who: Who, path: String) {
     world.send_request(&who.0, &request).await;
 }
 
+/// Sends `cal-on`; its reply is left for a `Then` to check.
 #[when(expr = "{client} switches the calibration mark on")]
 async fn calibration_on(world: &mut DiscosWorld, who: Who) {
     world.send(&who.0, "cal-on").await;
 }
 
+/// Sends `cal-on` with this interleave, as written; its reply is left
+/// for a `Then` to check.
 #[when(expr = "{client} switches the calibration mark on with an interleave of {word}")]
 async fn calibration_interleaved(world: &mut DiscosWorld, who: Who, interleave: String) {
     world.send(&who.0, &format!("cal-on,{interleave}")).await;
 }
 
+/// Sends `convert-data`; its reply is left for a `Then` to check.
 #[when(expr = "{client} asks the backend to convert the data")]
 async fn converts(world: &mut DiscosWorld, who: Who) {
     world.send(&who.0, "convert-data").await;
 }
 
+/// Sends `end-schedule`; its reply is left for a `Then` to check.
 #[when(expr = "{client} ends the schedule")]
 async fn ends_the_schedule(world: &mut DiscosWorld, who: Who) {
     world.send(&who.0, "end-schedule").await;
 }
 
+/// Sends `backend-park`; its reply is left for a `Then` to check.
 #[when(expr = "{client} parks the backend")]
 async fn parks(world: &mut DiscosWorld, who: Who) {
     world.send(&who.0, "backend-park").await;
 }
 
+/// Sends `set-shift` with this value, as written; its reply is left for
+/// a `Then` to check.
 #[when(expr = "{client} sets the shift to {word}")]
 async fn sets_the_shift(world: &mut DiscosWorld, who: Who, shift: String) {
     world.send(&who.0, &format!("set-shift,{shift}")).await;
 }
 
+/// Sends `set-enable` with these two feeds, as written; its reply is left
+/// for a `Then` to check.
 #[when(expr = "{client} enables the feeds {word} and {word}")]
 async fn enables_the_feeds(world: &mut DiscosWorld, who: Who, feed1: String, feed2: String) {
     world

@@ -31,6 +31,8 @@ async fn the_file_name_is(world: &mut DiscosWorld, expected: String) {
     }
 }
 
+/// The feeds the simulator holds, as `set-enable` left them (the
+/// protocol cannot read them back).
 #[then(expr = "the simulator's feeds are {int} and {int}")]
 async fn the_feeds_are(world: &mut DiscosWorld, feed1: i64, feed2: i64) {
     let got = snapshot(world).feeds;
@@ -42,6 +44,7 @@ async fn the_feeds_are(world: &mut DiscosWorld, feed1: i64, feed2: i64) {
     }
 }
 
+/// The calibration interleave the simulator holds, as `cal-on` left it.
 #[then(expr = "the simulator's calibration interleave is {int}")]
 async fn the_interleave_is(world: &mut DiscosWorld, expected: u64) {
     let got = snapshot(world).calibration;
@@ -52,6 +55,7 @@ async fn the_interleave_is(world: &mut DiscosWorld, expected: u64) {
     }
 }
 
+/// The shift the simulator holds, as `set-shift` left it.
 #[then(expr = "the simulator's shift is {int}")]
 async fn the_shift_is(world: &mut DiscosWorld, expected: i64) {
     let got = snapshot(world).shift;

@@ -8,6 +8,9 @@ use tokio::net::TcpStream;
 
 use crate::acceptance::DiscosWorld;
 
+/// Opens a connection to the backend and keeps it open past the end of
+/// the scenario, so that the verified teardown must find it; only for
+/// scenarios tagged `@deliberate-leak`.
 #[when("a connection is leaked on purpose")]
 async fn a_connection_is_leaked(world: &mut DiscosWorld) {
     let address = world.backend_address().await;
