@@ -226,9 +226,7 @@ criterion_group!(benches, readiness);
 fn main() {
     // `cargo bench --bench readiness -- FILTER` selects criterion's
     // benchmarks; the CPU figure runs with no filter or one naming "cpu".
-    let filter = std::env::args()
-        .skip(1)
-        .find(|arg| !arg.starts_with('-'));
+    let filter = std::env::args().skip(1).find(|arg| !arg.starts_with('-'));
     if filter.as_deref().is_none_or(|f| f.contains("cpu")) {
         cpu_while_waiting();
     }

@@ -22,6 +22,7 @@ use super::report::{Report, Reports, Status, Terminal, artifact_stem};
 use super::settings::Settings;
 use super::target::{BackendUnderTest, ReadyWhen, Target};
 use super::teardown::leak_report;
+use super::web::Browsers;
 use super::{DiscosWorld, features};
 use crate::client::{Client, ClientOptions};
 
@@ -68,7 +69,7 @@ pub struct RunArgs {
     #[arg(long, value_name = "DIR")]
     pub artifacts: Option<PathBuf>,
     /// A WebDriver endpoint (a Selenium Grid, a remote chromedriver) for the
-    /// @browser scenarios, instead of a chromedriver started per scenario.
+    /// @browser scenarios, instead of the chromedriver the run starts.
     #[arg(long, value_name = "URL", env = "DISCOS_WEBDRIVER")]
     pub webdriver: Option<String>,
     /// How long a backend may take to get ready (the run checks the target
@@ -104,8 +105,9 @@ pub type Options = cli::Opts<parser::basic::Cli, runner::basic::Cli, writer::bas
 pub struct Outcome {
     /// Everything that ran, failed or was left out, and why.
     pub report: Report,
-    /// False if a scenario failed, a teardown found leaks, a feature file
-    /// did not parse, or a step outside `@wip` had no definition.
+    /// False if a scenario failed, a teardown found leaks (the run's own
+    /// browsers' included), a feature file did not parse, or a step outside
+    /// `@wip` had no definition.
     pub passed: bool,
     /// What the run printed, for a run made with [`run_quietly`]; empty
     /// when it printed to standard output.
@@ -265,6 +267,7 @@ async fn run_to(
         webdriver: args.webdriver.clone(),
         ready_timeout: args.ready_timeout,
         ready_when: args.ready_when.clone(),
+        browsers: Arc::new(Browsers::new(args.webdriver.clone())),
     });
     let browser_missing = browser_missing(&settings);
     let tags = options.tags_filter.take();
@@ -408,10 +411,19 @@ async fn run_to(
         .filter_run(features.to_path_buf(), filter)
         .await;
     drop(guard);
+    // The browsers outlive their scenarios: stopped, and checked, here.
+    let browser_leaks = settings.browsers.shut_down().await;
 
     let report = report.lock().unwrap_or_else(|e| e.into_inner()).clone();
     let terminal = Terminal::new(sink, color, false, paths);
     terminal.summary(&report);
+    if !browser_leaks.is_empty() {
+        let mut message = String::from("The run's browsers left things behind:\n");
+        for leak in &browser_leaks {
+            message.push_str(&format!("  - {leak}\n"));
+        }
+        terminal.print(&message);
+    }
     print_afterword(
         &terminal,
         &report,
@@ -430,7 +442,9 @@ async fn run_to(
             .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
         terminal.print(&format!("HTML report: {}\n", path.display()));
     }
-    let passed = report.count(Status::Failed) == 0 && report.parse_errors.is_empty();
+    let passed = report.count(Status::Failed) == 0
+        && report.parse_errors.is_empty()
+        && browser_leaks.is_empty();
     Ok(Outcome {
         report,
         passed,
