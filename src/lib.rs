@@ -11,6 +11,7 @@ pub mod backend;
 pub mod client;
 pub mod console;
 pub mod duration;
+pub mod events;
 pub mod load;
 pub mod orchestration;
 pub mod protocol;

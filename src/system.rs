@@ -18,14 +18,24 @@ pub fn raise_open_file_limit() -> io::Result<u64> {
 
 /// The resident memory of process `pid`, in bytes, from `/proc/PID/status`.
 pub fn resident_memory(pid: u32) -> io::Result<u64> {
+    memory_figure(pid, "VmRSS")
+}
+
+/// The most resident memory process `pid` has had, in bytes: its peak, which
+/// a reading taken after a burst would miss.
+pub fn peak_resident_memory(pid: u32) -> io::Result<u64> {
+    memory_figure(pid, "VmHWM")
+}
+
+fn memory_figure(pid: u32, field: &str) -> io::Result<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
     status
         .lines()
-        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .find_map(|line| line.strip_prefix(field)?.strip_prefix(':'))
         .and_then(|rest| rest.trim().strip_suffix("kB"))
         .and_then(|kb| kb.trim().parse::<u64>().ok())
         .map(|kb| kb * 1024)
-        .ok_or_else(|| io::Error::other(format!("no VmRSS line in /proc/{pid}/status")))
+        .ok_or_else(|| io::Error::other(format!("no {field} line in /proc/{pid}/status")))
 }
 
 /// The processes holding a TCP socket that listens on `port` (any local
@@ -114,7 +124,9 @@ mod tests {
 
     #[test]
     fn this_process_uses_some_memory() {
-        assert!(resident_memory(std::process::id()).unwrap() > 0);
+        let now = resident_memory(std::process::id()).unwrap();
+        assert!(now > 0);
+        assert!(peak_resident_memory(std::process::id()).unwrap() >= now);
     }
 
     #[test]

@@ -241,6 +241,45 @@ async fn idle_connections_are_held_and_a_sample_answers() {
 }
 
 #[tokio::test]
+async fn idle_connections_may_each_hold_an_unfinished_line() {
+    // Room for 5 of the 20 unfinished lines: the server refuses the others
+    // at once, and every connection still answers.
+    let server = Server::start(
+        ServerConfig {
+            max_buffered: 200_000,
+            ..ServerConfig::default()
+        },
+        HandlerKind::Simulator.build(None),
+    )
+    .await
+    .expect("server starts");
+    let config = Config {
+        idle_connections: 20,
+        idle_unfinished_line: 20_000,
+        idle_sample: 20,
+        stop: None,
+        server_pid: Some(std::process::id()),
+        ..Config::new(server.local_addr().to_string())
+    };
+    let report = load(config).await;
+    let idle = report.idle.as_ref().expect("an idle report");
+    assert_eq!(idle.idle_unfinished_line_bytes, 20_000);
+    assert_eq!((idle.idle_held, idle.idle_answering), (20, 20), "{report}");
+    let (rss, peak) = (
+        idle.server_rss_bytes.unwrap(),
+        idle.server_peak_rss_bytes.unwrap(),
+    );
+    assert!(peak >= rss, "peak {peak} below {rss}");
+    assert!(report.passed(), "{report}");
+    assert!(
+        report
+            .to_string()
+            .contains("each in the middle of a line of 20000 bytes")
+    );
+    server.shutdown().await;
+}
+
+#[tokio::test]
 async fn idle_connections_and_an_active_run_combine() {
     let server = serve(HandlerKind::Simulator).await;
     let config = Config {
@@ -300,6 +339,8 @@ async fn the_binary_reports_idle_connections_in_json() {
         &url(&server),
         "--idle-connections",
         "30",
+        "--idle-unfinished-line",
+        "65535",
         "--server-pid",
         &pid,
         "--json",
@@ -308,9 +349,15 @@ async fn the_binary_reports_idle_connections_in_json() {
     assert_eq!(code, Some(0), "{stdout}{stderr}");
     let json: serde_json::Value = serde_json::from_str(stdout.trim()).expect("one JSON object");
     assert_eq!(json["idle_connections"], 30);
+    assert_eq!(json["idle_unfinished_line_bytes"], 65535);
     assert_eq!(json["idle_sampled"], 30);
     assert_eq!(json["idle_answering"], 30);
     assert!(json["server_rss_bytes"].as_u64().is_some_and(|b| b > 0));
+    assert!(
+        json["server_peak_rss_bytes"]
+            .as_u64()
+            .is_some_and(|b| b > 0)
+    );
     server.shutdown().await;
 }
 
@@ -373,6 +420,10 @@ async fn bad_arguments_get_one_clear_line() {
         (
             &["tcp://127.0.0.1:1", "--server-pid", "4000000000"][..],
             "--server-pid",
+        ),
+        (
+            &["tcp://127.0.0.1:1", "--idle-unfinished-line", "10"][..],
+            "--idle-connections",
         ),
     ] {
         let (code, stdout, stderr) = cli(args).await;

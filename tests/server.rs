@@ -1,16 +1,24 @@
 //! The server and the simulator over real TCP: every command, every failure
 //! row of protocol.md, and everything a misbehaving client can do.
 
+use std::net::SocketAddr;
+use std::os::fd::{AsRawFd, RawFd};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use async_trait::async_trait;
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::net::{TcpSocket, TcpStream};
+use tokio::task::JoinHandle;
 
 use discos_acceptance::backend::{Catalogue, Handler, HandlerKind};
 use discos_acceptance::client::{Client, ClientError};
 use discos_acceptance::protocol::{Code, Message, Timestamp};
-use discos_acceptance::server::{Config, Server};
+use discos_acceptance::server::{BATCH_ROOM, Config, Drained, Server};
 
 async fn serve(handler: Arc<dyn Handler>) -> Server {
     serve_with(Config::default(), handler).await
@@ -37,6 +45,23 @@ async fn ask(client: &mut Client, line: &str) -> String {
         .await
         .unwrap_or_else(|e| panic!("{line}: {e}\n{}", client.transcript()))
         .to_string()
+}
+
+/// Closes `clients`, then shuts `server` down and checks that no connection
+/// had to be cut: a client left open holds the drain for the whole grace.
+async fn close_and_shut_down(server: Server, clients: impl IntoIterator<Item = Client>) {
+    for mut client in clients {
+        client
+            .close()
+            .await
+            .unwrap_or_else(|e| panic!("{e}\n{}", client.transcript()));
+    }
+    let drained = server.shutdown().await;
+    assert_eq!(
+        (drained.unclosed, drained.cut),
+        (0, 0),
+        "every connection closed by its client: {drained:?}"
+    );
 }
 
 /// Polls `probe` every 5 ms until it holds, for at most `limit`.
@@ -73,7 +98,7 @@ async fn every_connection_opens_with_the_handshake() {
     let client = connect(&server).await;
     assert_eq!(client.handshake().to_string(), "!version,ok,1.4");
     assert_eq!(client.version(), "1.4");
-    server.shutdown().await;
+    close_and_shut_down(server, [client]).await;
 }
 
 #[tokio::test]
@@ -127,7 +152,7 @@ async fn every_command_succeeds_as_protocol_md_says() {
     }
     let time = c.request_text("time").await.unwrap();
     assert!(time.arguments[0].parse::<Timestamp>().is_ok(), "{time}");
-    server.shutdown().await;
+    close_and_shut_down(server, [c]).await;
 }
 
 #[tokio::test]
@@ -265,7 +290,7 @@ async fn every_failure_row_fails_with_its_reason() {
         past.starts_with("!stop,fail,stop time 1430922782.970883000 is already past"),
         "{past}"
     );
-    server.shutdown().await;
+    close_and_shut_down(server, [c]).await;
 }
 
 #[tokio::test]
@@ -292,7 +317,7 @@ async fn malformed_lines_are_invalid_and_the_connection_goes_on() {
             "{reply}"
         );
     }
-    server.shutdown().await;
+    close_and_shut_down(server, [c]).await;
 }
 
 #[tokio::test]
@@ -321,7 +346,7 @@ async fn a_timed_start_and_stop_change_status_at_their_times() {
         async || !acquiring(&mut c).await,
     )
     .await;
-    server.shutdown().await;
+    close_and_shut_down(server, [c]).await;
 }
 
 #[tokio::test]
@@ -350,7 +375,7 @@ async fn a_new_timed_start_replaces_the_pending_one_and_stop_cancels_it() {
     )
     .await;
     assert!(!acquiring(&mut c).await, "the replaced start never fired");
-    server.shutdown().await;
+    close_and_shut_down(server, [c]).await;
 }
 
 #[tokio::test]
@@ -363,7 +388,7 @@ async fn an_immediate_stop_cancels_a_pending_start() {
     );
     assert_eq!(ask(&mut c, "stop").await, "!stop,ok");
     assert_eq!(ask(&mut c, "stop").await, "!stop,fail,not acquiring");
-    server.shutdown().await;
+    close_and_shut_down(server, [c]).await;
 }
 
 #[tokio::test]
@@ -374,7 +399,7 @@ async fn decimal_second_timestamps_are_accepted_too() {
         .after(Duration::from_secs(3600))
         .to_string();
     assert_eq!(ask(&mut c, &format!("start,{at}")).await, "!start,ok");
-    server.shutdown().await;
+    close_and_shut_down(server, [c]).await;
 }
 
 #[tokio::test]
@@ -396,7 +421,7 @@ async fn pipelined_requests_are_answered_in_order() {
     for (request, reply) in requests.iter().zip(&replies) {
         assert_eq!(reply.name, request.name);
     }
-    server.shutdown().await;
+    close_and_shut_down(server, [c]).await;
 }
 
 #[tokio::test]
@@ -414,7 +439,7 @@ async fn two_clients_share_one_backend_state() {
     );
     assert_eq!(ask(&mut b, "start").await, "!start,ok");
     assert_eq!(ask(&mut a, "start").await, "!start,fail,already acquiring");
-    server.shutdown().await;
+    close_and_shut_down(server, [a, b]).await;
 }
 
 #[tokio::test]
@@ -432,7 +457,7 @@ async fn a_200_kib_line_is_refused_and_the_next_request_answered() {
     );
     let next = c.receive().await.unwrap();
     assert_eq!(next.to_string(), "!get-configuration,ok,unconfigured");
-    server.shutdown().await;
+    close_and_shut_down(server, [c]).await;
 }
 
 #[tokio::test]
@@ -448,7 +473,7 @@ async fn the_line_limit_is_configurable() {
         reply,
         "!set-filename,invalid,line longer than 16 bytes; it was discarded"
     );
-    server.shutdown().await;
+    close_and_shut_down(server, [c]).await;
 }
 
 #[tokio::test]
@@ -467,7 +492,7 @@ async fn non_utf8_and_nul_bytes_get_answers_not_a_crash() {
     assert_eq!(c.receive().await.unwrap().code(), Some(Code::Invalid));
     assert_eq!(c.receive().await.unwrap().code(), Some(Code::Invalid));
     assert_eq!(ask(&mut c, "status").await, "!status,ok");
-    server.shutdown().await;
+    close_and_shut_down(server, [c]).await;
 }
 
 #[tokio::test]
@@ -490,8 +515,7 @@ async fn fifty_abrupt_disconnects_mid_line_leave_nothing_behind() {
     assert_eq!(server.accepted_connections(), 50);
     let mut c = connect(&server).await;
     assert_eq!(ask(&mut c, "status").await.split(',').count(), 5);
-    c.close().await.unwrap();
-    server.shutdown().await;
+    close_and_shut_down(server, [c]).await;
 }
 
 #[tokio::test]
@@ -513,7 +537,7 @@ async fn a_panicking_handler_costs_one_fail_reply() {
         other.request_text("time").await.unwrap().code(),
         Some(Code::Fail)
     );
-    server.shutdown().await;
+    close_and_shut_down(server, [c, other]).await;
 }
 
 #[tokio::test]
@@ -524,6 +548,7 @@ async fn the_debug_handlers_echo_or_fail_anything() {
         ask(&mut c, "anything,a\\,b,,c").await,
         "!anything,ok,a\\,b,,c"
     );
+    close_and_shut_down(ok, [c]).await;
     let fail = serve(HandlerKind::AlwaysFail.build(None)).await;
     let mut c = connect(&fail).await;
     assert_eq!(
@@ -533,8 +558,7 @@ async fn the_debug_handlers_echo_or_fail_anything() {
     // Syntax is checked before any handler: malformed is still invalid.
     c.send_raw(b"?a b\r\n").await.unwrap();
     assert_eq!(c.receive().await.unwrap().code(), Some(Code::Invalid));
-    ok.shutdown().await;
-    fail.shutdown().await;
+    close_and_shut_down(fail, [c]).await;
 }
 
 #[tokio::test]
@@ -560,7 +584,7 @@ async fn a_catalogue_decides_which_configurations_exist_and_their_sections() {
         ask(&mut c, "set-configuration,XYZ").await,
         "!set-configuration,fail,cannot find configuration 'XYZ'"
     );
-    server.shutdown().await;
+    close_and_shut_down(server, [c]).await;
 }
 
 #[tokio::test]
@@ -570,8 +594,8 @@ async fn beyond_the_connection_limit_a_client_is_told_why() {
         ..Config::default()
     };
     let server = serve_with(config, HandlerKind::Simulator.build(None)).await;
-    let _a = connect(&server).await;
-    let _b = connect(&server).await;
+    let a = connect(&server).await;
+    let b = connect(&server).await;
     let refused = Client::connect(server.local_addr().to_string())
         .await
         .unwrap_err();
@@ -580,11 +604,11 @@ async fn beyond_the_connection_limit_a_client_is_told_why() {
     };
     assert_eq!(reason, "too many connections: the limit is 2");
     assert_eq!(server.refused_connections(), 1);
-    server.shutdown().await;
+    close_and_shut_down(server, [a, b]).await;
 }
 
 #[tokio::test]
-async fn shutdown_closes_every_connection_and_waits_for_every_task() {
+async fn shutdown_drains_every_connection_and_waits_for_every_task() {
     let server = simulator().await;
     let mut clients = Vec::new();
     for _ in 0..10 {
@@ -598,7 +622,7 @@ async fn shutdown_closes_every_connection_and_waits_for_every_task() {
     })
     .await;
     let address = server.local_addr();
-    server.shutdown().await;
+    let shutdown = tokio::spawn(server.shutdown());
     for client in &mut clients {
         assert!(matches!(
             client.receive().await,
@@ -609,7 +633,19 @@ async fn shutdown_closes_every_connection_and_waits_for_every_task() {
     raw.read_to_end(&mut rest).await.unwrap();
     assert_eq!(
         rest, b"!version,ok,1.4\r\n",
-        "only the handshake, then the close"
+        "only the handshake, then the end of the stream: an unfinished line is not answered"
+    );
+    // The drain ends as each client closes.
+    drop(clients);
+    drop(raw);
+    let drained = shutdown.await.unwrap();
+    assert_eq!(
+        drained,
+        Drained {
+            drained: 11,
+            unclosed: 0,
+            cut: 0
+        }
     );
     assert!(
         TcpStream::connect(address).await.is_err(),
@@ -630,5 +666,553 @@ async fn the_counts_a_teardown_check_reads_are_exact() {
     assert_eq!(server.open_connections(), 1);
     b.close().await.unwrap();
     assert_eq!(server.open_connections(), 0);
-    server.shutdown().await;
+    close_and_shut_down(server, []).await;
+}
+
+/// The first line of every connection.
+const HANDSHAKE: &[u8] = b"!version,ok,1.4\r\n";
+
+/// Answers every request with 900 bytes: a few bytes of request ask for a
+/// lot of reply, so a client that reads slowly soon has the server waiting
+/// to write to it, with requests it has not read yet.
+struct BigReplies;
+
+#[async_trait]
+impl Handler for BigReplies {
+    async fn handle(&self, request: &Message) -> Message {
+        Message::ok(&request.name, ["x".repeat(900)])
+    }
+}
+
+nix::ioctl_read_bad!(siocoutq, nix::libc::TIOCOUTQ, nix::libc::c_int);
+
+/// What a pipeliner read: whole replies after the handshake, and how its
+/// stream ended.
+#[derive(Debug)]
+struct Read {
+    replies: u64,
+    /// Bytes after the last line end: a reply cut in the middle.
+    cut: Vec<u8>,
+    error: Option<std::io::Error>,
+}
+
+/// A client that sends `count` copies of a request at once (pipelining)
+/// and reads its replies slowly, 8 KiB a millisecond, through a small
+/// receive buffer, checking each is whole and named as asked; or one that
+/// never reads at all.
+struct Pipeliner {
+    fd: RawFd,
+    request_len: u64,
+    written: Arc<AtomicU64>,
+    received: Arc<AtomicU64>,
+    writer: Option<JoinHandle<OwnedWriteHalf>>,
+    write: Option<OwnedWriteHalf>,
+    /// The reading task, or for one that never reads, its unread socket.
+    reader: Result<JoinHandle<Read>, OwnedReadHalf>,
+}
+
+impl Pipeliner {
+    async fn start(address: SocketAddr, request: &str, count: usize, reads: bool) -> Pipeliner {
+        let socket = TcpSocket::new_v4().unwrap();
+        socket.set_recv_buffer_size(4096).unwrap();
+        let stream = socket.connect(address).await.unwrap();
+        let fd = stream.as_raw_fd();
+        let (mut read, mut write) = stream.into_split();
+        let line = format!("?{request}\r\n");
+        let written = Arc::new(AtomicU64::new(0));
+        let writer = tokio::spawn({
+            let (written, all) = (written.clone(), line.repeat(count));
+            async move {
+                // Written in pieces, so the count says how far it got.
+                for piece in all.as_bytes().chunks(4096) {
+                    if write.write_all(piece).await.is_err() {
+                        break;
+                    }
+                    written.fetch_add(piece.len() as u64, Ordering::SeqCst);
+                }
+                write
+            }
+        });
+        let received = Arc::new(AtomicU64::new(0));
+        let expected = format!("!{request},ok,").into_bytes();
+        if !reads {
+            return Pipeliner {
+                fd,
+                request_len: line.len() as u64,
+                written,
+                received,
+                writer: Some(writer),
+                write: None,
+                reader: Err(read),
+            };
+        }
+        let reader = tokio::spawn({
+            let received = received.clone();
+            async move {
+                let mut pending = Vec::new();
+                let mut replies = 0;
+                let mut handshake = true;
+                let mut chunk = [0; 8192];
+                let mut pace = tokio::time::interval(Duration::from_millis(1));
+                let error = loop {
+                    pace.tick().await;
+                    match read.read(&mut chunk).await {
+                        Ok(0) => break None,
+                        Ok(n) => {
+                            received.fetch_add(n as u64, Ordering::SeqCst);
+                            pending.extend_from_slice(&chunk[..n]);
+                            let mut used = 0;
+                            for line in pending.split_inclusive(|&b| b == b'\n') {
+                                if !line.ends_with(b"\r\n") {
+                                    break;
+                                }
+                                used += line.len();
+                                if std::mem::take(&mut handshake) {
+                                    assert_eq!(line, HANDSHAKE);
+                                } else {
+                                    assert!(
+                                        line.starts_with(&expected),
+                                        "{:?}",
+                                        String::from_utf8_lossy(line)
+                                    );
+                                    replies += 1;
+                                }
+                            }
+                            pending.drain(..used);
+                        }
+                        Err(error) => break Some(error),
+                    }
+                };
+                Read {
+                    replies,
+                    cut: pending,
+                    error,
+                }
+            }
+        });
+        Pipeliner {
+            fd,
+            request_len: line.len() as u64,
+            written,
+            received,
+            writer: Some(writer),
+            write: None,
+            reader: Ok(reader),
+        }
+    }
+
+    /// Bytes written that the server's host has not taken yet.
+    fn unsent(&self) -> u64 {
+        let mut count: nix::libc::c_int = 0;
+        // SAFETY: TIOCOUTQ writes one int through the pointer, which points
+        // to a live c_int; the descriptor is open while the write half lives
+        // (in the writer task, then in `write`), that is until `finish`.
+        unsafe { siocoutq(self.fd, &mut count) }.expect("TIOCOUTQ");
+        count as u64
+    }
+
+    /// Requests the server's host has taken (acknowledged): it has them,
+    /// read or not; a lower bound while the writer goes on.
+    fn delivered(&self) -> u64 {
+        let written = self.written.load(Ordering::SeqCst);
+        written.saturating_sub(self.unsent()) / self.request_len
+    }
+
+    /// Whether the server accepted the connection (its handshake arrived: a
+    /// connection still in the listen backlog is reset when the listener
+    /// closes) and either stopped reading (the client's send queue backs
+    /// up) or has every request.
+    fn settled(&mut self) -> bool {
+        if self.received.load(Ordering::SeqCst) < HANDSHAKE.len() as u64 {
+            return false;
+        }
+        if self.unsent() > 0 {
+            return true;
+        }
+        match &self.writer {
+            Some(writer) => writer.is_finished(),
+            None => true,
+        }
+    }
+
+    /// Closes the connection at once, whatever is unread or unsent.
+    fn abandon(mut self) {
+        if let Some(writer) = self.writer.take() {
+            writer.abort();
+        }
+    }
+
+    /// Waits for the end of the stream, then closes; what was read.
+    async fn finish(mut self) -> Read {
+        let read = match self.reader {
+            Ok(reader) => reader.await.unwrap(),
+            Err(_) => panic!("this pipeliner does not read"),
+        };
+        // The writer may still be sending: the server throws it away now.
+        if let Some(writer) = self.writer.take() {
+            self.write = Some(writer.await.unwrap());
+        }
+        read
+    }
+}
+
+/// Starts `count` pipeliners sending `each` copies of `request` and returns
+/// them once each is `settled`, with how many requests of each had then
+/// reached the server.
+async fn settled_pipeliners(
+    address: SocketAddr,
+    request: &str,
+    count: usize,
+    each: usize,
+) -> (Vec<Pipeliner>, Vec<u64>) {
+    let mut clients = Vec::new();
+    for _ in 0..count {
+        clients.push(Pipeliner::start(address, request, each, true).await);
+    }
+    eventually(
+        Duration::from_secs(60),
+        "every pipeliner accepted, and backed up or done writing",
+        async || clients.iter_mut().all(Pipeliner::settled),
+    )
+    .await;
+    let delivered = clients.iter().map(Pipeliner::delivered).collect();
+    (clients, delivered)
+}
+
+/// Lets each pipeliner read to the end of its stream and checks it saw no
+/// reset, no reply cut, and a reply to every request that had reached the
+/// server before the shutdown; returns the replies of each.
+async fn check_pipeliners(clients: Vec<Pipeliner>, delivered: Vec<u64>) -> Vec<u64> {
+    let mut counts = Vec::new();
+    for (i, (client, delivered)) in clients.into_iter().zip(delivered).enumerate() {
+        let written = client.written.load(Ordering::SeqCst) / client.request_len;
+        let read = client.finish().await;
+        assert!(read.error.is_none(), "client {i}: {read:?}");
+        assert!(
+            read.cut.is_empty(),
+            "client {i}: a reply was cut: {:?}",
+            String::from_utf8_lossy(&read.cut)
+        );
+        assert!(
+            read.replies >= delivered,
+            "client {i}: {} replies, but {delivered} requests had reached the server before the shutdown",
+            read.replies
+        );
+        assert!(read.replies <= written, "client {i}: {read:?} to {written}");
+        counts.push(read.replies);
+    }
+    counts
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_answers_every_request_that_arrived_and_resets_no_one() {
+    let config = Config {
+        shutdown_grace: Duration::from_secs(60),
+        ..Config::default()
+    };
+    let server = serve_with(config, Arc::new(BigReplies)).await;
+    // 6000 requests of 6 bytes each: all reach the server, but 5.4 MB of
+    // replies do not fit the sockets' buffers, so the server is left
+    // waiting on each client with requests it has not read.
+    let (clients, delivered) = settled_pipeliners(server.local_addr(), "big", 20, 6000).await;
+    assert!(delivered.iter().all(|&d| d == 6000), "{delivered:?}");
+    let shutdown = tokio::spawn(server.shutdown());
+    let replies = check_pipeliners(clients, delivered).await;
+    assert_eq!(replies, [6000; 20]);
+    let drained = shutdown.await.unwrap();
+    assert_eq!(
+        drained,
+        Drained {
+            drained: 20,
+            unclosed: 0,
+            cut: 0
+        }
+    );
+}
+
+#[tokio::test]
+async fn a_client_that_closes_ends_its_drain_at_once() {
+    let config = Config {
+        shutdown_grace: Duration::from_secs(3600),
+        ..Config::default()
+    };
+    let server = serve_with(config, HandlerKind::Simulator.build(None)).await;
+    let mut clients = Vec::new();
+    for _ in 0..5 {
+        let mut client = connect(&server).await;
+        assert!(ask(&mut client, "status").await.starts_with("!status,ok"));
+        clients.push(client);
+    }
+    let shutdown = tokio::spawn(server.shutdown_within(Duration::from_secs(60)));
+    for mut client in clients {
+        // Sees the end of the stream, so the drain has begun, then closes:
+        // no hour of grace is spent.
+        assert!(matches!(
+            client.receive().await,
+            Err(ClientError::Closed { .. })
+        ));
+        client.close().await.unwrap();
+    }
+    let drained = shutdown.await.unwrap();
+    assert_eq!(
+        drained,
+        Ok(Drained {
+            drained: 5,
+            unclosed: 0,
+            cut: 0
+        })
+    );
+}
+
+#[tokio::test]
+async fn a_client_that_never_closes_or_never_reads_is_cut_off_after_the_grace() {
+    let config = Config {
+        shutdown_grace: Duration::from_millis(300),
+        ..Config::default()
+    };
+    let server = serve_with(config, Arc::new(BigReplies)).await;
+    // One reads everything, and then just stays.
+    let mut stays = TcpStream::connect(server.local_addr()).await.unwrap();
+    let mut handshake = [0; HANDSHAKE.len()];
+    stays.read_exact(&mut handshake).await.unwrap();
+    // One asks for 5.4 MB of replies and never reads them.
+    let mut deaf = Pipeliner::start(server.local_addr(), "big", 6000, false).await;
+    // Its handshake, unread, is in its socket once the server accepted it.
+    deaf.received
+        .store(HANDSHAKE.len() as u64, Ordering::SeqCst);
+    eventually(
+        Duration::from_secs(30),
+        "the deaf client done writing",
+        async || deaf.settled(),
+    )
+    .await;
+    let drained = server.shutdown_within(Duration::from_secs(30)).await;
+    assert_eq!(
+        drained,
+        Ok(Drained {
+            drained: 0,
+            unclosed: 1,
+            cut: 1
+        })
+    );
+    let mut rest = Vec::new();
+    let end = stays.read_to_end(&mut rest).await;
+    assert!(
+        matches!(end, Ok(0)),
+        "every reply written, then the end of the stream: {end:?}"
+    );
+    // Its replies unwritten, the deaf one is reset: its last reply may be
+    // cut in the middle, and an end of stream would pass it for a whole one.
+    let Err(mut read) = deaf.reader else {
+        unreachable!("a deaf pipeliner keeps its socket")
+    };
+    let mut replies = Vec::new();
+    let end = read.read_to_end(&mut replies).await;
+    assert!(
+        matches!(&end, Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset),
+        "{end:?} after {} bytes",
+        replies.len()
+    );
+}
+
+#[tokio::test]
+async fn a_line_not_finished_in_time_is_invalid_and_the_stream_resyncs_at_its_end() {
+    let config = Config {
+        line_timeout: Duration::from_millis(200),
+        ..Config::default()
+    };
+    let server = serve_with(config, HandlerKind::Simulator.build(None)).await;
+    let mut c = connect(&server).await;
+    c.send_raw(b"?set-configuration,K2").await.unwrap();
+    assert_eq!(
+        c.receive().await.unwrap().to_string(),
+        "!set-configuration,invalid,line not finished within 200ms; it was discarded"
+    );
+    assert_eq!(server.unfinished_line_bytes(), 0, "its room is given back");
+    // The rest of that line is not a request; the next line is.
+    c.send_raw(b"000\r\n?get-configuration\r\n").await.unwrap();
+    assert_eq!(
+        c.receive().await.unwrap().to_string(),
+        "!get-configuration,ok,unconfigured"
+    );
+    close_and_shut_down(server, [c]).await;
+}
+
+#[tokio::test]
+async fn an_unfinished_line_beyond_the_budget_is_refused_and_the_connection_goes_on() {
+    // Half of the budget, 100 000 bytes, for unfinished lines: room for one
+    // line of 60 000 bytes, not two.
+    let config = Config {
+        max_buffered: 200_000,
+        ..Config::default()
+    };
+    let server = serve_with(config, HandlerKind::Simulator.build(None)).await;
+    let mut first = connect(&server).await;
+    let mut second = connect(&server).await;
+    let mut line = b"?set-filename,".to_vec();
+    line.resize(60_000, b'x');
+    first.send_raw(&line).await.unwrap();
+    eventually(Duration::from_secs(10), "the first line kept", async || {
+        server.unfinished_line_bytes() == 60_000
+    })
+    .await;
+    second.send_raw(&line).await.unwrap();
+    let refused = second.receive().await.unwrap();
+    assert_eq!(refused.code(), Some(Code::Invalid), "{refused}");
+    assert!(
+        refused
+            .reason()
+            .unwrap()
+            .starts_with("no room to keep this unfinished line"),
+        "{refused}"
+    );
+    assert!(server.unfinished_line_bytes() <= 100_000);
+    // Both go on: the first line completes, the rest of the second is
+    // discarded up to its end.
+    first.send_raw(b"\r\n").await.unwrap();
+    assert_eq!(
+        first.receive().await.unwrap().to_string(),
+        "!set-filename,ok"
+    );
+    second.send_raw(b"xxx\r\n").await.unwrap();
+    assert!(ask(&mut second, "status").await.starts_with("!status,ok"));
+    assert_eq!(server.unfinished_line_bytes(), 0);
+    close_and_shut_down(server, [first, second]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_waits_for_room_while_a_client_that_does_not_read_holds_it() {
+    // Room for one batch being served at a time.
+    let config = Config {
+        max_line: 4096,
+        max_buffered: 2 * BATCH_ROOM,
+        ..Config::default()
+    };
+    let server = serve_with(config, Arc::new(BigReplies)).await;
+    let deaf = Pipeliner::start(server.local_addr(), "big", 6000, false).await;
+    let mut other = connect(&server).await;
+    // Once the server is stuck writing to the deaf client, holding the only
+    // room, the other's request waits for it; before that it is answered.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the other connection never waited for room"
+        );
+        other.send_raw(b"?big\r\n").await.unwrap();
+        tokio::select! {
+            reply = other.receive() => {
+                assert_eq!(reply.unwrap().code(), Some(Code::Ok));
+            }
+            () = eventually(
+                deadline - tokio::time::Instant::now(),
+                "the other connection waiting for room",
+                async || server.connections_waiting_for_room() == 1,
+            ) => break,
+        }
+    }
+    // The deaf client goes away: its room comes back, the waiting request
+    // is answered, nothing was lost.
+    deaf.abandon();
+    let reply = other.receive().await.unwrap();
+    assert_eq!(reply.code(), Some(Code::Ok), "{reply}");
+    assert_eq!(server.connections_waiting_for_room(), 0);
+    close_and_shut_down(server, [other]).await;
+}
+
+/// A child process, killed if a failing test leaves it running.
+struct Child(std::process::Child);
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A `discos-sim serve` child, ready once its `listening on` line is read.
+fn serve_process(args: &[&str]) -> (Child, SocketAddr) {
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_discos-sim"))
+        .args(["serve", "--port", "0"])
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("discos-sim starts");
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(child.stdout.take().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    let address = line
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+        .trim()
+        .parse()
+        .unwrap();
+    (Child(child), address)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_to_serve_drains_slow_pipelining_clients() {
+    let (mut child, address) = serve_process(&["--shutdown-grace", "60s"]);
+    // 700 KB of requests each, 3 MB of replies: more than the sockets
+    // hold, so SIGTERM finds the server waiting on them, requests unread.
+    let (clients, delivered) = settled_pipeliners(address, "time", 10, 100_000).await;
+    kill(Pid::from_raw(child.0.id() as i32), Signal::SIGTERM).unwrap();
+    check_pipeliners(clients, delivered).await;
+    let status = tokio::task::spawn_blocking(move || child.0.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(status.success(), "{status}");
+}
+
+#[tokio::test]
+async fn a_second_signal_ends_the_drain_at_once() {
+    let (mut child, address) = serve_process(&["--shutdown-grace", "1h"]);
+    // A client that stays: the drain would wait the whole hour for it.
+    let mut stays = TcpStream::connect(address).await.unwrap();
+    let mut handshake = [0; HANDSHAKE.len()];
+    stays.read_exact(&mut handshake).await.unwrap();
+    let pid = Pid::from_raw(child.0.id() as i32);
+    kill(pid, Signal::SIGTERM).unwrap();
+    // The end of the stream: the drain has begun.
+    assert_eq!(stays.read(&mut handshake).await.unwrap(), 0);
+    kill(pid, Signal::SIGINT).unwrap();
+    let status = tokio::task::spawn_blocking(move || child.0.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(status.code(), Some(130), "{status}");
+}
+
+#[test]
+fn serve_refuses_bounds_that_cannot_work() {
+    let cases: &[(&[&str], &str)] = &[
+        (&["--max-line", "100"], "--max-line"),
+        (&["--max-line", "2000000"], "--max-line"),
+        (
+            &["--line-timeout", "30"],
+            "'30' has no unit; write e.g. 30s",
+        ),
+        (&["--line-timeout", "1ms"], "too short: at least 100ms"),
+        (&["--shutdown-grace", "2h"], "too long: at most 1h"),
+        (&["--shutdown-grace", "1e30"], "not a duration"),
+        (
+            &["--max-buffered", "1000"],
+            "a buffer budget of 1000 bytes is too small",
+        ),
+    ];
+    for (args, expected) in cases {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_discos-sim"))
+            .args(["serve", "--port", "0"])
+            .args(*args)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(expected), "{args:?}: {stderr}");
+    }
 }

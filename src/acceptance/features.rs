@@ -18,6 +18,7 @@ pub const FEATURES: &[(&str, &str)] = compiled_in![
     "configuration.feature",
     "console.feature",
     "errors.feature",
+    "events.feature",
     "feeds.feature",
     "filename.feature",
     "handshake.feature",

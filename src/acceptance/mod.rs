@@ -17,6 +17,7 @@
 //! }
 //! ```
 
+pub mod broker;
 pub mod browser;
 pub mod contract;
 pub mod features;

@@ -16,6 +16,7 @@ use cucumber::tag::Ext as _;
 use cucumber::{World as _, WriterExt as _, cli, event, parser, runner, writer};
 use futures::FutureExt as _;
 
+use super::broker::{REQUIRE_BROKER_ENV, RunBroker};
 use super::browser::Installation;
 use super::report::terminal::{Paths, Sink};
 use super::report::{Report, Reports, Status, Terminal, artifact_stem};
@@ -87,6 +88,10 @@ pub struct RunArgs {
     /// (always on for `cargo test`).
     #[arg(long)]
     pub snippets: bool,
+    /// A message broker (amqp://USER:PASS@HOST:PORT/VHOST) for the @broker
+    /// scenarios, instead of a rabbitmq-server started for the run.
+    #[arg(long, value_name = "URL", env = "DISCOS_BROKER")]
+    pub broker: Option<crate::events::BrokerUrl>,
 }
 
 /// Set to 1, @browser scenarios fail where no browser is installed instead
@@ -268,8 +273,10 @@ async fn run_to(
         ready_timeout: args.ready_timeout,
         ready_when: args.ready_when.clone(),
         browsers: Arc::new(Browsers::new(args.webdriver.clone())),
+        broker: Arc::new(RunBroker::new(args.broker.clone())),
     });
     let browser_missing = browser_missing(&settings);
+    let broker_missing = broker_missing(&settings);
     let tags = options.tags_filter.take();
     let name = options.re_filter.take();
     let selection = Selection {
@@ -277,6 +284,7 @@ async fn run_to(
         name: name.clone(),
         settings: settings.clone(),
         browser_missing: browser_missing.clone(),
+        broker_missing,
     };
 
     // What will run is known before anything starts: a filter that selects
@@ -356,6 +364,7 @@ async fn run_to(
 
     let before_settings = settings.clone();
     let concurrency = default_concurrency(&settings.target);
+    let run_broker = settings.broker.clone();
     let guard = QuietPanics::install();
     DiscosWorld::cucumber()
         .max_concurrent_scenarios(concurrency)
@@ -413,6 +422,11 @@ async fn run_to(
     drop(guard);
     // The browsers outlive their scenarios: stopped, and checked, here.
     let browser_leaks = settings.browsers.shut_down().await;
+    // The run's broker, started by the first @broker scenario, goes now.
+    let broker_problems = run_broker.shut_down().await;
+    for problem in &broker_problems {
+        eprintln!("the message broker: {problem}");
+    }
 
     let report = report.lock().unwrap_or_else(|e| e.into_inner()).clone();
     let terminal = Terminal::new(sink, color, false, paths);
@@ -444,7 +458,8 @@ async fn run_to(
     }
     let passed = report.count(Status::Failed) == 0
         && report.parse_errors.is_empty()
-        && browser_leaks.is_empty();
+        && browser_leaks.is_empty()
+        && broker_problems.is_empty();
     Ok(Outcome {
         report,
         passed,
@@ -495,6 +510,7 @@ struct Selection {
     name: Option<regex::Regex>,
     settings: Arc<Settings>,
     browser_missing: Option<String>,
+    broker_missing: Option<String>,
 }
 
 impl Selection {
@@ -528,12 +544,14 @@ impl Selection {
         {
             return Decision::LeftOut(tag);
         }
-        match skip_reason(
+        let reason = skip_reason(
             &self.settings,
             self.browser_missing.as_deref(),
             &has,
             &named,
-        ) {
+        )
+        .or_else(|| broker_skip_reason(&self.settings, self.broker_missing.as_deref(), &has));
+        match reason {
             Some(reason) => Decision::Skip(reason),
             None => Decision::Run,
         }
@@ -728,6 +746,43 @@ fn browser_missing(settings: &Settings) -> Option<String> {
     Installation::find()
         .err()
         .map(|missing| missing.to_string())
+}
+
+/// Why this run cannot run a `@broker` scenario, if it cannot: a `tcp://`
+/// backend cannot be told where to publish, a broker that is not the run's
+/// cannot be restarted, and without `rabbitmq-server` (and no `--broker`)
+/// there is no broker at all.
+fn broker_skip_reason(
+    settings: &Settings,
+    broker_missing: Option<&str>,
+    has: &dyn Fn(&str) -> bool,
+) -> Option<String> {
+    if !has("broker") {
+        return None;
+    }
+    if settings.target.is_shared() {
+        return Some(format!(
+            "@broker: {} is already running and cannot be told where to publish its events",
+            settings.target
+        ));
+    }
+    if has("restarts-broker") && settings.broker.is_external() {
+        return Some(
+            "@restarts-broker: the broker given with --broker is not this run's to stop".into(),
+        );
+    }
+    broker_missing.map(|missing| format!("@broker: {missing}"))
+}
+
+/// Why @broker scenarios must be skipped on this machine: no `--broker` was
+/// given and `rabbitmq-server` is not installed. With
+/// `DISCOS_REQUIRE_BROKER=1` they run anyway, and fail saying what is
+/// missing.
+fn broker_missing(settings: &Settings) -> Option<String> {
+    if settings.broker.is_external() || std::env::var(REQUIRE_BROKER_ENV).as_deref() == Ok("1") {
+        return None;
+    }
+    crate::orchestration::RabbitMq::find().err()
 }
 
 /// Removes the screenshots and pages saved for the scenario whose files

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::target::{DEFAULT_READY_TIMEOUT, ReadyWhen, Target};
+use super::broker::RunBroker;
 use super::web::Browsers;
 
 /// Settings shared by every scenario of one run.
@@ -27,6 +28,8 @@ pub struct Settings {
     /// The run's browsers (its WebDriver, the next user's browser), which
     /// outlive any one scenario; the runner shuts them down at the end.
     pub browsers: Arc<Browsers>,
+    /// The message broker of the @broker scenarios.
+    pub broker: Arc<RunBroker>,
 }
 
 impl Settings {
@@ -63,6 +66,7 @@ impl Default for Settings {
             ready_timeout: DEFAULT_READY_TIMEOUT,
             ready_when: None,
             browsers: Arc::new(Browsers::new(None)),
+            broker: Arc::default(),
         }
     }
 }

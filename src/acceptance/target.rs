@@ -28,6 +28,11 @@ pub const CATALOGUE_ENV: &str = "DISCOS_CATALOGUE";
 
 /// How long a backend may take to shut down before its teardown fails.
 const SHUTDOWN_LIMIT: Duration = Duration::from_secs(5);
+/// How long the embedded simulator waits, at teardown, for clients still
+/// connected to read their replies and close: well inside
+/// [`SHUTDOWN_LIMIT`], so that a client left open shows as a leak and not
+/// as a backend too slow to stop.
+const EMBEDDED_GRACE: Duration = Duration::from_secs(1);
 /// How long a backend may take to get ready unless `--ready-timeout` says:
 /// generous, for interpreters and loaded CI machines; a failing start says
 /// why anyway.
@@ -281,6 +286,9 @@ pub enum BackendUnderTest {
     Remote(String),
     /// A backend a step stopped; its address is kept for messages.
     Stopped(String),
+    /// A backend that publishes its events, started beside the message
+    /// broker by the scenario's orchestrator, which also stops it.
+    Orchestrated(String),
 }
 
 impl BackendUnderTest {
@@ -296,7 +304,11 @@ impl BackendUnderTest {
             Target::Embedded => {
                 let catalogue = catalogue.map(Catalogue::load).transpose()?;
                 let simulator = Arc::new(BackendHandler::new(Simulator::new(catalogue)));
-                let server = Server::start(Config::default(), simulator.clone())
+                let config = Config {
+                    shutdown_grace: EMBEDDED_GRACE,
+                    ..Config::default()
+                };
+                let server = Server::start(config, simulator.clone())
                     .await
                     .context("cannot start the embedded simulator")?;
                 Ok(BackendUnderTest::Embedded { server, simulator })
@@ -327,9 +339,9 @@ impl BackendUnderTest {
         match self {
             BackendUnderTest::Embedded { server, .. } => server.local_addr().to_string(),
             BackendUnderTest::Process { port, .. } => format!("127.0.0.1:{port}"),
-            BackendUnderTest::Remote(address) | BackendUnderTest::Stopped(address) => {
-                address.clone()
-            }
+            BackendUnderTest::Remote(address)
+            | BackendUnderTest::Stopped(address)
+            | BackendUnderTest::Orchestrated(address) => address.clone(),
         }
     }
 
@@ -388,7 +400,9 @@ impl BackendUnderTest {
                     Err(error) => leaks.push(format!("the backend process: {error}")),
                 }
             }
-            BackendUnderTest::Remote(_) | BackendUnderTest::Stopped(_) => {}
+            BackendUnderTest::Remote(_)
+            | BackendUnderTest::Stopped(_)
+            | BackendUnderTest::Orchestrated(_) => {}
         }
         leaks
     }

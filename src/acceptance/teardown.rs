@@ -28,6 +28,9 @@ impl DiscosWorld {
         if let Some(backend) = self.backend.take() {
             leaks.extend(backend.tear_down().await);
         }
+        if let Some(broker) = self.broker.take() {
+            leaks.extend(broker.tear_down().await);
+        }
         // Leaked on purpose; the checks above have seen them.
         self.leaked.clear();
         leaks

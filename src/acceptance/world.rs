@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use tokio::net::TcpStream;
 
+use super::broker::ScenarioBroker;
 use super::browser::Browser;
 use super::contract::{CONTRACT, SIMULATOR_CLAUSE};
 use super::settings::Settings;
@@ -63,6 +64,8 @@ pub struct DiscosWorld {
     pub leaked: Vec<TcpStream>,
     /// The console and the browsers, once a user opened the console.
     pub web: Option<Web>,
+    /// The message broker's side of the scenario, once a step asked for it.
+    pub broker: Option<ScenarioBroker>,
 }
 
 impl DiscosWorld {
@@ -78,6 +81,7 @@ impl DiscosWorld {
             last_reply: None,
             leaked: Vec::new(),
             web: None,
+            broker: None,
         }
     }
 

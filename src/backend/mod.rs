@@ -140,10 +140,29 @@ impl<B: Backend> BackendHandler<B> {
 impl<B: Backend> Handler for BackendHandler<B> {
     async fn handle(&self, request: &Message) -> Message {
         match Command::from_request(request) {
+            // The request is remembered for the events the change publishes.
+            Ok(command) if changes_state(&command) => {
+                crate::events::caused_by(request, execute(&self.backend, command)).await
+            }
             Ok(command) => execute(&self.backend, command).await,
             Err(error) => Message::fail(&request.name, error.to_string()),
         }
     }
+}
+
+/// Whether `command` may change a backend's state (and so publish events);
+/// the reads a busy client repeats do not.
+fn changes_state(command: &Command) -> bool {
+    !matches!(
+        command,
+        Command::Status
+            | Command::Version
+            | Command::GetConfiguration
+            | Command::GetIntegration
+            | Command::GetTpi
+            | Command::GetTp0
+            | Command::Time
+    )
 }
 
 /// Runs one command on a backend and writes its reply.

@@ -11,14 +11,23 @@
 //! Timed `start`/`stop` are tokio timers. Each pending action has an id; a
 //! timer that fires after being replaced finds a different id and does
 //! nothing, so replacing never races with firing.
+//!
+//! Given an [`EventSink`], the simulator also publishes every change of its
+//! state: after each change, still under the lock, [`Shared::publish`]
+//! compares the state with what the last events told and emits one event
+//! per thing that changed — so events leave in the order the changes
+//! happened, a request that changes nothing publishes nothing, and a timer
+//! that fires is published like a request.
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
 use async_trait::async_trait;
+use serde_json::{Map, Value, json};
 use tokio::task::AbortHandle;
 
 use super::{Backend, BackendError, BackendResult, Catalogue, Status};
+use crate::events::{EventKind, EventSink, current_request};
 use crate::protocol::{SectionUpdate, Timestamp};
 
 /// Sections a backend has at most.
@@ -107,11 +116,16 @@ struct Shared {
     active_sections: AtomicUsize,
     /// `snapshot.acquiring`, readable without the lock.
     acquiring: AtomicBool,
+    /// Where changes are published, if anywhere.
+    events: Option<EventSink>,
 }
 
 #[derive(Debug)]
 struct State {
     snapshot: Snapshot,
+    /// The state as the events published so far describe it; kept only
+    /// when publishing.
+    published: Option<Snapshot>,
     start_timer: Option<Timer>,
     stop_timer: Option<Timer>,
     next_timer_id: u64,
@@ -121,6 +135,8 @@ struct State {
 struct Timer {
     id: u64,
     task: AbortHandle,
+    /// The request that scheduled it, for the events its firing causes.
+    cause: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -139,6 +155,16 @@ impl Simulator {
     /// A simulator that knows every configuration whose id starts with a
     /// letter or, given a catalogue, exactly the catalogue's entries.
     pub fn new(catalogue: Option<Catalogue>) -> Simulator {
+        Simulator::build(catalogue, None)
+    }
+
+    /// As [`Simulator::new`], publishing every change of its state into
+    /// `events` (see the module documentation).
+    pub fn with_events(catalogue: Option<Catalogue>, events: EventSink) -> Simulator {
+        Simulator::build(catalogue, Some(events))
+    }
+
+    fn build(catalogue: Option<Catalogue>, events: Option<EventSink>) -> Simulator {
         let snapshot = Snapshot {
             configuration: None,
             integration: 0,
@@ -158,6 +184,7 @@ impl Simulator {
         Simulator {
             shared: Arc::new(Shared {
                 state: Mutex::new(State {
+                    published: events.is_some().then(|| snapshot.clone()),
                     snapshot,
                     start_timer: None,
                     stop_timer: None,
@@ -166,6 +193,7 @@ impl Simulator {
                 catalogue,
                 active_sections: AtomicUsize::new(DEFAULT_SECTIONS),
                 acquiring: AtomicBool::new(false),
+                events,
             }),
         }
     }
@@ -193,7 +221,8 @@ impl Simulator {
             }
         })
         .abort_handle();
-        let timer = Some(Timer { id, task });
+        let cause = self.shared.events.as_ref().and_then(|_| current_request());
+        let timer = Some(Timer { id, task, cause });
         match action {
             Action::Start => {
                 cancel(&mut state.start_timer);
@@ -216,26 +245,45 @@ impl Shared {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Copies the values read without the lock from `state`; called, with
-    /// the lock held, after every change to them.
-    fn publish(&self, state: &State) {
+    /// Makes a change of `state` seen: copies the values read without the
+    /// lock, and publishes events for what changed since the last events.
+    /// Called, with the lock held, after every change.
+    fn publish(&self, state: &mut State) {
+        self.publish_change(state, None);
+    }
+
+    /// As [`Shared::publish`], for a change that a timer of `action`,
+    /// scheduled by the request `cause`, has just made.
+    fn publish_change(&self, state: &mut State, fired: Option<(Action, Option<String>)>) {
         self.active_sections
             .store(state.snapshot.active_sections, Ordering::SeqCst);
         self.acquiring
             .store(state.snapshot.acquiring, Ordering::SeqCst);
+        let (Some(events), Some(before)) = (&self.events, &state.published) else {
+            return;
+        };
+        let (action, cause) = match fired {
+            Some((action, cause)) => (Some(action), cause),
+            None => (None, None),
+        };
+        for (kind, details) in changes(before, &state.snapshot, action) {
+            events.emit(kind, details, cause.clone());
+        }
+        state.published = Some(state.snapshot.clone());
     }
 
     fn fire(&self, action: Action, id: u64) {
         let mut guard = self.lock();
         let state = &mut *guard;
+        let mut cause = None;
         match action {
             Action::Start if state.start_timer.as_ref().is_some_and(|t| t.id == id) => {
-                state.start_timer = None;
+                cause = state.start_timer.take().and_then(|timer| timer.cause);
                 state.snapshot.pending_start = None;
                 state.snapshot.acquiring = true;
             }
             Action::Stop if state.stop_timer.as_ref().is_some_and(|t| t.id == id) => {
-                state.stop_timer = None;
+                cause = state.stop_timer.take().and_then(|timer| timer.cause);
                 state.snapshot.pending_stop = None;
                 state.snapshot.acquiring = false;
                 cancel(&mut state.start_timer);
@@ -244,8 +292,97 @@ impl Shared {
             // Replaced or cancelled after it woke up: nothing to do.
             _ => {}
         }
-        self.publish(state);
+        self.publish_change(state, Some((action, cause)));
     }
+}
+
+/// The events that tell how `after` differs from `before`, in the order of
+/// [`EventKind::ALL`]; `fired` says that a timer made the change, so that a
+/// pending start that ends because it fired reads as the acquisition
+/// starting, not as the start being cancelled.
+fn changes(
+    before: &Snapshot,
+    after: &Snapshot,
+    fired: Option<Action>,
+) -> Vec<(EventKind, Map<String, Value>)> {
+    let details = |value: Value| match value {
+        Value::Object(map) => map,
+        _ => Map::new(),
+    };
+    let start_fired = matches!(fired, Some(Action::Start));
+    let stop_fired = matches!(fired, Some(Action::Stop));
+    let time = |t: Option<Timestamp>| t.map(|t| t.to_string());
+    let mut found = Vec::new();
+    for kind in EventKind::ALL {
+        let event = match kind {
+            EventKind::ConfigurationSet => (before.configuration != after.configuration
+                || before.active_sections != after.active_sections)
+                .then(|| json!({"configuration": after.configuration, "sections": after.active_sections})),
+            EventKind::SectionSet => {
+                let changed: Vec<Value> = (0..after.sections.len())
+                    .filter(|&i| before.sections.get(i).is_none_or(|s| !same_section(s, &after.sections[i])))
+                    .map(|i| {
+                        let s = &after.sections[i];
+                        json!({"section": i, "start_frequency": s.start_frequency,
+                               "bandwidth": s.bandwidth, "feed": s.feed, "mode": s.mode,
+                               "sample_rate": s.sample_rate, "bins": s.bins})
+                    })
+                    .collect();
+                (!changed.is_empty()).then(|| json!({"sections": changed}))
+            }
+            EventKind::IntegrationSet => (before.integration != after.integration)
+                .then(|| json!({"integration_ms": after.integration})),
+            EventKind::FeedsEnabled => (before.feeds != after.feeds)
+                .then(|| json!({"feeds": [after.feeds.0, after.feeds.1]})),
+            EventKind::CalibrationOn => (before.calibration != after.calibration)
+                .then(|| json!({"interleave": after.calibration})),
+            EventKind::FilenameSet => (before.filename != after.filename)
+                .then(|| json!({"filename": after.filename})),
+            EventKind::ShiftSet => (before.shift != after.shift).then(|| json!({"shift": after.shift})),
+            EventKind::StartCancelled => (before.pending_start.is_some()
+                && after.pending_start.is_none()
+                && !start_fired)
+                .then(|| json!({"was_at": time(before.pending_start)})),
+            EventKind::StopCancelled => (before.pending_stop.is_some()
+                && after.pending_stop.is_none()
+                && !stop_fired)
+                .then(|| json!({"was_at": time(before.pending_stop)})),
+            EventKind::StartScheduled => (after.pending_start.is_some()
+                && after.pending_start != before.pending_start)
+                .then(|| json!({"at": time(after.pending_start)})),
+            EventKind::StopScheduled => (after.pending_stop.is_some()
+                && after.pending_stop != before.pending_stop)
+                .then(|| json!({"at": time(after.pending_stop)})),
+            EventKind::AcquisitionStarted => (!before.acquiring && after.acquiring).then(|| {
+                let scheduled = if start_fired { time(before.pending_start) } else { None };
+                json!({"scheduled_at": scheduled, "configuration": after.configuration})
+            }),
+            EventKind::AcquisitionStopped => (before.acquiring && !after.acquiring).then(|| {
+                let scheduled = if stop_fired { time(before.pending_stop) } else { None };
+                json!({"scheduled_at": scheduled})
+            }),
+            EventKind::DataConverted => (before.conversions != after.conversions)
+                .then(|| json!({"conversions": after.conversions})),
+            EventKind::ScheduleEnded => (before.schedules_ended != after.schedules_ended)
+                .then(|| json!({"schedules_ended": after.schedules_ended})),
+            EventKind::BackendParked => (before.parks != after.parks).then(|| json!({"parks": after.parks})),
+        };
+        if let Some(value) = event {
+            found.push((kind, details(value)));
+        }
+    }
+    found
+}
+
+/// Sections compared bit for bit, so that a NaN a client set counts as set
+/// once, not as a change every time.
+fn same_section(a: &Section, b: &Section) -> bool {
+    a.start_frequency.to_bits() == b.start_frequency.to_bits()
+        && a.bandwidth.to_bits() == b.bandwidth.to_bits()
+        && a.feed == b.feed
+        && a.mode == b.mode
+        && a.sample_rate.to_bits() == b.sample_rate.to_bits()
+        && a.bins == b.bins
 }
 
 fn cancel(timer: &mut Option<Timer>) {
@@ -298,7 +435,7 @@ impl Backend for Simulator {
         let mut state = self.state();
         state.snapshot.configuration = Some(id.to_owned());
         state.snapshot.active_sections = sections;
-        self.shared.publish(&state);
+        self.shared.publish(&mut state);
         Ok(())
     }
 
@@ -307,7 +444,9 @@ impl Backend for Simulator {
     }
 
     async fn set_integration(&self, milliseconds: u64) -> BackendResult<()> {
-        self.state().snapshot.integration = milliseconds;
+        let mut state = self.state();
+        state.snapshot.integration = milliseconds;
+        self.shared.publish(&mut state);
         Ok(())
     }
 
@@ -344,6 +483,7 @@ impl Backend for Simulator {
                     return fail(format!("start time {at} is already past (now {now})"));
                 }
                 self.schedule(state, Action::Start, at, now);
+                self.shared.publish(state);
                 Ok(())
             }
         }
@@ -372,6 +512,7 @@ impl Backend for Simulator {
                     return fail(format!("stop time {at} is already past (now {now})"));
                 }
                 self.schedule(state, Action::Stop, at, now);
+                self.shared.publish(state);
                 Ok(())
             }
         }
@@ -411,21 +552,28 @@ impl Backend for Simulator {
             section.sample_rate = update.sample_rate.unwrap_or(section.sample_rate);
             section.bins = update.bins.unwrap_or(section.bins);
         }
+        self.shared.publish(&mut state);
         Ok(())
     }
 
     async fn cal_on(&self, interleave: u64) -> BackendResult<()> {
-        self.state().snapshot.calibration = Some(interleave);
+        let mut state = self.state();
+        state.snapshot.calibration = Some(interleave);
+        self.shared.publish(&mut state);
         Ok(())
     }
 
     async fn set_filename(&self, path: &str) -> BackendResult<()> {
-        self.state().snapshot.filename = Some(path.to_owned());
+        let mut state = self.state();
+        state.snapshot.filename = Some(path.to_owned());
+        self.shared.publish(&mut state);
         Ok(())
     }
 
     async fn convert_data(&self) -> BackendResult<()> {
-        self.state().snapshot.conversions += 1;
+        let mut state = self.state();
+        state.snapshot.conversions += 1;
+        self.shared.publish(&mut state);
         Ok(())
     }
 
@@ -437,22 +585,30 @@ impl Backend for Simulator {
                 feeds - 1
             ));
         }
-        self.state().snapshot.feeds = (feed1, feed2);
+        let mut state = self.state();
+        state.snapshot.feeds = (feed1, feed2);
+        self.shared.publish(&mut state);
         Ok(())
     }
 
     async fn end_schedule(&self) -> BackendResult<()> {
-        self.state().snapshot.schedules_ended += 1;
+        let mut state = self.state();
+        state.snapshot.schedules_ended += 1;
+        self.shared.publish(&mut state);
         Ok(())
     }
 
     async fn backend_park(&self) -> BackendResult<()> {
-        self.state().snapshot.parks += 1;
+        let mut state = self.state();
+        state.snapshot.parks += 1;
+        self.shared.publish(&mut state);
         Ok(())
     }
 
     async fn set_shift(&self, shift: i64) -> BackendResult<()> {
-        self.state().snapshot.shift = shift;
+        let mut state = self.state();
+        state.snapshot.shift = shift;
+        self.shared.publish(&mut state);
         Ok(())
     }
 }
@@ -544,6 +700,108 @@ mod tests {
         assert_eq!(sections[1].mode, "spectra");
         assert_eq!(sections[1].bins, Section::default().bins);
         assert_eq!(sections[0], Section::default());
+    }
+
+    /// A simulator publishing into a queue the test reads.
+    fn publishing() -> (Simulator, tokio::sync::mpsc::Receiver<crate::events::Event>) {
+        let (sink, queue) = crate::events::queue(100);
+        (Simulator::with_events(None, sink), queue.receiver)
+    }
+
+    fn names(receiver: &mut tokio::sync::mpsc::Receiver<crate::events::Event>) -> Vec<String> {
+        std::iter::from_fn(|| receiver.try_recv().ok())
+            .map(|event| event.event)
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn a_change_is_published_once_with_its_request_and_what_it_left() {
+        let (sim, mut events) = publishing();
+        let request = crate::protocol::Message::request("set-configuration", ["K2000"]);
+        crate::events::caused_by(&request, sim.set_configuration("K2000"))
+            .await
+            .unwrap();
+        let event = events.try_recv().unwrap();
+        assert_eq!(event.event, "configuration set");
+        assert_eq!(event.sequence, 1);
+        assert_eq!(event.request.as_deref(), Some("?set-configuration,K2000"));
+        assert_eq!(event.details["configuration"], "K2000");
+        assert_eq!(event.details["sections"], 2);
+        // The same configuration again changes nothing, so tells nothing.
+        sim.set_configuration("K2000").await.unwrap();
+        // A refused request changes nothing either.
+        assert!(sim.stop(None).await.is_err());
+        assert!(sim.set_configuration("9bad").await.is_err());
+        assert_eq!(names(&mut events), Vec::<String>::new());
+    }
+
+    #[tokio::test]
+    async fn every_kind_of_change_has_its_event() {
+        let (sim, mut events) = publishing();
+        sim.set_integration(100).await.unwrap();
+        let update = SectionUpdate {
+            section: Some(1),
+            bandwidth: Some(500.0),
+            ..SectionUpdate::default()
+        };
+        sim.set_section(&update).await.unwrap();
+        sim.set_filename("scan.fits").await.unwrap();
+        sim.set_enable(1, 0).await.unwrap();
+        sim.cal_on(5).await.unwrap();
+        sim.set_shift(3).await.unwrap();
+        sim.convert_data().await.unwrap();
+        sim.backend_park().await.unwrap();
+        sim.end_schedule().await.unwrap();
+        sim.start(None).await.unwrap();
+        sim.stop(None).await.unwrap();
+        assert_eq!(
+            names(&mut events),
+            [
+                "integration set",
+                "section set",
+                "filename set",
+                "feeds enabled",
+                "calibration on",
+                "shift set",
+                "data converted",
+                "backend parked",
+                "schedule ended",
+                "acquisition started",
+                "acquisition stopped",
+            ]
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_timed_start_is_published_when_accepted_and_when_it_fires() {
+        let (sim, mut events) = publishing();
+        let at = soon(200);
+        let request = crate::protocol::Message::request("start", [at.to_string()]);
+        crate::events::caused_by(&request, sim.start(Some(at)))
+            .await
+            .unwrap();
+        let scheduled = events.try_recv().unwrap();
+        assert_eq!(scheduled.event, "acquisition start scheduled");
+        assert_eq!(scheduled.details["at"], at.to_string());
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let started = events.try_recv().unwrap();
+        assert_eq!(started.event, "acquisition started");
+        assert_eq!(started.details["scheduled_at"], at.to_string());
+        // Fired by a timer, caused by the request that set it.
+        assert_eq!(started.request, scheduled.request);
+        assert_eq!(started.sequence, 2);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_stop_now_cancels_a_pending_start_and_says_so() {
+        let (sim, mut events) = publishing();
+        sim.start(Some(soon(500))).await.unwrap();
+        sim.stop(None).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(600)).await;
+        assert_eq!(
+            names(&mut events),
+            ["acquisition start scheduled", "acquisition start cancelled"]
+        );
     }
 
     #[tokio::test]

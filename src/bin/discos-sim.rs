@@ -11,14 +11,20 @@ use clap::{Args, Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 
 use discos_acceptance::address::Address;
-use discos_acceptance::backend::{Catalogue, HandlerKind};
+use discos_acceptance::backend::{BackendHandler, Catalogue, HandlerKind, Simulator};
 use discos_acceptance::client::{Client, ClientOptions};
 use discos_acceptance::console::{self, Console};
+use discos_acceptance::events::{
+    self, BrokerUrl, DEFAULT_CAPACITY, DEFAULT_EXCHANGE, Publisher, PublisherConfig, Subscriber,
+    SubscriberConfig, Update,
+};
 use discos_acceptance::protocol::{
     Code, DEFAULT_MAX_LINE, PROTOCOL_VERSION, UNDEFINED_NAME, latin1, readable_name,
 };
-use discos_acceptance::server::{self, DEFAULT_MAX_CONNECTIONS, Server};
-use discos_acceptance::{load, system};
+use discos_acceptance::server::{
+    self, DEFAULT_MAX_BUFFERED, DEFAULT_MAX_CONNECTIONS, MAX_LINE_LIMIT, MIN_LINE_LIMIT, Server,
+};
+use discos_acceptance::{duration, load, system};
 
 /// A reference simulator and tools for the DISCOS backend protocol (1.4).
 #[derive(Debug, Parser)]
@@ -38,6 +44,9 @@ enum Command {
     Console(console::ConsoleArgs),
     /// Put load on a backend and report throughput and latency.
     Load(load::LoadArgs),
+    /// Print a backend's events as they arrive on a message broker (see
+    /// `serve --publish`), until SIGINT or SIGTERM.
+    Events(EventsArgs),
     /// Run the acceptance features against a backend (`check --help` for
     /// the options: --target, --features, --tags, --junit, --html…).
     #[command(disable_help_flag = true)]
@@ -63,20 +72,75 @@ struct ServeArgs {
     /// run's `cmd:` target passes it through `DISCOS_CATALOGUE`.
     #[arg(long, value_name = "FILE", env = "DISCOS_CATALOGUE")]
     catalogue: Option<PathBuf>,
-    /// Longest request line accepted, in bytes; longer ones get `invalid`.
+    /// Longest request line accepted, in bytes, from 4096 to 1048576 as the
+    /// contract allows; longer ones get `invalid`.
     #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_MAX_LINE,
-          value_parser = clap::value_parser!(u64).range(1..=1 << 30).map(|v| v as usize))]
+          value_parser = clap::value_parser!(u64)
+              .range(MIN_LINE_LIMIT as u64..=MAX_LINE_LIMIT as u64)
+              .map(|v| v as usize))]
     max_line: usize,
     /// Connections served at once; one more is refused with a reason.
     #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_CONNECTIONS,
-          value_parser = clap::value_parser!(u64).range(1..).map(|v| v as usize))]
+          value_parser = clap::value_parser!(u64).range(1..=1 << 24).map(|v| v as usize))]
     max_connections: usize,
+    /// Bytes of buffers all connections together may hold: half for
+    /// unfinished lines (one that does not fit is answered `invalid`), half
+    /// for reading and answering (a connection waits for room).
+    #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_MAX_BUFFERED,
+          value_parser = clap::value_parser!(u64).range(1..=1 << 40).map(|v| v as usize))]
+    max_buffered: usize,
+    /// How long a line may take to arrive once begun, e.g. 30s; then it is
+    /// answered `invalid` and discarded up to its end.
+    #[arg(long, value_name = "D", default_value = "30s",
+          value_parser = |text: &str| duration::parse_within(text, Duration::from_millis(100), Duration::from_secs(3600)))]
+    line_timeout: Duration,
+    /// On SIGINT or SIGTERM, how long to wait for clients to read their
+    /// replies and close before cutting them off, e.g. 5s; a second signal
+    /// cuts them off at once.
+    #[arg(long, value_name = "D", default_value = "5s",
+          value_parser = |text: &str| duration::parse_within(text, Duration::from_millis(1), Duration::from_secs(3600)))]
+    shutdown_grace: Duration,
     /// Also serve the web console on this port (same host), relaying to
     /// this simulator; both shut down together.
     #[arg(long, value_name = "PORT")]
     console_port: Option<u16>,
     #[command(flatten, next_help_heading = "Console (with --console-port)")]
     console: console::ConsoleOptions,
+    #[command(flatten)]
+    publish: PublishArgs,
+}
+
+/// `serve`'s options for publishing events.
+#[derive(Debug, Args)]
+struct PublishArgs {
+    /// Publish every change of the simulator's state as a JSON event on the
+    /// broker at URL (amqp://USER:PASS@HOST:PORT/VHOST), routing key
+    /// `backend.<event>`. A broker that is down, at the start or later, is
+    /// tried again with a back-off and never stops the backend. An
+    /// acceptance run's `cmd:` target passes it through `DISCOS_PUBLISH`.
+    #[arg(long, value_name = "URL", env = "DISCOS_PUBLISH")]
+    publish: Option<BrokerUrl>,
+    /// The topic exchange the events go to (default `discos`; needs
+    /// --publish).
+    #[arg(long, value_name = "NAME", env = "DISCOS_EXCHANGE")]
+    exchange: Option<String>,
+}
+
+#[derive(Debug, Args)]
+struct EventsArgs {
+    /// The broker, amqp://USER:PASS@HOST:PORT/VHOST.
+    #[arg(value_name = "URL")]
+    url: BrokerUrl,
+    /// The backend's exchange.
+    #[arg(long, value_name = "NAME", default_value = DEFAULT_EXCHANGE)]
+    exchange: String,
+    /// Only the events whose routing key matches PATTERN, e.g.
+    /// `backend.acquisition.*`; repeatable (default: `backend.#`, all).
+    #[arg(long = "only", value_name = "PATTERN")]
+    only: Vec<String>,
+    /// One JSON object per line, exactly as published, for scripts.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -112,6 +176,7 @@ fn main() -> ExitCode {
             load::main(args)
         }
         Command::Serve(args) => run(serve(args)),
+        Command::Events(args) => run(print_events(args)),
         Command::Send(args) => run(send(args)),
         Command::Console(args) => run(serve_console(args)),
     }
@@ -180,13 +245,26 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         address: format!("{}:{}", args.host, args.port),
         max_connections: args.max_connections,
         max_line: args.max_line,
+        max_buffered: args.max_buffered,
+        line_timeout: args.line_timeout,
+        shutdown_grace: args.shutdown_grace,
     };
+    config
+        .check()
+        .map_err(|reason| anyhow::anyhow!("--max-buffered {}: {reason}", args.max_buffered))?;
     let mut terminate = signal(tokio::signal::unix::SignalKind::terminate())?;
     let mut interrupt = signal(tokio::signal::unix::SignalKind::interrupt())?;
     let address = config.address.clone();
-    let server = Server::start(config, args.handler.build(catalogue))
+    let (handler, events) = handler_publishing(&args, catalogue)?;
+    let server = Server::start(config, handler)
         .await
         .with_context(|| format!("cannot listen on {address}"))?;
+    // Named after the address it listens on, known only now.
+    let publisher = events.map(|(mut config, queue)| {
+        config.source = server.local_addr().to_string();
+        config.connection_name = format!("discos-sim serve on {}", config.source);
+        Publisher::start(config, queue)
+    });
     announce(&format!("listening on {}", server.local_addr()));
     let console = match args.console_port {
         None => None,
@@ -211,22 +289,224 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         announce(&format!("console on {}", console.url()));
     }
     wait_for_termination(&mut terminate, &mut interrupt).await;
-    // The console first: its relays close their backend connections cleanly
-    // while the simulator still answers.
-    if let Some(console) = console {
-        console.shutdown().await;
+    let drain = async {
+        // The console first: its relays close their backend connections
+        // cleanly while the simulator still answers.
+        if let Some(console) = console {
+            console.shutdown().await;
+        }
+        server.shutdown().await
+    };
+    let (status, publish_drain) = tokio::select! {
+        drained = drain => {
+            if drained.cut > 0 {
+                tracing::warn!(
+                    cut = drained.cut,
+                    "connection(s) cut: their clients did not read their replies within the grace"
+                );
+            }
+            (ExitCode::SUCCESS, PUBLISH_DRAIN)
+        }
+        // An operator who will not wait: close everything now, replies or
+        // not, and say so in the exit status.
+        signal = wait_for_termination(&mut terminate, &mut interrupt) => {
+            tracing::warn!("second signal: closing every connection now");
+            (ExitCode::from(128 + signal as u8), Duration::from_millis(250))
+        }
+    };
+    // No request can change anything now: what is queued goes (unless the
+    // operator would not wait), then the broker connection closes.
+    if let Some(publisher) = publisher {
+        publisher.shutdown(publish_drain).await;
     }
-    server.shutdown().await;
+    Ok(status)
+}
+
+/// How long, at shutdown, queued events may take to reach the broker.
+const PUBLISH_DRAIN: Duration = Duration::from_secs(5);
+
+/// A publisher's configuration and the queue it will drain, before it
+/// starts.
+type PendingPublisher = (PublisherConfig, events::EventQueue);
+
+/// The handler `serve` runs and, with `--publish`, the publisher it feeds
+/// (configured but not started: it is named after the server's address).
+fn handler_publishing(
+    args: &ServeArgs,
+    catalogue: Option<Catalogue>,
+) -> anyhow::Result<(
+    std::sync::Arc<dyn discos_acceptance::backend::Handler>,
+    Option<PendingPublisher>,
+)> {
+    let Some(url) = args.publish.publish.clone() else {
+        if args.publish.exchange.is_some() {
+            anyhow::bail!("--exchange is for --publish: give the broker with --publish URL");
+        }
+        return Ok((args.handler.build(catalogue), None));
+    };
+    if args.handler != HandlerKind::Simulator {
+        anyhow::bail!("--publish is for the simulator handler only: the others keep no state");
+    }
+    let mut config = PublisherConfig::new(url, "");
+    if let Some(exchange) = &args.publish.exchange {
+        if exchange.is_empty() {
+            anyhow::bail!("--exchange must name an exchange, not be empty");
+        }
+        config.exchange = exchange.clone();
+    }
+    let (sink, queue) = events::queue(DEFAULT_CAPACITY);
+    let simulator = Simulator::with_events(catalogue, sink);
+    Ok((
+        std::sync::Arc::new(BackendHandler::new(simulator)),
+        Some((config, queue)),
+    ))
+}
+
+/// `discos-sim events`: subscribes and prints each event on stdout; what
+/// happens to the subscription (subscribed, lost, back) goes to stderr.
+async fn print_events(args: EventsArgs) -> anyhow::Result<ExitCode> {
+    let mut terminate = signal(tokio::signal::unix::SignalKind::terminate())?;
+    let mut interrupt = signal(tokio::signal::unix::SignalKind::interrupt())?;
+    let mut config = SubscriberConfig::new(args.url.clone());
+    config.exchange = args.exchange.clone();
+    if !args.only.is_empty() {
+        config.bindings = args.only.clone();
+    }
+    let bindings = config.bindings.join(", ");
+    let mut subscriber = Subscriber::connect(config).await?;
+    let mut gaps = events_cli::Gaps::default();
+    let mut stdout = std::io::stdout();
+    loop {
+        let update = tokio::select! {
+            _ = terminate.recv() => break,
+            _ = interrupt.recv() => break,
+            update = subscriber.next() => update,
+        };
+        let Some(update) = update else {
+            break;
+        };
+        match update {
+            Update::Subscribed { again: false } => eprintln!(
+                "subscribed to exchange {} on {} ({bindings}); Ctrl-C to stop",
+                args.exchange, args.url
+            ),
+            Update::Subscribed { again: true } => eprintln!(
+                "subscribed again; events published while the broker was away are not shown"
+            ),
+            Update::Lost { reason } => {
+                eprintln!("lost the broker: {reason}; subscribing again as soon as it is back");
+            }
+            Update::NotAnEvent {
+                routing_key,
+                reason,
+            } => eprintln!("a message on {routing_key} is not an event: {reason}"),
+            Update::Event(received) => {
+                if let Some(note) = gaps.note(&received.event) {
+                    eprintln!("{note}");
+                }
+                let line = if args.json {
+                    serde_json::to_string(&received.event)?
+                } else {
+                    events_cli::human(&received.event)
+                };
+                // A closed pipe (`| head`) ends the program quietly.
+                if writeln!(stdout, "{line}")
+                    .and_then(|()| stdout.flush())
+                    .is_err()
+                {
+                    break;
+                }
+            }
+        }
+    }
+    subscriber.close(std::time::Duration::from_secs(5)).await;
     Ok(ExitCode::SUCCESS)
 }
 
+/// How `discos-sim events` shows events to a person.
+mod events_cli {
+    use std::collections::HashMap;
+    use std::fmt::Write as _;
+
+    use discos_acceptance::events::Event;
+    use discos_acceptance::protocol::Timestamp;
+
+    /// One line: the backend's time (UTC), the number, the name, what it
+    /// left, and which request on which backend caused it.
+    pub fn human(event: &Event) -> String {
+        let time = event
+            .time
+            .parse::<Timestamp>()
+            .map(|time| humantime::format_rfc3339_millis(time.into()).to_string())
+            .unwrap_or_else(|_| event.time.clone());
+        let mut line = format!("{time}  #{:<5} {}", event.sequence, event.event);
+        for (key, value) in &event.details {
+            let value = match value {
+                serde_json::Value::Null => "-".to_owned(),
+                serde_json::Value::String(text) => text.clone(),
+                other => other.to_string(),
+            };
+            let _ = write!(line, "  {key}={value}");
+        }
+        match &event.request {
+            Some(request) => {
+                let _ = write!(line, "  ({request} on {})", event.source);
+            }
+            None => {
+                let _ = write!(line, "  (on {})", event.source);
+            }
+        }
+        line
+    }
+
+    /// The last number seen from each backend, to tell a gap or a repeat.
+    #[derive(Debug, Default)]
+    pub struct Gaps {
+        last: HashMap<String, u64>,
+    }
+
+    impl Gaps {
+        /// What to say about `event`'s number, if anything.
+        pub fn note(&mut self, event: &Event) -> Option<String> {
+            let source = &event.source;
+            let previous = self.last.insert(source.clone(), event.sequence);
+            match previous {
+                // Number 1 again: the backend started over.
+                Some(_) if event.sequence == 1 => Some(format!("{source} started over at #1")),
+                Some(last) if event.sequence > last + 1 => Some(format!(
+                    "missed {} event(s) from {source}: #{} to #{}",
+                    event.sequence - last - 1,
+                    last + 1,
+                    event.sequence - 1
+                )),
+                Some(last) if event.sequence <= last => {
+                    // Keep the highest number seen.
+                    self.last.insert(source.clone(), last);
+                    Some(format!(
+                        "#{} from {source} again (sent again after a reconnect)",
+                        event.sequence
+                    ))
+                }
+                _ => None,
+            }
+        }
+    }
+}
+
+/// Waits for SIGTERM or SIGINT and returns its number.
 async fn wait_for_termination(
     terminate: &mut tokio::signal::unix::Signal,
     interrupt: &mut tokio::signal::unix::Signal,
-) {
+) -> i32 {
     tokio::select! {
-        _ = terminate.recv() => tracing::info!("SIGTERM: shutting down"),
-        _ = interrupt.recv() => tracing::info!("SIGINT: shutting down"),
+        _ = terminate.recv() => {
+            tracing::info!("SIGTERM: shutting down");
+            nix::libc::SIGTERM
+        }
+        _ = interrupt.recv() => {
+            tracing::info!("SIGINT: shutting down");
+            nix::libc::SIGINT
+        }
     }
 }
 

@@ -47,6 +47,13 @@ pub struct LoadArgs {
     #[arg(long, value_name = "N", default_value_t = 0,
           value_parser = clap::value_parser!(u64).range(0..=1_000_000).map(|v| v as usize))]
     pub idle_connections: usize,
+    /// Each idle connection also sends the first BYTES bytes of a line (a
+    /// `set-filename`) and never its end, as a client stalled mid-line
+    /// does: what unfinished lines cost the backend. The sample finishes
+    /// them before asking `status`.
+    #[arg(long, value_name = "BYTES", default_value_t = 0, requires = "idle_connections",
+          value_parser = clap::value_parser!(u64).range(0..=1 << 20).map(|v| v as usize))]
+    pub idle_unfinished_line: usize,
     /// How many of the idle connections to check.
     #[arg(long, value_name = "N", default_value_t = 100,
           value_parser = clap::value_parser!(u64).range(1..=1_000_000).map(|v| v as usize))]
@@ -85,6 +92,7 @@ impl LoadArgs {
             stop,
             request: self.command.clone(),
             idle_connections: self.idle_connections,
+            idle_unfinished_line: self.idle_unfinished_line,
             idle_sample: self.idle_sample,
             server_pid: self.server_pid,
             connect_timeout: self.connect_timeout,

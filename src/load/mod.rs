@@ -5,7 +5,9 @@
 //! keeps DEPTH requests in flight on each, checks every reply (`ok`, and
 //! the request's name), and reports throughput, latency percentiles from an
 //! HDR histogram, errors and failed connections; with `--idle-connections`
-//! it also holds many quiet connections and checks they still answer.
+//! it also holds many quiet connections (each, with
+//! `--idle-unfinished-line`, in the middle of a line) and checks they still
+//! answer.
 //!
 //! It speaks through the project's one [`Client`], so what it measures is
 //! the backend talking the protocol as every other part of the project
@@ -67,6 +69,8 @@ pub struct Config {
     pub request: Message,
     /// Idle connections to open and hold.
     pub idle_connections: usize,
+    /// Bytes of an unfinished line each idle connection sends; 0 for none.
+    pub idle_unfinished_line: usize,
     /// How many idle connections to check at the end.
     pub idle_sample: usize,
     /// The server's process id, for its resident memory.
@@ -90,6 +94,7 @@ impl Config {
             stop: Some(Stop::Requests(1000)),
             request: Message::request("get-tpi", Vec::<String>::new()),
             idle_connections: 0,
+            idle_unfinished_line: 0,
             idle_sample: 100,
             server_pid: None,
             connect_timeout: Duration::from_secs(5),
@@ -219,6 +224,7 @@ pub async fn run_load(config: &Config) -> Report {
                     .add(config.idle_connections as u64, &error);
                 IdleReport {
                     idle_connections: config.idle_connections,
+                    idle_unfinished_line_bytes: config.idle_unfinished_line,
                     ..IdleReport::default()
                 }
             }

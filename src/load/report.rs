@@ -127,8 +127,11 @@ pub struct Report {
 pub struct IdleReport {
     /// Idle connections asked for.
     pub idle_connections: usize,
-    /// Idle connections that were opened and held (handshake read).
+    /// Idle connections that were opened and held (handshake read, and the
+    /// unfinished line sent, if one was asked for).
     pub idle_held: usize,
+    /// The bytes of the unfinished line each idle connection sent; 0 for none.
+    pub idle_unfinished_line_bytes: usize,
     /// Held connections sent a `status` at the end.
     pub idle_sampled: usize,
     /// Sampled connections that answered it `ok`.
@@ -136,6 +139,9 @@ pub struct IdleReport {
     /// The server's resident memory while the connections were held, when
     /// `--server-pid` was given.
     pub server_rss_bytes: Option<u64>,
+    /// The most resident memory the server ever had, read at the same time:
+    /// what the connections cost it at their worst.
+    pub server_peak_rss_bytes: Option<u64>,
     /// Why sampled connections did not answer, by kind.
     pub idle_failures: Tally,
 }
@@ -243,13 +249,29 @@ impl fmt::Display for Report {
         }
         writeln!(f, "  failed connections {}", self.failed_connections)?;
         if let Some(idle) = &self.idle {
+            write!(
+                f,
+                "  idle connections   {} of {} held",
+                idle.idle_held, idle.idle_connections
+            )?;
+            if idle.idle_unfinished_line_bytes > 0 {
+                write!(
+                    f,
+                    ", each in the middle of a line of {} bytes",
+                    idle.idle_unfinished_line_bytes
+                )?;
+            }
             writeln!(
                 f,
-                "  idle connections   {} of {} held, {} of {} sampled answering",
-                idle.idle_held, idle.idle_connections, idle.idle_answering, idle.idle_sampled
+                ", {} of {} sampled answering",
+                idle.idle_answering, idle.idle_sampled
             )?;
             if let Some(rss) = idle.server_rss_bytes {
-                writeln!(f, "  server RSS         {} ({rss} bytes)", bytes(rss))?;
+                write!(f, "  server RSS         {} ({rss} bytes)", bytes(rss))?;
+                if let Some(peak) = idle.server_peak_rss_bytes {
+                    write!(f, ", peak {}", bytes(peak))?;
+                }
+                writeln!(f)?;
             }
         }
         samples(f, "errors", &self.error_samples)?;

@@ -85,6 +85,21 @@ pub enum OrchestrationError {
         process_group: i32,
         processes: Vec<(u32, String)>,
     },
+    /// Processes that a service started and that had left its process
+    /// group (a daemon, a helper in a session of its own) were still alive
+    /// after it stopped, even after SIGKILL.
+    #[error(
+        "{name} left processes behind outside its process group:{}",
+        processes_list(processes)
+    )]
+    Escaped {
+        name: String,
+        processes: Vec<(u32, String)>,
+    },
+    /// A service that is not (only) a process could not start or stop, and
+    /// says why: how services built in a test's own process report failure.
+    #[error("{name}: {reason}")]
+    Failed { name: String, reason: String },
     /// An orchestrated service failed to start; whatever had started was
     /// stopped again, in reverse order.
     #[error("service {service} failed to start: {source}")]

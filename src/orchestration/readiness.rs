@@ -16,6 +16,7 @@ use tokio::net::{TcpStream, UnixStream};
 use tokio::sync::oneshot;
 
 use super::output::Output;
+use crate::events::{BrokerUrl, Link};
 
 /// Pause between two probes while [`FAST_PHASE`] lasts: a connect attempt on
 /// loopback costs microseconds, so probing every millisecond sees a port
@@ -50,6 +51,7 @@ enum Kind {
     },
     UnixSocket(PathBuf),
     PidFile(PathBuf),
+    Amqp(String),
     All(Vec<Readiness>),
 }
 
@@ -102,6 +104,14 @@ impl Readiness {
         Self(Kind::PidFile(path.into()))
     }
 
+    /// An AMQP broker at `url` (`amqp://USER:PASS@HOST:PORT/VHOST`) that
+    /// accepts a connection, a login and a channel: a broker's port opens
+    /// before it can serve, so an open port is not enough. Each probe closes
+    /// what it opened, so probing leaves no connection on the broker.
+    pub fn amqp(url: impl Into<String>) -> Self {
+        Self(Kind::Amqp(url.into()))
+    }
+
     /// Every one of `conditions` (checked concurrently).
     pub fn all(conditions: impl IntoIterator<Item = Readiness>) -> Self {
         Self(Kind::All(conditions.into_iter().collect()))
@@ -112,7 +122,7 @@ impl Readiness {
     pub(crate) fn wants_port(&self) -> bool {
         match &self.0 {
             Kind::None => false,
-            Kind::Output(text) | Kind::Tcp(text) => text.contains("{port}"),
+            Kind::Output(text) | Kind::Tcp(text) | Kind::Amqp(text) => text.contains("{port}"),
             Kind::Http { url, .. } => url.contains("{port}"),
             Kind::UnixSocket(path) | Kind::PidFile(path) => {
                 path.to_string_lossy().contains("{port}")
@@ -183,6 +193,11 @@ impl Readiness {
             }
             Kind::UnixSocket(path) => Probe::UnixSocket(subst_path(path, port)),
             Kind::PidFile(path) => Probe::PidFile(subst_path(path, port)),
+            Kind::Amqp(url) => Probe::Amqp(
+                subst(url)
+                    .parse::<BrokerUrl>()
+                    .map_err(|error| format!("bad broker URL: {error}"))?,
+            ),
             Kind::All(conditions) => Probe::All(
                 conditions
                     .iter()
@@ -242,6 +257,14 @@ impl fmt::Display for Substituted<'_> {
                 "pid file {} to appear",
                 subst_path(path, self.port).display()
             ),
+            Kind::Amqp(url) => {
+                // Shown without its password.
+                let url = s(url);
+                match url.parse::<BrokerUrl>() {
+                    Ok(url) => write!(f, "an AMQP connection and channel at {url}"),
+                    Err(_) => write!(f, "an AMQP connection and channel at a bad URL"),
+                }
+            }
             Kind::All(conditions) => {
                 write!(f, "all of [")?;
                 for (i, condition) in conditions.iter().enumerate() {
@@ -276,6 +299,7 @@ pub(crate) enum Probe {
     },
     UnixSocket(PathBuf),
     PidFile(PathBuf),
+    Amqp(BrokerUrl),
     All(Vec<Probe>),
 }
 
@@ -315,6 +339,18 @@ impl Probe {
                         tokio::fs::read_to_string(&path)
                             .await
                             .is_ok_and(|text| text.trim().parse::<u32>().is_ok())
+                    })
+                    .await
+                }
+                Probe::Amqp(url) => {
+                    backoff(|| async {
+                        match Link::open(&url, "discos readiness probe").await {
+                            Ok(link) => {
+                                link.close().await;
+                                true
+                            }
+                            Err(_) => false,
+                        }
                     })
                     .await
                 }

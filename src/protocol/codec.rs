@@ -3,7 +3,9 @@
 //! The codec is where "nothing unbounded is buffered per connection" is kept:
 //! a line longer than the limit becomes an error value as soon as the limit
 //! is passed, and the rest of it is thrown away as it arrives, up to the next
-//! line feed, without being stored.
+//! line feed, without being stored. A server can also give up on a line that
+//! is still arriving ([`LineCodec::abandon_line`]): the same discarding then
+//! resynchronises the stream at that line's end.
 
 use std::fmt;
 use std::io;
@@ -93,6 +95,26 @@ impl LineCodec {
     /// The longest line this codec accepts.
     pub fn max_line(&self) -> usize {
         self.max_line
+    }
+
+    /// Gives up on the line still arriving in `buf`: drops what of it is
+    /// buffered, and the rest of it, up to its line end, as it arrives; the
+    /// next line is read as usual. Returns the line's name to answer it
+    /// under, or `None` when no line has begun (or the one arriving is
+    /// already being discarded, having been answered).
+    ///
+    /// For a server that will not keep a line forever (a line timeout) or
+    /// has no room left for it. Call it after [`Decoder::decode`] returned
+    /// `None`, so that `buf` holds no complete line.
+    pub fn abandon_line(&mut self, buf: &mut BytesMut) -> Option<String> {
+        if buf.is_empty() {
+            return None;
+        }
+        let name = self.too_long(buf).name().to_owned();
+        buf.clear();
+        self.scanned = 0;
+        self.discarding = true;
+        Some(name)
     }
 
     fn too_long(&self, start: &[u8]) -> ProtocolError {
@@ -301,6 +323,29 @@ mod tests {
         assert_eq!(
             codec.decode_eof(&mut buf).unwrap().unwrap().unwrap().name,
             "time"
+        );
+    }
+
+    #[test]
+    fn an_abandoned_line_is_discarded_up_to_its_end() {
+        let mut codec = LineCodec::default();
+        let mut buf = BytesMut::from(&b"?set-configuration,K2"[..]);
+        assert!(frames(&mut codec, &mut buf).is_empty());
+        assert_eq!(
+            codec.abandon_line(&mut buf).as_deref(),
+            Some("set-configuration")
+        );
+        assert!(buf.is_empty());
+        assert_eq!(codec.abandon_line(&mut buf), None, "nothing has begun");
+        buf.extend_from_slice(b"000\r\n?get-configuration\r\n");
+        let got = frames(&mut codec, &mut buf);
+        assert_eq!(
+            got,
+            [Ok(Message::request(
+                "get-configuration",
+                Vec::<String>::new()
+            ))],
+            "the rest of the abandoned line is not a request"
         );
     }
 
