@@ -77,7 +77,7 @@ pub const DEVTOOLS_BANNER: &str = r"^DevTools listening on ws://127\.0\.0\.1:[0-
 
 /// How often waits look at the page again: fast enough that a scenario does
 /// not dawdle, slow enough not to flood the driver.
-const POLL: Duration = Duration::from_millis(50);
+const POLL: Duration = Duration::from_millis(10);
 
 /// The most page text an error quotes.
 const QUOTE: usize = 600;

@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::target::{DEFAULT_READY_TIMEOUT, ReadyWhen, Target};
 use super::broker::RunBroker;
+use super::target::{DEFAULT_READY_TIMEOUT, ReadyWhen, Target};
 use super::web::Browsers;
 
 /// Settings shared by every scenario of one run.

@@ -21,12 +21,12 @@ use super::browser::{
     Browser, BrowserOptions, DEVTOOLS_BANNER, Installation, devtools_address, processes_mentioning,
 };
 use crate::console::{self, Console};
-use crate::orchestration::{Executor, Readiness};
+use crate::orchestration::{Executor, Readiness, Signal};
 
 /// How long the driver may take to answer `/status`, a browser to start,
 /// and a page to connect.
 const START_LIMIT: Duration = Duration::from_secs(30);
-/// How long a browser or the driver gets to exit on SIGTERM before SIGKILL.
+/// How long the driver gets to exit on SIGTERM before SIGKILL.
 const GRACE: Duration = Duration::from_secs(2);
 /// How long, after the sessions end, the browser's processes may take to go.
 const EXIT_LIMIT: Duration = Duration::from_secs(10);
@@ -45,8 +45,8 @@ static RUNS: AtomicU64 = AtomicU64::new(0);
 /// With a remote WebDriver (`--webdriver`), each user's session is opened
 /// there when needed and the endpoint starts its browser. Otherwise the run
 /// starts one chromedriver at its first browser, and each browser itself:
-/// as soon as one is handed out, the next is started, and the driver
-/// attached to it, while the scenario runs. [`Browsers::shut_down`], at the
+/// once a user's page is connected, the next user's browser is started, and
+/// the driver attached to it, while the scenario runs. [`Browsers::shut_down`], at the
 /// end of the run, stops the spare browser and the driver and checks that
 /// nothing of them is left.
 #[derive(Debug)]
@@ -100,17 +100,12 @@ impl Browsers {
             Some(spare) => spare,
             None => {
                 let dir = pool.next_dir()?;
-                tokio::spawn(prepare(installation.clone(), webdriver.clone(), dir))
+                tokio::spawn(prepare(installation, webdriver, dir))
             }
         };
         let fresh = ready
             .await
-            .map_err(|error| anyhow::anyhow!("the browser's start was lost: {error}"))
-            .and_then(|started| started);
-        // The next user's, starting while this one's scenario runs.
-        let next = pool.next_dir()?;
-        pool.spare = Some(tokio::spawn(prepare(installation, webdriver, next)));
-        let fresh = fresh?;
+            .map_err(|error| anyhow::anyhow!("the browser's start was lost: {error}"))??;
         if !fresh.is_running() {
             // It died while it waited: say so rather than hand it out.
             let output = fresh.last_output();
@@ -125,6 +120,28 @@ impl Browsers {
             );
         }
         Ok(fresh)
+    }
+
+    /// Starts the next user's browser, unless one is already starting or
+    /// there is no local driver (a remote endpoint, or none started yet).
+    /// Called once a user's page is connected, so that the start overlaps
+    /// the scenario's steps and teardown rather than the page's own load:
+    /// on a small machine both want the CPU.
+    pub async fn prepare_next(&self) -> anyhow::Result<()> {
+        let mut pool = self.pool.lock().await;
+        if self.remote.is_some() || pool.spare.is_some() {
+            return Ok(());
+        }
+        let (Some(installation), Some(port)) = (
+            pool.installation.clone(),
+            pool.driver.as_ref().and_then(Executor::port),
+        ) else {
+            return Ok(());
+        };
+        let dir = pool.next_dir()?;
+        let webdriver = format!("http://127.0.0.1:{port}");
+        pool.spare = Some(tokio::spawn(prepare(installation, webdriver, dir)));
+        Ok(())
     }
 
     /// Stops the spare browser and the driver, checks in `/proc` that no
@@ -163,24 +180,25 @@ impl Browsers {
 }
 
 impl Pool {
-    /// A new folder for one browser, in the run's folder (made on first use).
+    /// The run's folder, made on first use.
+    fn scratch(&mut self) -> anyhow::Result<PathBuf> {
+        if let Some(scratch) = &self.scratch {
+            return Ok(scratch.clone());
+        }
+        let scratch = std::env::temp_dir().join(format!(
+            "discos-browser-{}-{}",
+            std::process::id(),
+            RUNS.fetch_add(1, Ordering::Relaxed)
+        ));
+        std::fs::create_dir_all(&scratch)?;
+        // Removed by the shutdown; by the reaper if the run is killed first.
+        crate::orchestration::reaper().remove_at_exit(&scratch)?;
+        Ok(self.scratch.insert(scratch).clone())
+    }
+
+    /// A new folder for one browser, in the run's folder.
     fn next_dir(&mut self) -> anyhow::Result<PathBuf> {
-        let scratch = match &self.scratch {
-            Some(scratch) => scratch.clone(),
-            None => {
-                let scratch = std::env::temp_dir().join(format!(
-                    "discos-browser-{}-{}",
-                    std::process::id(),
-                    RUNS.fetch_add(1, Ordering::Relaxed)
-                ));
-                std::fs::create_dir_all(&scratch)?;
-                // Removed by the shutdown; by the reaper if the run is
-                // killed first.
-                crate::orchestration::reaper().remove_at_exit(&scratch)?;
-                self.scratch.insert(scratch).clone()
-            }
-        };
-        let dir = scratch.join(format!("browser-{}", self.started));
+        let dir = self.scratch()?.join(format!("browser-{}", self.started));
         self.started += 1;
         Ok(dir)
     }
@@ -196,11 +214,7 @@ impl Pool {
         }
         if self.driver.is_none() {
             let installation = Installation::find()?;
-            let home = self
-                .scratch
-                .as_ref()
-                .map(|scratch| scratch.join("driver-home"))
-                .ok_or_else(|| anyhow::anyhow!("no scratch folder"))?;
+            let home = self.scratch()?.join("driver-home");
             std::fs::create_dir_all(&home)?;
             let mut driver = chromedriver(&installation.chromedriver, &home)
                 .timeout(START_LIMIT)
@@ -254,7 +268,9 @@ async fn prepare(
         .env("XDG_CACHE_HOME", home.join(".cache").display().to_string())
         .ready_when(Readiness::output(DEVTOOLS_BANNER))
         .timeout(START_LIMIT)
-        .grace(GRACE);
+        // Its profile is thrown away: nothing is lost by not letting it
+        // save, and a graceful exit costs a tenth of a second.
+        .stop_signal(Signal::SIGKILL);
     process.start().await?;
     let attached = match devtools_address(&process.output_lines()) {
         Some(devtools) => {
@@ -400,6 +416,7 @@ impl Web {
             .ok_or_else(|| anyhow::anyhow!("the browser of \"{user}\" is gone"))?;
         browser.open(&url).await?;
         browser.wait_for_text("connected to", START_LIMIT).await?;
+        self.browsers.prepare_next().await?;
         Ok(())
     }
 
