@@ -54,7 +54,14 @@ pub struct Browsers {
     /// The remote WebDriver endpoint, if the run was given one.
     remote: Option<String>,
     pool: tokio::sync::Mutex<Pool>,
+    removals: Removals,
 }
+
+/// Folders of closed browsers being removed. Removing a profile takes a
+/// tenth of a second on this disk, and isolation does not wait on it (the
+/// next browser has a folder of its own): it goes on in the background, and
+/// the run's shutdown waits for it.
+type Removals = Arc<std::sync::Mutex<Vec<JoinHandle<()>>>>;
 
 #[derive(Debug, Default)]
 struct Pool {
@@ -76,6 +83,7 @@ impl Browsers {
         Browsers {
             remote: webdriver.map(|url| url.trim_end_matches('/').to_owned()),
             pool: tokio::sync::Mutex::default(),
+            removals: Removals::default(),
         }
     }
 
@@ -89,7 +97,7 @@ impl Browsers {
                 ..BrowserOptions::new(dir.join("profile"))
             };
             let browser = Browser::connect(remote, &options).await?;
-            return Ok(FreshBrowser::new(browser, None, dir));
+            return Ok(FreshBrowser::new(browser, None, dir, &self.removals));
         }
         let webdriver = pool.driver().await?;
         let installation = pool
@@ -100,7 +108,7 @@ impl Browsers {
             Some(spare) => spare,
             None => {
                 let dir = pool.next_dir()?;
-                tokio::spawn(prepare(installation, webdriver, dir))
+                tokio::spawn(prepare(installation, webdriver, dir, self.removals.clone()))
             }
         };
         let fresh = ready
@@ -140,7 +148,12 @@ impl Browsers {
         };
         let dir = pool.next_dir()?;
         let webdriver = format!("http://127.0.0.1:{port}");
-        pool.spare = Some(tokio::spawn(prepare(installation, webdriver, dir)));
+        pool.spare = Some(tokio::spawn(prepare(
+            installation,
+            webdriver,
+            dir,
+            self.removals.clone(),
+        )));
         Ok(())
     }
 
@@ -163,6 +176,15 @@ impl Browsers {
             && let Err(error) = driver.stop().await
         {
             leaks.push(format!("the WebDriver: {error}"));
+        }
+        let removals = std::mem::take(
+            &mut *self
+                .removals
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner()),
+        );
+        for removal in removals {
+            let _ = removal.await;
         }
         if let Some(scratch) = pool.scratch.take() {
             let marker = format!("{}/", scratch.display());
@@ -254,6 +276,7 @@ async fn prepare(
     installation: Installation,
     webdriver: String,
     dir: PathBuf,
+    removals: Removals,
 ) -> anyhow::Result<FreshBrowser> {
     let home = dir.join("home");
     std::fs::create_dir_all(&home)?;
@@ -287,7 +310,7 @@ async fn prepare(
         )),
     };
     match attached {
-        Ok(browser) => Ok(FreshBrowser::new(browser, Some(process), dir)),
+        Ok(browser) => Ok(FreshBrowser::new(browser, Some(process), dir, &removals)),
         Err(error) => {
             let _ = process.stop().await;
             let _ = std::fs::remove_dir_all(&dir);
@@ -304,14 +327,21 @@ pub struct FreshBrowser {
     /// The browser's process group; `None` on a remote WebDriver.
     process: Option<Executor>,
     dir: PathBuf,
+    removals: Removals,
 }
 
 impl FreshBrowser {
-    fn new(browser: Browser, process: Option<Executor>, dir: PathBuf) -> FreshBrowser {
+    fn new(
+        browser: Browser,
+        process: Option<Executor>,
+        dir: PathBuf,
+        removals: &Removals,
+    ) -> FreshBrowser {
         FreshBrowser {
             browser: Some(browser),
             process,
             dir,
+            removals: removals.clone(),
         }
     }
 
@@ -338,8 +368,8 @@ impl FreshBrowser {
     }
 
     /// Ends the session, stops the browser's process group, checks that no
-    /// process of it is left, and removes its folder; says what was left,
-    /// naming the browser as `whose`.
+    /// process of it is left, and has its folder removed (in the
+    /// background); says what was left, naming the browser as `whose`.
     pub async fn close(mut self, whose: &str) -> Vec<String> {
         let mut leaks = Vec::new();
         if let Some(browser) = self.browser.take()
@@ -359,7 +389,16 @@ impl FreshBrowser {
                 listed(&processes_mentioning(&marker))
             ));
         }
-        let _ = std::fs::remove_dir_all(&self.dir);
+        let dir = std::mem::take(&mut self.dir);
+        let removal = tokio::task::spawn_blocking(move || {
+            let _ = std::fs::remove_dir_all(dir);
+        });
+        let mut removals = self
+            .removals
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        removals.retain(|removal| !removal.is_finished());
+        removals.push(removal);
         leaks
     }
 }
@@ -371,7 +410,10 @@ impl Drop for FreshBrowser {
         if let Some(mut process) = self.process.take() {
             process.kill();
         }
-        let _ = std::fs::remove_dir_all(&self.dir);
+        // Empty once close() handed it to the background removal.
+        if !self.dir.as_os_str().is_empty() {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
     }
 }
 
@@ -454,9 +496,16 @@ impl Web {
     /// browser process still alive, a console still relaying.
     pub async fn tear_down(mut self) -> Vec<String> {
         let mut leaks = Vec::new();
-        for (name, fresh) in self.users.drain(..) {
-            leaks.extend(fresh.close(&format!("the browser of \"{name}\"")).await);
-        }
+        // Side by side: most of a close is the kernel tearing a browser down.
+        let closes = self.users.drain(..).map(|(name, fresh)| async move {
+            fresh.close(&format!("the browser of \"{name}\"")).await
+        });
+        leaks.extend(
+            futures::future::join_all(closes)
+                .await
+                .into_iter()
+                .flatten(),
+        );
         if let Some(console) = self.console.take() {
             // A closed page closes its socket; the console then closes the
             // backend connection behind it.
