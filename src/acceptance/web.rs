@@ -367,9 +367,11 @@ impl FreshBrowser {
             .unwrap_or_default()
     }
 
-    /// Ends the session, stops the browser's process group, checks that no
-    /// process of it is left, and has its folder removed (in the
-    /// background); says what was left, naming the browser as `whose`.
+    /// Ends the session, kills the browser's process group, checks in
+    /// `/proc` that no process of the group (the stop's own check) nor any
+    /// naming its profile is left (the headless shell's children do not name
+    /// it; the full Chromium's do), and has its folder removed in the
+    /// background; says what was left, naming the browser as `whose`.
     pub async fn close(mut self, whose: &str) -> Vec<String> {
         let mut leaks = Vec::new();
         if let Some(browser) = self.browser.take()
