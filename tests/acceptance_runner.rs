@@ -213,11 +213,12 @@ async fn the_html_report_shows_features_scenarios_and_failures() {
     assert!(!outcome.passed);
     let page = std::fs::read_to_string(&html).unwrap();
     std::fs::remove_file(html).unwrap();
-    assert!(page.contains("<h2>Feature: Verified teardown</h2>"));
+    assert!(page.contains("<h3>Feature: Verified teardown</h3>"));
     assert!(page.contains("A connection leaked on purpose fails the teardown"));
     assert!(page.contains("still open on the backend"));
     assert!(page.contains("A scenario that closes everything passes its teardown"));
-    assert!(page.contains("passed</span>"));
+    assert!(page.contains("<span class=\"status\">passed</span>"));
+    assert!(page.contains("<span class=\"status\">FAILED</span>"));
 }
 
 #[tokio::test(flavor = "multi_thread")]

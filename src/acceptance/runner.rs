@@ -64,6 +64,10 @@ pub struct RunArgs {
     /// Also write a self-contained HTML report to FILE.
     #[arg(long, value_name = "FILE")]
     pub html: Option<PathBuf>,
+    /// Also write the report's model as JSON to FILE, for `discos-sim
+    /// report merge` to join with the reports of other runs of the suite.
+    #[arg(long, value_name = "FILE")]
+    pub report_json: Option<PathBuf>,
     /// Where screenshots and page HTML of failed steps go (default:
     /// target/acceptance for `cargo test`, a temporary folder the run names
     /// for `discos-sim check`, made only when a step fails).
@@ -302,10 +306,7 @@ async fn run_to(
         preflight(&settings).await?;
     }
 
-    let report = Arc::new(Mutex::new(Report {
-        target: args.target.to_string(),
-        ..Report::default()
-    }));
+    let report = Arc::new(Mutex::new(Report::new(args.target.to_string(), features)));
     let open = |path: &Option<PathBuf>| -> anyhow::Result<Option<File>> {
         path.as_ref()
             .map(|path| {
@@ -363,6 +364,7 @@ async fn run_to(
     };
 
     let before_settings = settings.clone();
+    let transcripts = report.clone();
     let concurrency = default_concurrency(&settings.target);
     let run_broker = settings.broker.clone();
     let guard = QuietPanics::install();
@@ -383,7 +385,8 @@ async fn run_to(
             remove_artifacts(&stem);
             async {}.boxed_local()
         })
-        .after(|feature, _, scenario, finished, world| {
+        .after(move |feature, _, scenario, finished, world| {
+            let transcripts = transcripts.clone();
             async move {
                 if let Some(world) = world {
                     // What the browser showed when the step failed, before
@@ -398,6 +401,7 @@ async fn run_to(
                         }
                     }
                     let leaks = world.tear_down().await;
+                    Report::keep_transcript(&transcripts, feature, scenario, world);
                     if !leaks.is_empty() {
                         panic!("{}", leak_report(&scenario.name, &leaks));
                     }
@@ -455,6 +459,11 @@ async fn run_to(
             .write_html(path)
             .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
         terminal.print(&format!("HTML report: {}\n", path.display()));
+    }
+    if let Some(path) = &args.report_json {
+        report
+            .write_json(path)
+            .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
     }
     let passed = report.count(Status::Failed) == 0
         && report.parse_errors.is_empty()
@@ -622,7 +631,7 @@ fn show_tags(expression: &TagOperation) -> String {
 }
 
 /// The `.feature` files under `dir`, in the order cucumber reads them.
-fn feature_files(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
+pub(crate) fn feature_files(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
     let mut files = Vec::new();
     let mut pending = vec![dir.to_path_buf()];
     while let Some(dir) = pending.pop() {

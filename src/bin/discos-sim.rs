@@ -10,6 +10,7 @@ use clap::builder::TypedValueParser;
 use clap::{Args, Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 
+use discos_acceptance::acceptance::{Status, report};
 use discos_acceptance::address::Address;
 use discos_acceptance::backend::{BackendHandler, Catalogue, HandlerKind, Simulator};
 use discos_acceptance::client::{Client, ClientOptions};
@@ -55,6 +56,33 @@ enum Command {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
+    /// Work with the reports of acceptance runs.
+    #[command(subcommand)]
+    Report(ReportCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum ReportCommand {
+    /// Join the reports of several runs of one suite (shards, or runs on
+    /// several machines), each written with --report-json, into one report.
+    /// Exits 1 if a scenario failed, 2 if the reports cannot be merged.
+    Merge(MergeArgs),
+}
+
+#[derive(Debug, Args)]
+struct MergeArgs {
+    /// The reports to merge, written by runs with --report-json FILE.
+    #[arg(required = true, value_name = "REPORT.json")]
+    reports: Vec<PathBuf>,
+    /// Write the merged HTML report to FILE.
+    #[arg(long, value_name = "FILE")]
+    html: Option<PathBuf>,
+    /// Write the merged JUnit XML report to FILE.
+    #[arg(long, value_name = "FILE")]
+    junit: Option<PathBuf>,
+    /// Write the merged report's model as JSON to FILE, to merge again.
+    #[arg(long, value_name = "FILE")]
+    report_json: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -175,11 +203,53 @@ fn main() -> ExitCode {
             log_to_stderr();
             load::main(args)
         }
+        Command::Report(ReportCommand::Merge(args)) => merge_reports(args).unwrap_or_else(fail),
         Command::Serve(args) => run(serve(args)),
         Command::Events(args) => run(print_events(args)),
         Command::Send(args) => run(send(args)),
         Command::Console(args) => run(serve_console(args)),
     }
+}
+
+/// Reads every report, merges them and writes what was asked for; the
+/// merged report's counts are printed as a run prints them.
+fn merge_reports(args: MergeArgs) -> anyhow::Result<ExitCode> {
+    if args.html.is_none() && args.junit.is_none() && args.report_json.is_none() {
+        anyhow::bail!("nothing to write: give --html FILE, --junit FILE or --report-json FILE");
+    }
+    let runs = args
+        .reports
+        .iter()
+        .map(|path| Ok((path.display().to_string(), report::read_json(path)?)))
+        .collect::<Result<Vec<_>, report::MergeError>>()?;
+    let merged = report::merge(runs)?;
+    let written = |path: &PathBuf, result: std::io::Result<()>| {
+        result.with_context(|| format!("cannot write {}", path.display()))
+    };
+    if let Some(path) = &args.html {
+        written(path, merged.write_html(path))?;
+    }
+    if let Some(path) = &args.junit {
+        written(path, merged.write_junit(path))?;
+    }
+    if let Some(path) = &args.report_json {
+        written(path, merged.write_json(path))?;
+    }
+    println!(
+        "{} report(s) merged: {} scenario(s): {} passed, {} failed, {} skipped",
+        args.reports.len(),
+        merged.scenarios().count(),
+        merged.count(Status::Passed),
+        merged.count(Status::Failed),
+        merged.count(Status::Skipped),
+    );
+    Ok(
+        if merged.count(Status::Failed) == 0 && merged.parse_errors.is_empty() {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        },
+    )
 }
 
 /// Logs through tracing to stderr, filtered by `RUST_LOG` (default info);

@@ -1,31 +1,45 @@
 //! Reports of a run: what was checked and what happened, for people and CI.
 //!
-//! One writer, [`Reports`], sits beside cucumber's terminal output and feeds
-//! every report asked for: JUnit XML and cucumber JSON (cucumber's own
-//! writers), a self-contained HTML page, and the model a caller of
-//! [`super::run`] gets back, which also holds step-definition snippets for
-//! every undefined step.
+//! One writer, [`Reports`], fills the model, [`Report`], that every report
+//! is written from: the terminal's lines, a self-contained HTML page for
+//! reviewers, JUnit XML for CI, and the model itself as JSON, so that the
+//! runs of one suite on several machines can be merged into one report
+//! ([`merge`]). Cucumber's own JSON is written beside them for tools that
+//! read it. A caller of [`super::run`] gets the model back, with
+//! step-definition snippets for every undefined step.
 
+mod coverage;
 mod html;
+mod junit;
+mod saved;
 mod snippet;
 pub mod terminal;
+mod transcript;
 
+use std::collections::HashMap;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
+use base64::Engine as _;
 use cucumber::event::{self, HookType};
-use cucumber::writer::{self, JUnit, Json};
+use cucumber::writer::{self, Json};
 use cucumber::{Event, Writer, cli, parser};
+use serde::{Deserialize, Serialize};
 
+pub use coverage::{CODES, Coverage, Row};
+pub use html::scenario_id;
+pub use saved::{MergeError, Suite, merge, read_json};
 pub use snippet::Snippet;
 pub use terminal::Terminal;
+pub use transcript::{Direction, TranscriptLine};
 
 use super::DiscosWorld;
 
 /// How a step or scenario ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Status {
     /// It ran and held.
     Passed,
@@ -35,8 +49,19 @@ pub enum Status {
     Skipped,
 }
 
+impl Status {
+    /// `passed`, `failed`, `skipped`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Passed => "passed",
+            Status::Failed => "failed",
+            Status::Skipped => "skipped",
+        }
+    }
+}
+
 /// One step as it ran.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StepReport {
     /// `Given `, `When `, `And `…
     pub keyword: String,
@@ -47,35 +72,170 @@ pub struct StepReport {
     /// Why it failed (with the scenario's transcript), or why it was skipped.
     pub message: Option<String>,
     /// How long it ran; `None` for a step that did not run.
+    #[serde(default, with = "optional_seconds")]
     pub duration: Option<Duration>,
+    /// Whether it comes from the feature's `Background`.
+    #[serde(default)]
+    pub background: bool,
+    /// Its data table, header row first, as the feature wrote it.
+    #[serde(default)]
+    pub table: Option<Vec<Vec<String>>>,
+    /// Its doc string.
+    #[serde(default)]
+    pub docstring: Option<String>,
+}
+
+impl StepReport {
+    fn of(step: &cucumber::gherkin::Step, status: Status, message: Option<String>) -> StepReport {
+        StepReport {
+            keyword: step.keyword.clone(),
+            text: step.value.clone(),
+            status,
+            message,
+            duration: None,
+            background: false,
+            table: step.table.as_ref().map(|table| table.rows.clone()),
+            docstring: step.docstring.clone(),
+        }
+    }
+}
+
+/// The row of a Scenario Outline's examples one scenario ran with: what
+/// tells the scenarios of one outline apart.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Example {
+    /// The name of its `Examples:` block, if it has one.
+    pub name: Option<String>,
+    /// The table's header.
+    pub header: Vec<String>,
+    /// This row's cells.
+    pub values: Vec<String>,
+}
+
+impl Example {
+    fn of(scenario: &cucumber::gherkin::Scenario) -> Option<Example> {
+        // An expanded outline keeps its header and its own row only.
+        let examples = scenario.examples.first()?;
+        let [header, values] = examples.table.as_ref()?.rows.as_slice() else {
+            return None;
+        };
+        Some(Example {
+            name: examples.name.clone().filter(|name| !name.trim().is_empty()),
+            header: header.clone(),
+            values: values.clone(),
+        })
+    }
+
+    /// `header = value` pairs, as a heading shows them.
+    pub fn pairs(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.header
+            .iter()
+            .map(String::as_str)
+            .zip(self.values.iter().map(String::as_str))
+    }
+}
+
+/// A file a scenario left, carried inside the report so that the report
+/// can be moved, merged and read on another machine.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attachment {
+    /// The file's name.
+    pub name: String,
+    /// `image/png` or `text/html`.
+    pub media_type: String,
+    /// The file's bytes in base64.
+    pub base64: String,
+}
+
+impl Attachment {
+    /// The screenshot or page at `path`, if it can be read.
+    fn read(path: &Path) -> Option<Attachment> {
+        let media_type = match path.extension()?.to_str()? {
+            "png" => "image/png",
+            "html" => "text/html",
+            _ => return None,
+        };
+        let bytes = std::fs::read(path).ok()?;
+        Some(Attachment {
+            name: path.file_name()?.to_string_lossy().into_owned(),
+            media_type: media_type.to_owned(),
+            base64: base64::engine::general_purpose::STANDARD.encode(bytes),
+        })
+    }
+
+    /// The file's bytes; `None` if the base64 is damaged.
+    pub fn bytes(&self) -> Option<Vec<u8>> {
+        base64::engine::general_purpose::STANDARD
+            .decode(&self.base64)
+            .ok()
+    }
 }
 
 /// One scenario as it ran.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ScenarioReport {
     /// The scenario's name (with its example values, for an outline).
     pub name: String,
-    /// Its line in the feature file.
+    /// Its line in the feature file (an outline's: its example row's).
     pub line: usize,
     /// Its tags and its feature's, without `@`.
     pub tags: Vec<String>,
+    /// For a Scenario Outline, the example row it ran with.
+    #[serde(default)]
+    pub example: Option<Example>,
     /// Its steps, background first.
     pub steps: Vec<StepReport>,
     /// What the verified teardown (or a setup hook) found wrong.
     pub hook_failure: Option<String>,
-    /// Files saved when a step failed: screenshots, page HTML.
+    /// Files saved when a step failed, or by a step: screenshots, page HTML.
     pub artifacts: Vec<PathBuf>,
+    /// The same files, carried in the report.
+    #[serde(default)]
+    pub attachments: Vec<Attachment>,
+    /// Every line its clients sent and received.
+    #[serde(default)]
+    pub transcript: Vec<TranscriptLine>,
     /// Why the run left it out, for scenarios that did not run.
     pub skip_reason: Option<String>,
     /// How long it took, teardown included; `None` if it did not run.
+    #[serde(default, with = "optional_seconds")]
     pub duration: Option<Duration>,
     /// When it started, to time its steps.
+    #[serde(skip)]
     started: Option<SystemTime>,
     /// When its running step started, since the scenario started.
+    #[serde(skip)]
     step_started: Option<Duration>,
 }
 
 impl ScenarioReport {
+    /// A scenario called `name` at `line`, with nothing in it yet.
+    pub fn new(name: &str, line: usize) -> ScenarioReport {
+        ScenarioReport {
+            name: name.to_owned(),
+            line,
+            tags: Vec::new(),
+            example: None,
+            steps: Vec::new(),
+            hook_failure: None,
+            artifacts: Vec::new(),
+            attachments: Vec::new(),
+            transcript: Vec::new(),
+            skip_reason: None,
+            duration: None,
+            started: None,
+            step_started: None,
+        }
+    }
+
+    fn of(feature: &cucumber::gherkin::Feature, scenario: &cucumber::gherkin::Scenario) -> Self {
+        ScenarioReport {
+            tags: tags(feature, scenario),
+            example: Example::of(scenario),
+            ..ScenarioReport::new(&scenario.name, scenario.position.line)
+        }
+    }
+
     /// Failed if a step or the teardown failed; skipped if a step had no
     /// definition or the run left it out; passed otherwise.
     pub fn status(&self) -> Status {
@@ -89,10 +249,53 @@ impl ScenarioReport {
             Status::Passed
         }
     }
+
+    /// Its name, followed by its example's values when the name does not
+    /// already show them all: what tells the scenarios of one outline apart
+    /// where only a line of text fits (a JUnit test case, an index).
+    pub fn title(&self) -> String {
+        match &self.example {
+            Some(example)
+                if example
+                    .values
+                    .iter()
+                    .any(|v| !self.name.contains(v.as_str())) =>
+            {
+                let values: Vec<String> = example
+                    .pairs()
+                    .map(|(header, value)| format!("{header}: {value}"))
+                    .collect();
+                format!("{} [{}]", self.name, values.join(", "))
+            }
+            _ => self.name.clone(),
+        }
+    }
+
+    /// Why it failed or was skipped; `None` if it passed.
+    pub fn why(&self) -> Option<String> {
+        match self.status() {
+            Status::Passed => None,
+            Status::Failed => Some(terminal::why(self)),
+            Status::Skipped => Some(self.skip_reason.clone().unwrap_or_else(|| {
+                self.steps
+                    .iter()
+                    .find(|s| s.status == Status::Skipped)
+                    .map(|step| {
+                        format!(
+                            "{}{}: {}",
+                            step.keyword,
+                            step.text,
+                            step.message.as_deref().unwrap_or("not run")
+                        )
+                    })
+                    .unwrap_or_else(|| "not run".to_owned())
+            })),
+        }
+    }
 }
 
 /// One feature file as it ran.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct FeatureReport {
     /// The feature's name.
     pub name: String,
@@ -100,24 +303,80 @@ pub struct FeatureReport {
     pub description: Option<String>,
     /// The file.
     pub path: Option<PathBuf>,
+    /// The file, relative to the features folder: the same on every
+    /// machine, so that runs on several can be merged.
+    #[serde(default)]
+    pub file: String,
     /// Its scenarios, in file order.
     pub scenarios: Vec<ScenarioReport>,
 }
 
+/// A step no definition matches, with the code to start one from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UndefinedStep {
+    /// The cucumber expression a definition would match it with.
+    pub expression: String,
+    /// The step definition to paste.
+    pub snippet: String,
+}
+
+/// One run a merged report was made from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunInfo {
+    /// The file its model was read from.
+    pub file: String,
+    /// When it started (RFC 3339).
+    pub started: Option<String>,
+    /// How long it took.
+    #[serde(default, with = "optional_seconds")]
+    pub duration: Option<Duration>,
+    /// How many scenarios it holds.
+    pub scenarios: usize,
+}
+
 /// Everything a run did.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Report {
-    /// The features, in the order they ran.
+    /// The features, by file.
     pub features: Vec<FeatureReport>,
     /// Feature files that could not be read or parsed.
     pub parse_errors: Vec<String>,
     /// A ready-to-paste definition for every undefined step.
+    #[serde(skip)]
     pub snippets: Vec<Snippet>,
+    /// The undefined steps, as the reports show them (once each).
+    #[serde(default)]
+    pub undefined: Vec<UndefinedStep>,
     /// What the run was pointed at, e.g. `embedded`.
     pub target: String,
+    /// The feature files the run was made from.
+    #[serde(default)]
+    pub suite: Suite,
+    /// When the run started (RFC 3339, UTC).
+    #[serde(default)]
+    pub started: Option<String>,
+    /// How long the run took.
+    #[serde(default, with = "optional_seconds")]
+    pub duration: Option<Duration>,
+    /// For a merged report, the runs it was made from.
+    #[serde(default)]
+    pub runs: Vec<RunInfo>,
+    /// Transcripts the after hook handed over, until their scenario's end
+    /// reaches the writer.
+    #[serde(skip)]
+    transcripts: HashMap<(Option<PathBuf>, usize), Vec<TranscriptLine>>,
 }
 
 impl Report {
+    /// The report of a run of the features in `features` against `target`.
+    pub fn new(target: String, features: &Path) -> Report {
+        Report {
+            target,
+            suite: Suite::of(features),
+            ..Report::default()
+        }
+    }
+
     /// Every scenario, with its feature.
     pub fn scenarios(&self) -> impl Iterator<Item = (&FeatureReport, &ScenarioReport)> {
         self.features
@@ -132,6 +391,14 @@ impl Report {
             .count()
     }
 
+    /// How many steps ended with `status`.
+    pub fn count_steps(&self, status: Status) -> usize {
+        self.scenarios()
+            .flat_map(|(_, s)| &s.steps)
+            .filter(|step| step.status == status)
+            .count()
+    }
+
     /// Adds a scenario the run left out, with the reason.
     pub fn skip(
         &mut self,
@@ -141,27 +408,31 @@ impl Report {
     ) {
         let index = self.feature_index(feature);
         self.features[index].scenarios.push(ScenarioReport {
-            name: scenario.name.clone(),
-            line: scenario.position.line,
-            tags: tags(feature, scenario),
             steps: scenario
                 .steps
                 .iter()
-                .map(|step| StepReport {
-                    keyword: step.keyword.clone(),
-                    text: step.value.clone(),
-                    status: Status::Skipped,
-                    message: None,
-                    duration: None,
-                })
+                .map(|step| StepReport::of(step, Status::Skipped, None))
                 .collect(),
-            hook_failure: None,
-            artifacts: Vec::new(),
             skip_reason: Some(reason.to_owned()),
-            duration: None,
-            started: None,
-            step_started: None,
+            ..ScenarioReport::of(feature, scenario)
         });
+    }
+
+    /// Keeps the transcript of `world`, whose scenario is ending, for the
+    /// report of that scenario: the after hook calls it, since only the
+    /// hook still holds the world.
+    pub fn keep_transcript(
+        report: &Mutex<Report>,
+        feature: &cucumber::gherkin::Feature,
+        scenario: &cucumber::gherkin::Scenario,
+        world: &DiscosWorld,
+    ) {
+        let lines = TranscriptLine::of(world);
+        report
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .transcripts
+            .insert((feature.path.clone(), scenario.position.line), lines);
     }
 
     fn feature_index(&mut self, feature: &cucumber::gherkin::Feature) -> usize {
@@ -170,22 +441,61 @@ impl Report {
             .iter()
             .position(|f| f.name == feature.name && f.path == feature.path);
         found.unwrap_or_else(|| {
+            let file = feature
+                .path
+                .as_deref()
+                .map_or_else(|| feature.name.clone(), |path| self.suite.relative(path));
             self.features.push(FeatureReport {
                 name: feature.name.clone(),
                 description: feature.description.clone(),
                 path: feature.path.clone(),
+                file,
                 scenarios: Vec::new(),
             });
             self.features.len() - 1
         })
     }
 
+    /// Features by file, scenarios by line: the order of the files,
+    /// whatever order they ran or were left out in.
+    fn sort(&mut self) {
+        self.features.sort_by(|a, b| a.file.cmp(&b.file));
+        for feature in &mut self.features {
+            feature.scenarios.sort_by_key(|s| s.line);
+        }
+    }
+
     /// Writes the self-contained HTML page to `path`.
     pub fn write_html(&self, path: &Path) -> std::io::Result<()> {
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent)?;
-        }
+        create_parent(path)?;
         std::fs::write(path, html::render(self, path.parent()))
+    }
+
+    /// Writes the JUnit XML of the report to `path`.
+    pub fn write_junit(&self, path: &Path) -> std::io::Result<()> {
+        create_parent(path)?;
+        let file = File::create(path)?;
+        self.write_junit_to(file)
+    }
+
+    /// Writes the JUnit XML of the report to `out`: one test case per
+    /// scenario, failures with their message, skipped with their reason.
+    pub fn write_junit_to(&self, out: impl std::io::Write) -> std::io::Result<()> {
+        junit::write(self, out)
+    }
+
+    /// Writes the report's model as JSON to `path`, for `discos-sim report
+    /// merge` to join with other runs'.
+    pub fn write_json(&self, path: &Path) -> std::io::Result<()> {
+        create_parent(path)?;
+        saved::write(self, path)
+    }
+}
+
+fn create_parent(path: &Path) -> std::io::Result<()> {
+    match path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        Some(parent) => std::fs::create_dir_all(parent),
+        None => Ok(()),
     }
 }
 
@@ -194,6 +504,42 @@ fn tags(
     scenario: &cucumber::gherkin::Scenario,
 ) -> Vec<String> {
     feature.tags.iter().chain(&scenario.tags).cloned().collect()
+}
+
+/// Durations as seconds (a number) in the JSON model.
+mod seconds {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(duration: &Duration, to: S) -> Result<S::Ok, S::Error> {
+        to.serialize_f64(duration.as_secs_f64())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(from: D) -> Result<Duration, D::Error> {
+        let seconds = f64::deserialize(from)?;
+        Duration::try_from_secs_f64(seconds).map_err(serde::de::Error::custom)
+    }
+}
+
+/// Durations that may be missing, as seconds or `null`.
+mod optional_seconds {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(duration: &Option<Duration>, to: S) -> Result<S::Ok, S::Error> {
+        match duration {
+            Some(duration) => to.serialize_some(&duration.as_secs_f64()),
+            None => to.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(from: D) -> Result<Option<Duration>, D::Error> {
+        Option::<f64>::deserialize(from)?
+            .map(|seconds| Duration::try_from_secs_f64(seconds).map_err(serde::de::Error::custom))
+            .transpose()
+    }
 }
 
 /// Where a failed scenario's artifacts go: one name per scenario, made of
@@ -245,14 +591,17 @@ pub fn artifacts_of(stem: &Path) -> Vec<PathBuf> {
 pub struct Reports {
     report: Arc<Mutex<Report>>,
     terminal: Terminal,
-    junit: Option<JUnit<DiscosWorld, File>>,
+    junit: Option<File>,
     json: Option<Json<File>>,
     artifacts: PathBuf,
+    /// Scenarios started and not yet finished, by feature file and line.
+    running: HashMap<(Option<PathBuf>, usize), ScenarioReport>,
 }
 
 impl Reports {
     /// A writer filling `report`, printing to `terminal`, and writing
-    /// JUnit/JSON files when given.
+    /// JUnit (from the model, when the run ends) and cucumber JSON files
+    /// when given.
     pub fn new(
         report: Arc<Mutex<Report>>,
         terminal: Terminal,
@@ -263,9 +612,10 @@ impl Reports {
         Reports {
             report,
             terminal,
-            junit: junit.map(|file| JUnit::raw(file, 0)),
+            junit,
             json: json.map(Json::raw),
             artifacts,
+            running: HashMap::new(),
         }
     }
 
@@ -279,8 +629,28 @@ impl Reports {
                 return;
             }
         };
-        let event::Cucumber::Feature(feature, event) = event else {
-            return;
+        let (feature, event) = match event {
+            event::Cucumber::Started => {
+                report.started = Some(humantime::format_rfc3339_seconds(at).to_string());
+                return;
+            }
+            event::Cucumber::Finished => {
+                report.duration = report
+                    .started
+                    .as_deref()
+                    .and_then(|started| humantime::parse_rfc3339(started).ok())
+                    .and_then(|started| at.duration_since(started).ok());
+                report.sort();
+                if let Some(file) = self.junit.take()
+                    && let Err(error) = report.write_junit_to(file)
+                {
+                    self.terminal
+                        .print(&format!("error: cannot write the JUnit report: {error}\n"));
+                }
+                return;
+            }
+            event::Cucumber::Feature(feature, event) => (feature, event),
+            event::Cucumber::ParsingFinished { .. } => return,
         };
         if let event::Feature::Started = event {
             let index = report.feature_index(feature);
@@ -294,39 +664,32 @@ impl Reports {
             }
             _ => return,
         };
-        let index = report.feature_index(feature);
-        let scenarios = &mut report.features[index].scenarios;
+        let key = (feature.path.clone(), scenario.position.line);
         if let event::Scenario::Started = event {
-            scenarios.push(ScenarioReport {
-                name: scenario.name.clone(),
-                line: scenario.position.line,
-                tags: tags(feature, scenario),
-                steps: Vec::new(),
-                hook_failure: None,
-                artifacts: Vec::new(),
-                skip_reason: None,
-                duration: None,
+            let started = ScenarioReport {
                 started: Some(at),
-                step_started: None,
-            });
+                ..ScenarioReport::of(feature, scenario)
+            };
+            self.running.insert(key, started);
             return;
         }
-        let Some(current) = scenarios.last_mut() else {
+        let Some(current) = self.running.get_mut(&key) else {
             return;
         };
         let since_start = current
             .started
             .and_then(|started| at.duration_since(started).ok());
         match event {
-            event::Scenario::Step(step, event) | event::Scenario::Background(step, event) => {
-                let (status, message) = match event {
+            event::Scenario::Step(step, happened) | event::Scenario::Background(step, happened) => {
+                let background = matches!(event, event::Scenario::Background(..));
+                let (status, message) = match happened {
                     event::Step::Started => {
                         current.step_started = since_start;
                         return;
                     }
                     event::Step::Passed(..) => (Status::Passed, None),
                     event::Step::Skipped => {
-                        report.snippets.push(Snippet::for_step(step));
+                        undefined(&mut report, step);
                         (
                             Status::Skipped,
                             Some("no step definition matches this step".to_owned()),
@@ -335,26 +698,20 @@ impl Reports {
                     event::Step::Failed(_, _, _, error) => {
                         // Outside @wip an undefined step arrives as a failure.
                         if matches!(error, event::StepError::NotFound) {
-                            report.snippets.push(Snippet::for_step(step));
+                            undefined(&mut report, step);
                         }
                         (Status::Failed, Some(describe(error)))
                     }
                 };
-                let index = report.feature_index(feature);
-                let scenarios = &mut report.features[index].scenarios;
-                if let Some(current) = scenarios.last_mut() {
-                    let duration = match (current.step_started.take(), since_start) {
-                        (Some(begun), Some(now)) => now.checked_sub(begun),
-                        _ => None,
-                    };
-                    current.steps.push(StepReport {
-                        keyword: step.keyword.clone(),
-                        text: step.value.clone(),
-                        status,
-                        message,
-                        duration,
-                    });
-                }
+                let duration = match (current.step_started.take(), since_start) {
+                    (Some(begun), Some(now)) => now.checked_sub(begun),
+                    _ => None,
+                };
+                current.steps.push(StepReport {
+                    duration,
+                    background,
+                    ..StepReport::of(step, status, message)
+                });
             }
             event::Scenario::Hook(kind, event::Hook::Failed(_, info)) => {
                 let when = match kind {
@@ -364,10 +721,20 @@ impl Reports {
                 current.hook_failure = Some(format!("{when}: {}", panic_text(info)));
             }
             event::Scenario::Finished => {
+                let Some(mut finished) = self.running.remove(&key) else {
+                    return;
+                };
                 let stem = artifact_stem(&self.artifacts, &feature.name, &scenario.name);
-                current.artifacts = artifacts_of(&stem);
-                current.duration = since_start;
+                finished.artifacts = artifacts_of(&stem);
+                finished.attachments = finished
+                    .artifacts
+                    .iter()
+                    .filter_map(|path| Attachment::read(path))
+                    .collect();
+                finished.transcript = report.transcripts.remove(&key).unwrap_or_default();
+                finished.duration = since_start;
                 let index = report.feature_index(feature);
+                report.features[index].scenarios.push(finished);
                 let feature = &report.features[index];
                 if let Some(finished) = feature.scenarios.last() {
                     self.terminal.scenario(feature, finished);
@@ -376,6 +743,23 @@ impl Reports {
             _ => {}
         }
     }
+}
+
+/// Records an undefined step: its snippet for the terminal, and once per
+/// expression what the reports show.
+fn undefined(report: &mut Report, step: &cucumber::gherkin::Step) {
+    let snippet = Snippet::for_step(step);
+    if !report
+        .undefined
+        .iter()
+        .any(|u| u.expression == snippet.expression)
+    {
+        report.undefined.push(UndefinedStep {
+            expression: snippet.expression.clone(),
+            snippet: snippet.to_string(),
+        });
+    }
+    report.snippets.push(snippet);
 }
 
 fn describe(error: &event::StepError) -> String {
@@ -404,11 +788,6 @@ impl Writer<DiscosWorld> for Reports {
         _: &Self::Cli,
     ) {
         self.record(&event);
-        if let Some(junit) = &mut self.junit {
-            junit
-                .handle_event(event.clone(), &writer::junit::Cli::default())
-                .await;
-        }
         if let Some(json) = &mut self.json {
             json.handle_event(event, &cli::Empty).await;
         }

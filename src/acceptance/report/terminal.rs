@@ -142,7 +142,7 @@ impl Terminal {
         let mut text = format!(
             "  {} {}  {}\n",
             self.paint(code, mark),
-            scenario.name,
+            scenario.title(),
             self.paint("2", &took)
         );
         if status == Status::Passed && !self.verbose {
@@ -223,7 +223,7 @@ impl Terminal {
                 text.push_str(&format!(
                     "  {}  {} — {}\n",
                     self.location(feature, scenario),
-                    scenario.name,
+                    scenario.title(),
                     first_line(&why(scenario))
                 ));
             }
