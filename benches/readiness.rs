@@ -1,16 +1,22 @@
-//! How soon `start()` returns after a service is really ready, and how long a
-//! stubborn process group takes to tear down.
+//! How soon `start()` returns after a service is really ready, what waiting
+//! costs in CPU, and how long a stubborn process group takes to tear down.
 //!
 //! Each fixture stamps the wall-clock moment it printed its banner or opened
 //! its port; the figure is the time from that stamp to `start()` returning.
-//! The start delay is random (30–230 ms, longer than the 100 ms poll) so it does not phase-lock with the
-//! probe schedule. The `tcp, 100 ms poll` line is the same fixture waited for
-//! the way mirakuru does by default (probe, sleep 100 ms, repeat), for
-//! comparison.
+//! The start delay is random (30–230 ms, longer than the 100 ms poll) so it
+//! does not phase-lock with the probe schedule. The `tcp, 100 ms poll` line
+//! is the same fixture waited for the way mirakuru does by default (probe,
+//! sleep 100 ms, repeat); `benches/mirakuru_tcp.py` measures mirakuru itself
+//! on the same fixture.
+//!
+//! Last, outside criterion (which measures wall time): the CPU this process
+//! spends while `start()` waits 5 s for a port that never opens, from
+//! `getrusage`, three times.
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use criterion::{Criterion, SamplingMode, criterion_group, criterion_main};
+use criterion::{Criterion, SamplingMode, criterion_group};
+use nix::sys::resource::{UsageWho, getrusage};
 use rand::Rng;
 use tokio::net::TcpStream;
 
@@ -139,7 +145,7 @@ fn readiness(c: &mut Criterion) {
             total
         })
     });
-    group.bench_function("tcp, back-off 1..20 ms", |b| {
+    group.bench_function("tcp, 1 ms probes for 500 ms, then back-off to 20 ms", |b| {
         b.to_async(&runtime).iter_custom(|iters| async move {
             let mut total = Duration::ZERO;
             for _ in 0..iters {
@@ -176,5 +182,54 @@ fn readiness(c: &mut Criterion) {
     group.finish();
 }
 
+/// CPU (user and system) of this whole process, all threads.
+fn cpu_time() -> Duration {
+    let usage = getrusage(UsageWho::RUSAGE_SELF).expect("getrusage");
+    let time = |t: nix::sys::time::TimeVal| {
+        Duration::from_secs(u64::try_from(t.tv_sec()).unwrap_or(0))
+            + Duration::from_micros(u64::try_from(t.tv_usec()).unwrap_or(0))
+    };
+    time(usage.user_time()) + time(usage.system_time())
+}
+
+/// A process that never opens the port it was given, waited for 5 s.
+async fn cpu_of_a_hopeless_wait(wait: Duration) -> (Duration, Duration) {
+    let mut executor = Executor::new("never", ["sleep", "1000"])
+        .ready_when(Readiness::tcp("127.0.0.1:{port}"))
+        .timeout(wait);
+    let began = Instant::now();
+    let before = cpu_time();
+    let result = executor.start().await;
+    let cpu = cpu_time().saturating_sub(before);
+    let took = began.elapsed();
+    assert!(result.is_err(), "nothing listens on the port");
+    (cpu, took)
+}
+
+fn cpu_while_waiting() {
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let wait = Duration::from_secs(5);
+    for run in 1..=3 {
+        let (cpu, took) = runtime.block_on(cpu_of_a_hopeless_wait(wait));
+        println!(
+            "cpu while waiting {wait:?} for a port that never opens, run {run}: \
+             {:.1} ms of CPU in {:.2} s ({:.2} % of one core)",
+            cpu.as_secs_f64() * 1e3,
+            took.as_secs_f64(),
+            100.0 * cpu.as_secs_f64() / took.as_secs_f64()
+        );
+    }
+}
+
 criterion_group!(benches, readiness);
-criterion_main!(benches);
+
+fn main() {
+    // `cargo bench --bench readiness -- FILTER` selects criterion's
+    // benchmarks; the CPU figure runs with no filter or one naming "cpu".
+    let filter = std::env::args().skip(1).find(|arg| !arg.starts_with('-'));
+    if filter.as_deref().is_none_or(|f| f.contains("cpu")) {
+        cpu_while_waiting();
+    }
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}

@@ -1024,12 +1024,21 @@ fn an_interrupted_browser_run_leaves_no_chromium_and_no_profile() {
         let runner = Runner::start(&["--tags", "@browser"], None);
         let pid = runner.pid();
         let profiles = format!("discos-browser-{pid}-");
-        // A browser is up once a process runs with a profile of this run.
+        // A browser is up once a process runs with a profile of this run and
+        // its group has a renderer (the headless shell's children do not
+        // name the profile).
         let browsers = observe("a Chromium of this run", || {
             let found = processes_mentioning(&profiles);
-            found
+            let groups: Vec<i32> = found
                 .iter()
-                .any(|(_, c)| c.contains("--type=renderer"))
+                .filter_map(|(p, _)| process_group(*p))
+                .collect();
+            in_groups(&groups)
+                .into_iter()
+                .any(|pid| {
+                    std::fs::read(format!("/proc/{pid}/cmdline"))
+                        .is_ok_and(|c| String::from_utf8_lossy(&c).contains("--type=renderer"))
+                })
                 .then_some(found)
         });
         // Its zygote and renderers hide their environment; their group does not.

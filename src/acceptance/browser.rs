@@ -10,9 +10,16 @@
 //! It speaks plain HTTP to the WebDriver endpoint (a local chromedriver or a
 //! Selenium Grid on the LAN), so no TLS stack is compiled in.
 //!
-//! [`Installation`] finds Debian's `chromium` and `chromedriver`;
-//! [`processes_mentioning`] lets teardown prove no browser process outlived
-//! its scenario, by the scenario's unique `--user-data-dir`.
+//! A session is had in one of two ways. Through a remote endpoint, the
+//! driver starts the browser from [`BrowserOptions::capabilities`]
+//! ([`Browser::connect`]). On this machine, the browser is started as a
+//! process of ours from [`BrowserOptions::command_line`], so that it can be
+//! started ahead of need and torn down with its whole process group, and the
+//! driver attaches to it through its DevTools port ([`Browser::attach`]).
+//!
+//! [`Installation`] finds Debian's `chromium`, its `chromium-headless-shell`
+//! and `chromedriver`; [`processes_mentioning`] lets teardown prove no
+//! browser process outlived its scenario, by its unique `--user-data-dir`.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -25,12 +32,52 @@ use serde_json::{Value, json};
 
 /// What to install when the browser is missing, in one line a skipped
 /// scenario can print.
-pub const INSTALL_HINT: &str =
-    "install Chromium and its WebDriver: apt-get install chromium chromium-driver";
+pub const INSTALL_HINT: &str = "install Chromium and its WebDriver: apt-get install chromium chromium-driver (and chromium-headless-shell, for faster headless runs)";
+
+/// Set to the path or name of a browser program, headless runs use it
+/// instead of the headless shell: to see a scenario in the full Chromium.
+pub const BROWSER_ENV: &str = "DISCOS_BROWSER";
+
+/// Switches for every browser of ours: no sandbox (root in containers), no
+/// GPU, nothing that phones home or updates itself mid-run, shared memory in
+/// the temporary directory (a container's `/dev/shm` is small).
+const SWITCHES: [&str; 7] = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-dev-shm-usage",
+];
+
+/// What chromedriver passes to a browser it starts itself, given to one it
+/// attaches to instead: the page must behave the same either way (automation
+/// flag in `navigator.webdriver`, no pop-up blocking, no throttled timers).
+const AS_CHROMEDRIVER_DOES: [&str; 14] = [
+    "--allow-pre-commit-input",
+    "--disable-background-timer-throttling",
+    "--disable-backgrounding-occluded-windows",
+    "--disable-client-side-phishing-detection",
+    "--disable-default-apps",
+    "--disable-hang-monitor",
+    "--disable-popup-blocking",
+    "--disable-prompt-on-repost",
+    "--enable-automation",
+    "--no-service-autorun",
+    "--password-store=basic",
+    "--use-mock-keychain",
+    "--test-type=webdriver",
+    "--disable-features=IgnoreDuplicateNavs,Prewarm",
+];
+
+/// The line on stderr with which a browser started with
+/// `--remote-debugging-port=0` announces where its DevTools listen.
+pub const DEVTOOLS_BANNER: &str = r"^DevTools listening on ws://127\.0\.0\.1:[0-9]+/";
 
 /// How often waits look at the page again: fast enough that a scenario does
 /// not dawdle, slow enough not to flood the driver.
-const POLL: Duration = Duration::from_millis(50);
+const POLL: Duration = Duration::from_millis(10);
 
 /// The most page text an error quotes.
 const QUOTE: usize = 600;
@@ -112,30 +159,25 @@ impl BrowserOptions {
         }
     }
 
-    /// The WebDriver capabilities these options stand for.
-    pub fn capabilities(&self) -> Capabilities {
+    fn switches(&self) -> Vec<String> {
         let mut args = Vec::new();
         if self.headless {
             args.push("--headless".to_owned());
         }
-        args.extend(
-            [
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-                "--disable-dev-shm-usage",
-            ]
-            .map(str::to_owned),
-        );
+        args.extend(SWITCHES.map(str::to_owned));
         args.push(format!("--user-data-dir={}", self.user_data_dir.display()));
         args.push(format!(
             "--window-size={},{}",
             self.window_size.0, self.window_size.1
         ));
         args.extend(self.extra_args.iter().cloned());
+        args
+    }
+
+    /// The WebDriver capabilities for a driver that starts the browser
+    /// itself (a remote endpoint).
+    pub fn capabilities(&self) -> Capabilities {
+        let args = self.switches();
         let mut chrome = json!({ "args": args });
         if let Some(binary) = &self.chromium {
             chrome["binary"] = Value::String(binary.display().to_string());
@@ -145,6 +187,32 @@ impl BrowserOptions {
         capabilities.insert("goog:chromeOptions".to_owned(), chrome);
         capabilities
     }
+
+    /// The command line that starts `program` as these options say, with
+    /// what chromedriver would add, its DevTools on a port it picks and
+    /// announces ([`DEVTOOLS_BANNER`]), and a blank page for the driver to
+    /// attach to ([`Browser::attach`]).
+    pub fn command_line(&self, program: &Path) -> Vec<String> {
+        let mut argv = vec![program.display().to_string()];
+        argv.extend(self.switches());
+        argv.extend(AS_CHROMEDRIVER_DOES.map(str::to_owned));
+        argv.push("--remote-debugging-port=0".to_owned());
+        argv.push("about:blank".to_owned());
+        argv
+    }
+}
+
+/// The DevTools address (`127.0.0.1:PORT`) in a browser's
+/// [`DEVTOOLS_BANNER`] line, if one of `lines` is that line.
+pub fn devtools_address(lines: &[String]) -> Option<String> {
+    lines.iter().find_map(|line| {
+        let rest = line.strip_prefix("DevTools listening on ws://")?;
+        let address = rest.split('/').next()?;
+        address
+            .rsplit_once(':')
+            .is_some_and(|(_, port)| port.parse::<u16>().is_ok())
+            .then(|| address.to_owned())
+    })
 }
 
 /// One browser session showing one page at a time.
@@ -163,6 +231,30 @@ impl Browser {
     ) -> Result<Browser, BrowserError> {
         let client = ClientBuilder::new(HttpConnector::new())
             .capabilities(options.capabilities())
+            .connect(webdriver)
+            .await
+            .map_err(|source| BrowserError::Session {
+                webdriver: webdriver.to_owned(),
+                source,
+            })?;
+        Ok(Browser {
+            client,
+            webdriver: webdriver.to_owned(),
+        })
+    }
+
+    /// Opens a session through `webdriver` on a browser that is already
+    /// running, reached at its DevTools address `devtools` (`host:port`):
+    /// the driver neither starts nor, at [`Browser::close`], stops it.
+    pub async fn attach(webdriver: &str, devtools: &str) -> Result<Browser, BrowserError> {
+        let mut capabilities = Capabilities::new();
+        capabilities.insert("browserName".to_owned(), json!("chrome"));
+        capabilities.insert(
+            "goog:chromeOptions".to_owned(),
+            json!({ "debuggerAddress": devtools }),
+        );
+        let client = ClientBuilder::new(HttpConnector::new())
+            .capabilities(capabilities)
             .connect(webdriver)
             .await
             .map_err(|source| BrowserError::Session {
@@ -373,19 +465,28 @@ pub struct Installation {
     pub chromium: PathBuf,
     /// The WebDriver server for it.
     pub chromedriver: PathBuf,
+    /// The same engine without a window at all (Debian's
+    /// `chromium-headless-shell`, what Playwright runs headless): it starts
+    /// in a third of the time and a tenth of the CPU, so headless runs use
+    /// it where it is installed, unless [`BROWSER_ENV`] names another.
+    pub headless_shell: Option<PathBuf>,
+    /// The program [`BROWSER_ENV`] names, found.
+    pub chosen: Option<PathBuf>,
 }
 
 /// The browser, its driver or both are not installed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{} not found on PATH; {INSTALL_HINT}", missing.join(" and "))]
 pub struct NotInstalled {
-    /// What is missing: `chromium`, `chromedriver`.
-    pub missing: Vec<&'static str>,
+    /// What is missing: `chromium`, `chromedriver`, or the program
+    /// [`BROWSER_ENV`] names.
+    pub missing: Vec<String>,
 }
 
 impl Installation {
-    /// Looks for Debian's `chromium` and `chromedriver`, on PATH and where
-    /// Debian puts them.
+    /// Looks for Debian's `chromium` and `chromedriver` (both needed) and
+    /// `chromium-headless-shell` (used where present), on PATH and where
+    /// Debian puts them, and for the program [`BROWSER_ENV`] names.
     pub fn find() -> Result<Installation, NotInstalled> {
         let chromium = find_program(&["chromium", "chromium-browser", "/usr/bin/chromium"]);
         let chromedriver = find_program(&[
@@ -393,10 +494,27 @@ impl Installation {
             "/usr/bin/chromedriver",
             "/usr/lib/chromium/chromedriver",
         ]);
+        // The program itself, not Debian's shell wrapper around it: one
+        // process less to start, and the browser leads its process group.
+        let headless_shell = find_program(&[
+            "/usr/lib/chromium/chromium-headless-shell",
+            "chromium-headless-shell",
+            "chrome-headless-shell",
+        ]);
+        let chosen = match std::env::var(BROWSER_ENV) {
+            Ok(name) if !name.is_empty() => {
+                Some(find_program(&[&name]).ok_or_else(|| NotInstalled {
+                    missing: vec![format!("{name} (named by {BROWSER_ENV})")],
+                })?)
+            }
+            _ => None,
+        };
         match (chromium, chromedriver) {
             (Some(chromium), Some(chromedriver)) => Ok(Installation {
                 chromium,
                 chromedriver,
+                headless_shell,
+                chosen,
             }),
             (chromium, chromedriver) => Err(NotInstalled {
                 missing: [
@@ -405,8 +523,22 @@ impl Installation {
                 ]
                 .into_iter()
                 .flatten()
+                .map(str::to_owned)
                 .collect(),
             }),
+        }
+    }
+}
+
+impl Installation {
+    /// The program a browser is started from: the one [`BROWSER_ENV`]
+    /// names, else the headless shell for a headless browser where it is
+    /// installed, else Chromium.
+    pub fn browser(&self, headless: bool) -> &Path {
+        match (&self.chosen, &self.headless_shell) {
+            (Some(chosen), _) => chosen,
+            (None, Some(shell)) if headless => shell,
+            _ => &self.chromium,
         }
     }
 }
@@ -505,7 +637,7 @@ mod tests {
     #[test]
     fn missing_programs_are_named_with_what_to_install() {
         let error = NotInstalled {
-            missing: vec!["chromium", "chromedriver"],
+            missing: vec!["chromium".to_owned(), "chromedriver".to_owned()],
         };
         let text = error.to_string();
         assert!(

@@ -25,6 +25,7 @@ use super::settings::Settings;
 use super::shard::{self, Members, Shard};
 use super::target::{BackendUnderTest, ReadyWhen, Target};
 use super::teardown::leak_report;
+use super::web::Browsers;
 use super::{DiscosWorld, dry_run, features};
 use crate::client::{Client, ClientOptions};
 
@@ -75,7 +76,7 @@ pub struct RunArgs {
     #[arg(long, value_name = "DIR")]
     pub artifacts: Option<PathBuf>,
     /// A WebDriver endpoint (a Selenium Grid, a remote chromedriver) for the
-    /// @browser scenarios, instead of a chromedriver started per scenario.
+    /// @browser scenarios, instead of the chromedriver the run starts.
     #[arg(long, value_name = "URL", env = "DISCOS_WEBDRIVER")]
     pub webdriver: Option<String>,
     /// How long a backend may take to get ready (the run checks the target
@@ -134,8 +135,9 @@ pub type Options = cli::Opts<parser::basic::Cli, runner::basic::Cli, writer::bas
 pub struct Outcome {
     /// Everything that ran, failed or was left out, and why.
     pub report: Report,
-    /// False if a scenario failed, a teardown found leaks, a feature file
-    /// did not parse, or a step outside `@wip` had no definition.
+    /// False if a scenario failed, a teardown found leaks (the run's own
+    /// browsers' included), a feature file did not parse, or a step outside
+    /// `@wip` had no definition.
     pub passed: bool,
     /// What the run printed, for a run made with [`run_quietly`]; empty
     /// when it printed to standard output.
@@ -308,6 +310,7 @@ async fn run_to(
         webdriver: args.webdriver.clone(),
         ready_timeout: args.ready_timeout,
         ready_when: args.ready_when.clone(),
+        browsers: Arc::new(Browsers::new(args.webdriver.clone())),
         broker: Arc::new(RunBroker::new(args.broker.clone())),
     });
     let browser_missing = browser_missing(&settings);
@@ -483,6 +486,8 @@ async fn run_to(
         .filter_run(features.to_path_buf(), filter)
         .await;
     drop(guard);
+    // The browsers outlive their scenarios: stopped, and checked, here.
+    let browser_leaks = settings.browsers.shut_down().await;
     // The run's broker, started by the first @broker scenario, goes now.
     let broker_problems = run_broker.shut_down().await;
     for problem in &broker_problems {
@@ -492,6 +497,13 @@ async fn run_to(
     let report = report.lock().unwrap_or_else(|e| e.into_inner()).clone();
     let terminal = Terminal::new(sink, color, false, paths.clone());
     terminal.summary(&report);
+    if !browser_leaks.is_empty() {
+        let mut message = String::from("The run's browsers left things behind:\n");
+        for leak in &browser_leaks {
+            message.push_str(&format!("  - {leak}\n"));
+        }
+        terminal.print(&message);
+    }
     print_afterword(
         &terminal,
         &report,
@@ -518,6 +530,7 @@ async fn run_to(
     }
     let passed = report.count(Status::Failed) == 0
         && report.parse_errors.is_empty()
+        && browser_leaks.is_empty()
         && broker_problems.is_empty();
     Ok(Outcome {
         report,

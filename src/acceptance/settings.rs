@@ -2,12 +2,12 @@
 //! and artifacts go.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
-use super::target::{DEFAULT_READY_TIMEOUT, ReadyWhen, Target};
-use std::sync::Arc;
-
 use super::broker::RunBroker;
+use super::target::{DEFAULT_READY_TIMEOUT, ReadyWhen, Target};
+use super::web::Browsers;
 
 /// Settings shared by every scenario of one run.
 #[derive(Debug, Clone)]
@@ -25,6 +25,9 @@ pub struct Settings {
     pub ready_timeout: Duration,
     /// How a `cmd:` backend says it is ready, if not by its port accepting.
     pub ready_when: Option<ReadyWhen>,
+    /// The run's browsers (its WebDriver, the next user's browser), which
+    /// outlive any one scenario; the runner shuts them down at the end.
+    pub browsers: Arc<Browsers>,
     /// The message broker of the @broker scenarios.
     pub broker: Arc<RunBroker>,
 }
@@ -62,6 +65,7 @@ impl Default for Settings {
             webdriver: None,
             ready_timeout: DEFAULT_READY_TIMEOUT,
             ready_when: None,
+            browsers: Arc::new(Browsers::new(None)),
             broker: Arc::default(),
         }
     }

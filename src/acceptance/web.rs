@@ -1,20 +1,33 @@
-//! The web side of a scenario: the console in front of the backend, a
-//! WebDriver, and one real browser per user.
+//! The web side of a scenario: the console in front of the backend, and one
+//! real browser per user, each with a fresh profile.
 //!
-//! Everything here is started for one scenario and torn down with it; the
-//! teardown proves that no browser process outlived the scenario by looking
-//! for its unique profile directory among the machine's processes.
+//! A browser costs most of a browser scenario's time to start, so a run
+//! keeps one ready ([`Browsers`]): one chromedriver for the whole run,
+//! started by its first browser scenario, and the next user's browser
+//! started while the current scenario runs. Isolation is not traded for it:
+//! each browser is a process group of its own, started for one user of one
+//! scenario with an empty profile, and torn down with that scenario — its
+//! group stopped and `/proc` checked for every process of it — never
+//! handed to another.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use super::browser::{Browser, BrowserOptions, Installation, processes_mentioning};
-use crate::console::{self, Console};
-use crate::orchestration::{Executor, Readiness};
+use tokio::task::JoinHandle;
 
-/// How long the driver may take to answer `/status`, and a page to connect.
+use super::browser::{
+    Browser, BrowserOptions, DEVTOOLS_BANNER, Installation, devtools_address, processes_mentioning,
+};
+use crate::console::{self, Console};
+use crate::orchestration::{Executor, Readiness, Signal};
+
+/// How long the driver may take to answer `/status`, a browser to start,
+/// and a page to connect.
 const START_LIMIT: Duration = Duration::from_secs(30);
+/// How long the driver gets to exit on SIGTERM before SIGKILL.
+const GRACE: Duration = Duration::from_secs(2);
 /// How long, after the sessions end, the browser's processes may take to go.
 const EXIT_LIMIT: Duration = Duration::from_secs(10);
 /// How long the console may take to notice a closed page and close its
@@ -23,88 +36,431 @@ const RELAY_LIMIT: Duration = Duration::from_secs(5);
 /// How often a teardown wait looks again.
 const POLL: Duration = Duration::from_millis(20);
 
-/// Tells scenarios of one run apart in their scratch directories.
-static SCENARIOS: AtomicU64 = AtomicU64::new(0);
+/// Tells runs of one process apart in their scratch directories.
+static RUNS: AtomicU64 = AtomicU64::new(0);
 
-/// The console, the WebDriver and the browsers of one scenario.
+/// The browsers of one run: where they come from, and the one made ready
+/// for the next user.
+///
+/// With a remote WebDriver (`--webdriver`), each user's session is opened
+/// there when needed and the endpoint starts its browser. Otherwise the run
+/// starts one chromedriver at its first browser, and each browser itself:
+/// once a user's page is connected, the next user's browser is started, and
+/// the driver attached to it, while the scenario runs. [`Browsers::shut_down`], at the
+/// end of the run, stops the spare browser and the driver and checks that
+/// nothing of them is left.
 #[derive(Debug)]
-pub struct Web {
-    /// Profiles and the driver's home live here; unique to the scenario.
-    scratch: PathBuf,
-    console: Option<Console>,
-    /// The chromedriver this scenario started; `None` with `--webdriver`.
-    driver: Option<Executor>,
-    webdriver: String,
-    /// Chromium on this machine, or `None` on a remote WebDriver.
-    chromium: Option<PathBuf>,
-    /// Each user's browser, by name, in the order they opened the console.
-    users: Vec<(String, Browser)>,
+pub struct Browsers {
+    /// The remote WebDriver endpoint, if the run was given one.
+    remote: Option<String>,
+    pool: tokio::sync::Mutex<Pool>,
+    removals: Removals,
 }
 
-impl Web {
-    /// Serves the console in front of `backend` and makes a WebDriver
-    /// available: `webdriver` if given, otherwise a chromedriver started for
-    /// this scenario and ready when its `/status` answers.
-    pub async fn start(backend: String, webdriver: Option<&str>) -> anyhow::Result<Web> {
+/// Folders of closed browsers being removed. Removing a profile takes a
+/// tenth of a second on this disk, and isolation does not wait on it (the
+/// next browser has a folder of its own): it goes on in the background, and
+/// the run's shutdown waits for it.
+type Removals = Arc<std::sync::Mutex<Vec<JoinHandle<()>>>>;
+
+#[derive(Debug, Default)]
+struct Pool {
+    /// Profiles, homes and the driver's home live here; unique to the run.
+    scratch: Option<PathBuf>,
+    /// Browsers started so far, to name their folders.
+    started: u64,
+    installation: Option<Installation>,
+    /// The run's chromedriver, once a browser was asked for.
+    driver: Option<Executor>,
+    /// The next user's browser, starting or ready.
+    spare: Option<JoinHandle<anyhow::Result<FreshBrowser>>>,
+}
+
+impl Browsers {
+    /// Browsers from the remote endpoint `webdriver`, or from this machine
+    /// when it is `None`; nothing starts before the first is asked for.
+    pub fn new(webdriver: Option<String>) -> Browsers {
+        Browsers {
+            remote: webdriver.map(|url| url.trim_end_matches('/').to_owned()),
+            pool: tokio::sync::Mutex::default(),
+            removals: Removals::default(),
+        }
+    }
+
+    /// A browser for one user: fresh, its profile empty, its page blank.
+    pub async fn take(&self) -> anyhow::Result<FreshBrowser> {
+        let mut pool = self.pool.lock().await;
+        if let Some(remote) = &self.remote {
+            let dir = pool.next_dir()?;
+            let options = BrowserOptions {
+                chromium: None,
+                ..BrowserOptions::new(dir.join("profile"))
+            };
+            let browser = Browser::connect(remote, &options).await?;
+            return Ok(FreshBrowser::new(browser, None, dir, &self.removals));
+        }
+        let webdriver = pool.driver().await?;
+        let installation = pool
+            .installation
+            .clone()
+            .ok_or_else(|| anyhow::anyhow!("no browser installation"))?;
+        let ready = match pool.spare.take() {
+            Some(spare) => spare,
+            None => {
+                let dir = pool.next_dir()?;
+                tokio::spawn(prepare(installation, webdriver, dir, self.removals.clone()))
+            }
+        };
+        let fresh = ready
+            .await
+            .map_err(|error| anyhow::anyhow!("the browser's start was lost: {error}"))??;
+        if !fresh.is_running() {
+            // It died while it waited: say so rather than hand it out.
+            let output = fresh.last_output();
+            let leaks = fresh.close("the spare browser").await;
+            anyhow::bail!(
+                "the browser started for this user exited before it was used{}{output}",
+                if leaks.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (and {})", leaks.join("; "))
+                }
+            );
+        }
+        Ok(fresh)
+    }
+
+    /// Starts the next user's browser, unless one is already starting or
+    /// there is no local driver (a remote endpoint, or none started yet).
+    /// Called once a user's page is connected, so that the start overlaps
+    /// the scenario's steps and teardown rather than the page's own load:
+    /// on a small machine both want the CPU.
+    pub async fn prepare_next(&self) -> anyhow::Result<()> {
+        let mut pool = self.pool.lock().await;
+        if self.remote.is_some() || pool.spare.is_some() {
+            return Ok(());
+        }
+        let (Some(installation), Some(port)) = (
+            pool.installation.clone(),
+            pool.driver.as_ref().and_then(Executor::port),
+        ) else {
+            return Ok(());
+        };
+        let dir = pool.next_dir()?;
+        let webdriver = format!("http://127.0.0.1:{port}");
+        pool.spare = Some(tokio::spawn(prepare(
+            installation,
+            webdriver,
+            dir,
+            self.removals.clone(),
+        )));
+        Ok(())
+    }
+
+    /// Stops the spare browser and the driver, checks in `/proc` that no
+    /// process of theirs is left, and removes the run's folder; says what
+    /// was left. A later [`Browsers::take`] starts afresh.
+    pub async fn shut_down(&self) -> Vec<String> {
+        let mut pool = self.pool.lock().await;
+        let mut leaks = Vec::new();
+        if let Some(spare) = pool.spare.take() {
+            match spare.await {
+                Ok(Ok(fresh)) => leaks.extend(fresh.close("the spare browser").await),
+                // A start that failed stopped what it started; nobody asked
+                // for this browser, so its failure fails nothing.
+                Ok(Err(_)) => {}
+                Err(error) => leaks.push(format!("the spare browser's start was lost: {error}")),
+            }
+        }
+        if let Some(mut driver) = pool.driver.take()
+            && let Err(error) = driver.stop().await
+        {
+            leaks.push(format!("the WebDriver: {error}"));
+        }
+        let removals = std::mem::take(
+            &mut *self
+                .removals
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner()),
+        );
+        for removal in removals {
+            let _ = removal.await;
+        }
+        if let Some(scratch) = pool.scratch.take() {
+            let marker = format!("{}/", scratch.display());
+            if !wait_until(EXIT_LIMIT, || processes_mentioning(&marker).is_empty()).await {
+                leaks.push(format!(
+                    "browser process(es) still alive {EXIT_LIMIT:?} after the run's browsers stopped: {}",
+                    listed(&processes_mentioning(&marker))
+                ));
+            }
+            let _ = std::fs::remove_dir_all(&scratch);
+        }
+        pool.installation = None;
+        leaks
+    }
+}
+
+impl Pool {
+    /// The run's folder, made on first use.
+    fn scratch(&mut self) -> anyhow::Result<PathBuf> {
+        if let Some(scratch) = &self.scratch {
+            return Ok(scratch.clone());
+        }
         let scratch = std::env::temp_dir().join(format!(
             "discos-browser-{}-{}",
             std::process::id(),
-            SCENARIOS.fetch_add(1, Ordering::Relaxed)
+            RUNS.fetch_add(1, Ordering::Relaxed)
         ));
-        std::fs::create_dir_all(scratch.join("home"))?;
-        // Removed by the teardown; by the reaper if the run is killed first.
+        std::fs::create_dir_all(&scratch)?;
+        // Removed by the shutdown; by the reaper if the run is killed first.
         crate::orchestration::reaper().remove_at_exit(&scratch)?;
-        let mut web = Web {
-            scratch,
-            console: None,
-            driver: None,
-            webdriver: String::new(),
-            chromium: None,
-            users: Vec::new(),
-        };
-        // From here on `web` owns what starts; a failure still tears it down
-        // when the World does.
+        Ok(self.scratch.insert(scratch).clone())
+    }
+
+    /// A new folder for one browser, in the run's folder.
+    fn next_dir(&mut self) -> anyhow::Result<PathBuf> {
+        let dir = self.scratch()?.join(format!("browser-{}", self.started));
+        self.started += 1;
+        Ok(dir)
+    }
+
+    /// The URL of the run's chromedriver, started on first use.
+    async fn driver(&mut self) -> anyhow::Result<String> {
+        if let Some(driver) = &self.driver
+            && !driver.is_running()
+        {
+            let output = driver.last_output();
+            self.driver = None;
+            anyhow::bail!("the run's chromedriver exited{output}");
+        }
+        if self.driver.is_none() {
+            let installation = Installation::find()?;
+            let home = self.scratch()?.join("driver-home");
+            std::fs::create_dir_all(&home)?;
+            let mut driver = chromedriver(&installation.chromedriver, &home)
+                .timeout(START_LIMIT)
+                .grace(GRACE);
+            driver.start().await?;
+            self.driver = Some(driver);
+            self.installation = Some(installation);
+        }
+        let port = self
+            .driver
+            .as_ref()
+            .and_then(Executor::port)
+            .unwrap_or_default();
+        Ok(format!("http://127.0.0.1:{port}"))
+    }
+}
+
+impl Drop for Pool {
+    /// A run dropped without its shutdown (a panic) still loses its driver,
+    /// through the executor's own drop, and its folder.
+    fn drop(&mut self) {
+        if let Some(spare) = self.spare.take() {
+            spare.abort();
+        }
+        if let Some(mut driver) = self.driver.take() {
+            driver.kill();
+        }
+        if let Some(scratch) = self.scratch.take() {
+            let _ = std::fs::remove_dir_all(scratch);
+        }
+    }
+}
+
+/// Starts a headless browser with an empty profile in `dir`, and a session
+/// of `webdriver` attached to it.
+async fn prepare(
+    installation: Installation,
+    webdriver: String,
+    dir: PathBuf,
+    removals: Removals,
+) -> anyhow::Result<FreshBrowser> {
+    let home = dir.join("home");
+    std::fs::create_dir_all(&home)?;
+    let options = BrowserOptions::new(dir.join("profile"));
+    let program = installation.browser(options.headless);
+    let mut process = Executor::new("chromium", options.command_line(program))
+        .env("HOME", home.display().to_string())
+        .env(
+            "XDG_CONFIG_HOME",
+            home.join(".config").display().to_string(),
+        )
+        .env("XDG_CACHE_HOME", home.join(".cache").display().to_string())
+        .ready_when(Readiness::output(DEVTOOLS_BANNER))
+        .timeout(START_LIMIT)
+        // Its profile is thrown away: nothing is lost by not letting it
+        // save, and a graceful exit costs a tenth of a second.
+        .stop_signal(Signal::SIGKILL);
+    process.start().await?;
+    let attached = match devtools_address(&process.output_lines()) {
+        Some(devtools) => {
+            match tokio::time::timeout(START_LIMIT, Browser::attach(&webdriver, &devtools)).await {
+                Ok(attached) => attached.map_err(anyhow::Error::from),
+                Err(_) => Err(anyhow::anyhow!(
+                    "chromedriver did not attach to the browser at {devtools} within {START_LIMIT:?}"
+                )),
+            }
+        }
+        None => Err(anyhow::anyhow!(
+            "the browser announced no DevTools address{}",
+            process.last_output()
+        )),
+    };
+    match attached {
+        Ok(browser) => Ok(FreshBrowser::new(browser, Some(process), dir, &removals)),
+        Err(error) => {
+            let _ = process.stop().await;
+            let _ = std::fs::remove_dir_all(&dir);
+            Err(error)
+        }
+    }
+}
+
+/// One user's browser: its WebDriver session, its processes when they are
+/// ours, and its folder (profile and home).
+#[derive(Debug)]
+pub struct FreshBrowser {
+    browser: Option<Browser>,
+    /// The browser's process group; `None` on a remote WebDriver.
+    process: Option<Executor>,
+    dir: PathBuf,
+    removals: Removals,
+}
+
+impl FreshBrowser {
+    fn new(
+        browser: Browser,
+        process: Option<Executor>,
+        dir: PathBuf,
+        removals: &Removals,
+    ) -> FreshBrowser {
+        FreshBrowser {
+            browser: Some(browser),
+            process,
+            dir,
+            removals: removals.clone(),
+        }
+    }
+
+    /// The session, to drive the page.
+    pub fn browser(&self) -> Option<&Browser> {
+        self.browser.as_ref()
+    }
+
+    /// The folder of its profile and home: every process of a browser
+    /// started on this machine names it.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    fn is_running(&self) -> bool {
+        self.process.as_ref().is_none_or(Executor::is_running)
+    }
+
+    fn last_output(&self) -> String {
+        self.process
+            .as_ref()
+            .map(Executor::last_output)
+            .unwrap_or_default()
+    }
+
+    /// Ends the session, kills the browser's process group, checks in
+    /// `/proc` that no process of the group (the stop's own check) nor any
+    /// naming its profile is left (the headless shell's children do not name
+    /// it; the full Chromium's do), and has its folder removed in the
+    /// background; says what was left, naming the browser as `whose`.
+    pub async fn close(mut self, whose: &str) -> Vec<String> {
+        let mut leaks = Vec::new();
+        if let Some(browser) = self.browser.take()
+            && let Err(error) = browser.close().await
+        {
+            leaks.push(format!("{whose} did not close: {error}"));
+        }
+        if let Some(mut process) = self.process.take()
+            && let Err(error) = process.stop().await
+        {
+            leaks.push(format!("{whose}: {error}"));
+        }
+        let marker = format!("{}/", self.dir.display());
+        if !wait_until(EXIT_LIMIT, || processes_mentioning(&marker).is_empty()).await {
+            leaks.push(format!(
+                "process(es) of {whose} still alive {EXIT_LIMIT:?} after the session ended: {}",
+                listed(&processes_mentioning(&marker))
+            ));
+        }
+        let dir = std::mem::take(&mut self.dir);
+        let removal = tokio::task::spawn_blocking(move || {
+            let _ = std::fs::remove_dir_all(dir);
+        });
+        let mut removals = self
+            .removals
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        removals.retain(|removal| !removal.is_finished());
+        removals.push(removal);
+        leaks
+    }
+}
+
+impl Drop for FreshBrowser {
+    /// Dropped without [`FreshBrowser::close`] (a panic), it still loses its
+    /// processes and its folder.
+    fn drop(&mut self) {
+        if let Some(mut process) = self.process.take() {
+            process.kill();
+        }
+        // Empty once close() handed it to the background removal.
+        if !self.dir.as_os_str().is_empty() {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+}
+
+/// The console and the browsers of one scenario.
+#[derive(Debug)]
+pub struct Web {
+    console: Option<Console>,
+    browsers: Arc<Browsers>,
+    /// Each user's browser, by name, in the order they opened the console.
+    users: Vec<(String, FreshBrowser)>,
+}
+
+impl Web {
+    /// Serves the console in front of `backend`; users' browsers come from
+    /// the run's `browsers`.
+    pub async fn start(backend: String, browsers: Arc<Browsers>) -> anyhow::Result<Web> {
         let console = Console::start(console::Config {
             backend,
             ..console::Config::default()
         })
         .await
         .map_err(|e| anyhow::anyhow!("cannot serve the console: {e}"))?;
-        web.console = Some(console);
-        match webdriver {
-            Some(url) => web.webdriver = url.trim_end_matches('/').to_owned(),
-            None => {
-                let installation = Installation::find()?;
-                let home = web.scratch.join("home");
-                let mut driver = chromedriver(&installation.chromedriver, &home)
-                    .timeout(START_LIMIT)
-                    .grace(Duration::from_secs(2));
-                driver.start().await?;
-                web.webdriver = format!("http://127.0.0.1:{}", driver.port().unwrap_or_default());
-                web.driver = Some(driver);
-                web.chromium = Some(installation.chromium);
-            }
-        }
-        Ok(web)
+        Ok(Web {
+            console: Some(console),
+            browsers,
+            users: Vec::new(),
+        })
     }
 
-    /// Opens a browser for `user` on the console and waits until the page
-    /// says it is connected to the backend.
+    /// Opens a fresh browser for `user` on the console and waits until the
+    /// page says it is connected to the backend.
     pub async fn open(&mut self, user: &str) -> anyhow::Result<()> {
         if self.user(user).is_some() {
             anyhow::bail!("\"{user}\" has already opened the console");
         }
-        let options = BrowserOptions {
-            chromium: self.chromium.clone(),
-            ..BrowserOptions::new(self.scratch.join(format!("profile-{}", self.users.len())))
-        };
-        let browser = Browser::connect(&self.webdriver, &options).await?;
+        let fresh = self.browsers.take().await?;
         // Held before the page opens, so teardown closes it whatever happens.
-        self.users.push((user.to_owned(), browser));
+        self.users.push((user.to_owned(), fresh));
         let url = self.console.as_ref().map(Console::url).unwrap_or_default();
-        let browser = &self.users[self.users.len() - 1].1;
+        let browser = self
+            .user(user)
+            .ok_or_else(|| anyhow::anyhow!("the browser of \"{user}\" is gone"))?;
         browser.open(&url).await?;
         browser.wait_for_text("connected to", START_LIMIT).await?;
+        self.browsers.prepare_next().await?;
         Ok(())
     }
 
@@ -113,7 +469,7 @@ impl Web {
         self.users
             .iter()
             .find(|(name, _)| name == user)
-            .map(|(_, browser)| browser)
+            .and_then(|(_, fresh)| fresh.browser())
     }
 
     /// Writes each user's page, as a screenshot and as HTML, beside `stem`:
@@ -121,7 +477,10 @@ impl Web {
     /// files are `stem.png` and `stem.html`, the others' carry their name.
     pub async fn save_pages(&self, stem: &Path) -> Vec<String> {
         let mut problems = Vec::new();
-        for (index, (name, browser)) in self.users.iter().enumerate() {
+        for (index, (name, fresh)) in self.users.iter().enumerate() {
+            let Some(browser) = fresh.browser() else {
+                continue;
+            };
             let stem = if index == 0 {
                 stem.to_path_buf()
             } else {
@@ -134,21 +493,21 @@ impl Web {
         problems
     }
 
-    /// Ends every browser session, stops the driver and the console, and
-    /// says what was left: a session that would not end, a console still
-    /// relaying, a browser or driver process still alive.
+    /// Ends every browser session, stops each browser's processes and the
+    /// console, and says what was left: a session that would not end, a
+    /// browser process still alive, a console still relaying.
     pub async fn tear_down(mut self) -> Vec<String> {
         let mut leaks = Vec::new();
-        for (name, browser) in self.users.drain(..) {
-            if let Err(error) = browser.close().await {
-                leaks.push(format!("the browser of \"{name}\" did not close: {error}"));
-            }
-        }
-        if let Some(mut driver) = self.driver.take()
-            && let Err(error) = driver.stop().await
-        {
-            leaks.push(format!("the WebDriver: {error}"));
-        }
+        // Side by side: most of a close is the kernel tearing a browser down.
+        let closes = self.users.drain(..).map(|(name, fresh)| async move {
+            fresh.close(&format!("the browser of \"{name}\"")).await
+        });
+        leaks.extend(
+            futures::future::join_all(closes)
+                .await
+                .into_iter()
+                .flatten(),
+        );
         if let Some(console) = self.console.take() {
             // A closed page closes its socket; the console then closes the
             // backend connection behind it.
@@ -169,27 +528,16 @@ impl Web {
                 ));
             }
         }
-        let scratch = self.scratch.display().to_string();
-        if !wait_until(EXIT_LIMIT, || processes_mentioning(&scratch).is_empty()).await {
-            let left: Vec<_> = processes_mentioning(&scratch)
-                .into_iter()
-                .map(|(pid, command)| format!("{pid} ({})", shorten(&command)))
-                .collect();
-            leaks.push(format!(
-                "browser process(es) still alive {EXIT_LIMIT:?} after the session ended: {}",
-                left.join(", ")
-            ));
-        }
         leaks
     }
 }
 
-impl Drop for Web {
-    /// A World dropped without its teardown (a panic in a hook) still loses
-    /// its driver, through the executor's own drop, and its profiles.
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.scratch);
-    }
+fn listed(processes: &[(u32, String)]) -> String {
+    processes
+        .iter()
+        .map(|(pid, command)| format!("{pid} ({})", shorten(command)))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// A chromedriver on a free port, ready when its `/status` answers, with

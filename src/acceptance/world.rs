@@ -198,8 +198,8 @@ impl DiscosWorld {
     pub async fn open_console(&mut self, users: &[&str]) {
         if self.web.is_none() {
             let backend = self.backend_address().await;
-            let webdriver = self.settings.webdriver.clone();
-            match Web::start(backend, webdriver.as_deref()).await {
+            let browsers = self.settings.browsers.clone();
+            match Web::start(backend, browsers).await {
                 Ok(web) => self.web = Some(web),
                 Err(error) => self.fail(format!("the console could not open: {error:#}")),
             }

@@ -34,7 +34,7 @@ pub use executor::{
 pub use group::{command_line, processes_in_group};
 pub use nix::sys::signal::Signal;
 pub use orchestrator::{Orchestrated, Orchestrator, orchestrated};
-pub use readiness::{FIRST_BACKOFF, MAX_BACKOFF, Readiness};
+pub use readiness::{FAST_PHASE, FIRST_BACKOFF, MAX_BACKOFF, Readiness};
 pub use reaper::{REAPER_ENV, Reaped, Reaper, reaper};
 pub use service::Service;
 

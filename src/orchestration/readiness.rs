@@ -1,6 +1,7 @@
 //! What "ready" means for a service, and how to observe it without sleeping:
 //! output lines are matched as they arrive; ports, sockets and files are
-//! probed at once and then with a short exponential back-off.
+//! probed at once, then every millisecond while a service is most likely to
+//! come up, then with a short exponential back-off.
 
 use std::fmt;
 use std::path::PathBuf;
@@ -17,11 +18,17 @@ use tokio::sync::oneshot;
 use super::output::Output;
 use crate::events::{BrokerUrl, Link};
 
-/// First pause between two probes: a port that opens just after the first
-/// attempt is seen about a millisecond later.
+/// Pause between two probes while [`FAST_PHASE`] lasts: a connect attempt on
+/// loopback costs microseconds, so probing every millisecond sees a port
+/// about a millisecond after it opens for a few percent of one core.
 pub const FIRST_BACKOFF: Duration = Duration::from_millis(1);
-/// Longest pause between two probes: bounds the extra latency of a slow start
-/// to 20 ms, five times better than mirakuru's fixed 100 ms poll.
+/// How long probes go at the [`FIRST_BACKOFF`] pace: most local services
+/// (a backend, chromedriver) are ready well within it, and it bounds what a
+/// service that never comes up costs in probes.
+pub const FAST_PHASE: Duration = Duration::from_millis(500);
+/// Longest pause between two probes, reached by doubling after the fast
+/// phase: bounds the extra latency of a slow start to 20 ms, five times
+/// better than mirakuru's fixed 100 ms poll, at 50 probes a second.
 pub const MAX_BACKOFF: Duration = Duration::from_millis(20);
 
 /// The signal that tells a service is ready to be used.
@@ -355,16 +362,43 @@ impl Probe {
     }
 }
 
-/// Probes at once, then after 1, 2, 4 … ms, never more than 20 ms apart.
+/// Probes at once, then every millisecond for [`FAST_PHASE`], then after
+/// 2, 4 … ms, never more than [`MAX_BACKOFF`] apart.
 async fn backoff<F, Fut>(mut probe: F)
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = bool>,
 {
-    let mut pause = FIRST_BACKOFF;
+    let mut schedule = Schedule::new(tokio::time::Instant::now());
     while !probe().await {
+        let pause = schedule.next_pause(tokio::time::Instant::now());
         tokio::time::sleep(pause).await;
-        pause = (pause * 2).min(MAX_BACKOFF);
+    }
+}
+
+/// When to probe again: the pause after each failed probe, from the time
+/// waited so far.
+#[derive(Debug, Clone)]
+pub(crate) struct Schedule {
+    started: tokio::time::Instant,
+    pause: Duration,
+}
+
+impl Schedule {
+    pub(crate) fn new(started: tokio::time::Instant) -> Schedule {
+        Schedule {
+            started,
+            pause: FIRST_BACKOFF,
+        }
+    }
+
+    /// The pause before the next probe, given the time now.
+    pub(crate) fn next_pause(&mut self, now: tokio::time::Instant) -> Duration {
+        if now.saturating_duration_since(self.started) < FAST_PHASE {
+            return FIRST_BACKOFF;
+        }
+        self.pause = (self.pause * 2).min(MAX_BACKOFF);
+        self.pause
     }
 }
 
@@ -411,6 +445,42 @@ mod tests {
             "all of [TCP 127.0.0.1:4242 to accept connections; \
              HTTP GET http://127.0.0.1:4242/health to answer 200 or 204]"
         );
+    }
+
+    #[test]
+    fn probes_go_every_millisecond_then_back_off_to_the_cap() {
+        let started = tokio::time::Instant::now();
+        let mut schedule = Schedule::new(started);
+        let at = |ms: u64| started + Duration::from_millis(ms);
+        for ms in [0, 1, 250, 499] {
+            assert_eq!(schedule.next_pause(at(ms)), FIRST_BACKOFF, "at {ms} ms");
+        }
+        let after: Vec<u64> = [500, 502, 506, 514, 530, 550, 570, 10_000]
+            .into_iter()
+            .map(|ms| schedule.next_pause(at(ms)).as_millis() as u64)
+            .collect();
+        assert_eq!(after, [2, 4, 8, 16, 20, 20, 20, 20]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_port_that_never_opens_costs_few_probes() {
+        // Counted on tokio's paused clock: the schedule's own arithmetic,
+        // not the machine's speed.
+        let probes = std::sync::atomic::AtomicUsize::new(0);
+        let waited = tokio::time::timeout(
+            Duration::from_secs(5),
+            backoff(|| async {
+                probes.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                false
+            }),
+        )
+        .await;
+        assert!(waited.is_err(), "the probe never succeeds");
+        let probes = probes.into_inner();
+        // At most one a millisecond in the fast phase (501), four while the
+        // pause doubles, then 50 a second for the 4.5 s left (225); tokio's
+        // timer may stretch a 1 ms pause to 2 ms, which halves the first part.
+        assert!((450..=730).contains(&probes), "{probes} probes in 5 s");
     }
 
     #[test]
