@@ -9,76 +9,20 @@
 //! chromedriver is missing; `DISCOS_REQUIRE_BROWSER=1` makes that a failure
 //! instead, so CI cannot pass without really driving the browser.
 
-use std::io::ErrorKind;
-use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+mod browser_support;
+use browser_support::{LIMIT, POLL, installation, remove, scratch, wait_until_gone};
+
+use std::path::PathBuf;
+use std::time::Instant;
 
 use fantoccini::key::Key;
 
-use discos_acceptance::acceptance::browser::{
-    Browser, BrowserError, BrowserOptions, Installation, processes_mentioning,
-};
+use discos_acceptance::acceptance::browser::{Browser, BrowserError, BrowserOptions};
 use discos_acceptance::acceptance::web::chromedriver;
 use discos_acceptance::backend::HandlerKind;
 use discos_acceptance::client::Client;
 use discos_acceptance::console::{self, Console};
 use discos_acceptance::server::{self, Server};
-
-const LIMIT: Duration = Duration::from_secs(20);
-const POLL: Duration = Duration::from_millis(50);
-
-/// A fresh directory for this run, under cargo's scratch space for tests.
-fn scratch() -> PathBuf {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-        .join(format!("console-browser-{}-{nanos}", std::process::id()));
-    std::fs::create_dir_all(dir.join("home")).unwrap();
-    dir
-}
-
-/// Chromium and chromedriver, or `None` (said on stderr) when they are
-/// missing and `DISCOS_REQUIRE_BROWSER=1` does not make that a failure.
-fn installation() -> Option<Installation> {
-    match Installation::find() {
-        Ok(installation) => Some(installation),
-        Err(missing) => {
-            if std::env::var("DISCOS_REQUIRE_BROWSER").as_deref() == Ok("1") {
-                panic!("DISCOS_REQUIRE_BROWSER=1 but {missing}");
-            }
-            eprintln!("skipped: {missing}");
-            None
-        }
-    }
-}
-
-/// Waits until no process mentions `profile` (the browser's profile
-/// directory), failing the test after [`LIMIT`].
-async fn wait_until_gone(profile: &Path) {
-    let marker = profile.display().to_string();
-    let deadline = Instant::now() + LIMIT;
-    loop {
-        let left = processes_mentioning(&marker);
-        if left.is_empty() {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "browser processes outlived the test: {left:#?}"
-        );
-        tokio::time::sleep(POLL).await; // /proc has no events: look again
-    }
-}
-
-fn remove(scratch: &Path) {
-    match std::fs::remove_dir_all(scratch) {
-        Ok(()) => {}
-        Err(e) if e.kind() == ErrorKind::NotFound => {}
-        Err(e) => eprintln!("cannot remove {}: {e}", scratch.display()),
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_user_enters_a_line_hits_send_and_sees_the_answer() {
@@ -86,7 +30,7 @@ async fn a_user_enters_a_line_hits_send_and_sees_the_answer() {
     let Some(installation) = installation() else {
         return;
     };
-    let scratch = scratch();
+    let scratch = scratch("console-browser");
     let profile = scratch.join("profile");
     let mut driver = chromedriver(&installation.chromedriver, &scratch.join("home")).timeout(LIMIT);
     driver.start().await.unwrap_or_else(|e| panic!("{e}"));
@@ -222,7 +166,7 @@ async fn another_sites_page_cannot_drive_the_console() {
     let Some(installation) = installation() else {
         return;
     };
-    let scratch = scratch();
+    let scratch = scratch("console-browser");
     let profile = scratch.join("profile");
     let mut driver = chromedriver(&installation.chromedriver, &scratch.join("home")).timeout(LIMIT);
     driver.start().await.unwrap_or_else(|e| panic!("{e}"));

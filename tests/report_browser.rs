@@ -8,48 +8,20 @@
 //! chromedriver is missing; `DISCOS_REQUIRE_BROWSER=1` makes that a failure
 //! instead, so CI cannot pass without really driving the browser.
 
-use std::io::ErrorKind;
+mod browser_support;
+use browser_support::{LIMIT, installation, remove, scratch, wait_until_gone};
+
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use clap::Parser;
 use fantoccini::{Client, ClientBuilder, Locator};
 use hyper_util::client::legacy::connect::HttpConnector;
 use serde_json::Value;
 
-use discos_acceptance::acceptance::browser::{BrowserOptions, Installation, processes_mentioning};
+use discos_acceptance::acceptance::browser::BrowserOptions;
 use discos_acceptance::acceptance::web::chromedriver;
 use discos_acceptance::acceptance::{self, Options, Outcome, Status};
-
-const LIMIT: Duration = Duration::from_secs(20);
-const POLL: Duration = Duration::from_millis(50);
-
-/// A fresh directory for this run, under cargo's scratch space for tests.
-fn scratch() -> PathBuf {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-        .join(format!("report-browser-{}-{nanos}", std::process::id()));
-    std::fs::create_dir_all(dir.join("home")).unwrap();
-    dir
-}
-
-/// Chromium and chromedriver, or `None` (said on stderr) when they are
-/// missing and `DISCOS_REQUIRE_BROWSER=1` does not make that a failure.
-fn installation() -> Option<Installation> {
-    match Installation::find() {
-        Ok(installation) => Some(installation),
-        Err(missing) => {
-            if std::env::var("DISCOS_REQUIRE_BROWSER").as_deref() == Ok("1") {
-                panic!("DISCOS_REQUIRE_BROWSER=1 but {missing}");
-            }
-            eprintln!("skipped: {missing}");
-            None
-        }
-    }
-}
 
 /// Runs the report fixtures (some of which fail on purpose, one of them in
 /// the browser, leaving a screenshot) and writes the HTML report to `html`.
@@ -94,39 +66,13 @@ async fn shown(client: &Client) -> Vec<String> {
     serde_json::from_value(ids).expect("a list of ids")
 }
 
-/// Waits until no process mentions `profile` (the browser's profile
-/// directory), failing the test after [`LIMIT`].
-async fn wait_until_gone(profile: &Path) {
-    let marker = profile.display().to_string();
-    let deadline = Instant::now() + LIMIT;
-    loop {
-        let left = processes_mentioning(&marker);
-        if left.is_empty() {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "browser processes outlived the test: {left:#?}"
-        );
-        tokio::time::sleep(POLL).await; // /proc has no events: look again
-    }
-}
-
-fn remove(scratch: &Path) {
-    match std::fs::remove_dir_all(scratch) {
-        Ok(()) => {}
-        Err(e) if e.kind() == ErrorKind::NotFound => {}
-        Err(e) => eprintln!("cannot remove {}: {e}", scratch.display()),
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_reviewer_follows_a_failure_and_filters_by_status() {
     let started = Instant::now();
     let Some(installation) = installation() else {
         return;
     };
-    let scratch = scratch();
+    let scratch = scratch("report-browser");
     let html = scratch.join("report.html");
     let outcome = run_with_report(&scratch, &html).await;
     assert!(!outcome.passed, "scenarios fail on purpose");

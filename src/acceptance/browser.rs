@@ -229,18 +229,7 @@ impl Browser {
         webdriver: &str,
         options: &BrowserOptions,
     ) -> Result<Browser, BrowserError> {
-        let client = ClientBuilder::new(HttpConnector::new())
-            .capabilities(options.capabilities())
-            .connect(webdriver)
-            .await
-            .map_err(|source| BrowserError::Session {
-                webdriver: webdriver.to_owned(),
-                source,
-            })?;
-        Ok(Browser {
-            client,
-            webdriver: webdriver.to_owned(),
-        })
+        Browser::session(webdriver, options.capabilities()).await
     }
 
     /// Opens a session through `webdriver` on a browser that is already
@@ -253,6 +242,11 @@ impl Browser {
             "goog:chromeOptions".to_owned(),
             json!({ "debuggerAddress": devtools }),
         );
+        Browser::session(webdriver, capabilities).await
+    }
+
+    /// A WebDriver session asking for `capabilities`.
+    async fn session(webdriver: &str, capabilities: Capabilities) -> Result<Browser, BrowserError> {
         let client = ClientBuilder::new(HttpConnector::new())
             .capabilities(capabilities)
             .connect(webdriver)

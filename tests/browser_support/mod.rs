@@ -1,0 +1,69 @@
+//! What the tests that drive a real browser share: finding Chromium (or
+//! saying what to install), a scratch folder, and waiting until no browser
+//! process is left.
+
+use std::io::ErrorKind;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use discos_acceptance::acceptance::browser::{Installation, processes_mentioning};
+
+/// How long a browser may take to start, answer or go.
+pub const LIMIT: Duration = Duration::from_secs(20);
+/// How often to look again at what has no event to wait for.
+pub const POLL: Duration = Duration::from_millis(50);
+
+/// A fresh directory for this run, under cargo's scratch space for tests,
+/// with a `home` folder for chromedriver.
+pub fn scratch(name: &str) -> PathBuf {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("{name}-{}-{nanos}", std::process::id()));
+    std::fs::create_dir_all(dir.join("home")).unwrap();
+    dir
+}
+
+/// Chromium and chromedriver, or `None` (said on stderr) when they are
+/// missing and `DISCOS_REQUIRE_BROWSER=1` does not make that a failure.
+pub fn installation() -> Option<Installation> {
+    match Installation::find() {
+        Ok(installation) => Some(installation),
+        Err(missing) => {
+            if std::env::var("DISCOS_REQUIRE_BROWSER").as_deref() == Ok("1") {
+                panic!("DISCOS_REQUIRE_BROWSER=1 but {missing}");
+            }
+            eprintln!("skipped: {missing}");
+            None
+        }
+    }
+}
+
+/// Waits until no process mentions `profile` (the browser's profile
+/// directory), failing the test after [`LIMIT`].
+pub async fn wait_until_gone(profile: &Path) {
+    let marker = profile.display().to_string();
+    let deadline = Instant::now() + LIMIT;
+    loop {
+        let left = processes_mentioning(&marker);
+        if left.is_empty() {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "browser processes outlived the test: {left:#?}"
+        );
+        tokio::time::sleep(POLL).await; // /proc has no events: look again
+    }
+}
+
+/// Removes a scratch folder; one already gone is fine.
+pub fn remove(scratch: &Path) {
+    match std::fs::remove_dir_all(scratch) {
+        Ok(()) => {}
+        Err(e) if e.kind() == ErrorKind::NotFound => {}
+        Err(e) => eprintln!("cannot remove {}: {e}", scratch.display()),
+    }
+}
