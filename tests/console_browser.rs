@@ -69,6 +69,14 @@ async fn a_user_enters_a_line_hits_send_and_sees_the_answer() {
         let (state, _) = browser.status().await?;
         assert_eq!(state, "connected");
         browser.enter("set-configuration,K2000").await?;
+        // A button the page lacks is named, with those it has.
+        match browser.hit("launch").await {
+            Err(BrowserError::NoButton { name, buttons }) => {
+                assert_eq!(name, "launch");
+                assert!(buttons.contains(&"send".to_owned()), "{buttons:?}");
+            }
+            other => panic!("expected no button \"launch\", got {other:?}"),
+        }
         browser.hit("send").await?;
         browser
             .wait_for_text("!set-configuration,ok", LIMIT)

@@ -24,6 +24,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use fantoccini::elements::Element;
 use fantoccini::error::{CmdError, NewSessionError};
 use fantoccini::wd::Capabilities;
 use fantoccini::{ClientBuilder, Locator};
@@ -287,31 +288,35 @@ impl Browser {
         field.send_keys(text).await.map_err(command(action()))
     }
 
-    /// Clicks the button whose id or visible text is `name` ("send").
+    /// Clicks the button whose id or visible text is `name` ("send"): one
+    /// script finds it (rather than three WebDriver requests a button), and
+    /// WebDriver clicks it as a user would.
     pub async fn hit(&self, name: &str) -> Result<(), BrowserError> {
         let action = || format!("click the button {name:?}");
-        let buttons = self
+        let found = self
             .client
-            .find_all(Locator::Css(
-                "button, input[type=submit], input[type=button]",
-            ))
+            .execute(
+                "const wanted = arguments[0];\
+                 const buttons = Array.from(document.querySelectorAll(\
+                   'button, input[type=submit], input[type=button]'));\
+                 const text = b => (b.innerText || '').trim();\
+                 const found = buttons.find(b => [b.id, text(b), b.value || ''].includes(wanted));\
+                 return found ? { button: found } : { seen: buttons.map(b => b.id || text(b)) };",
+                vec![json!(name)],
+            )
             .await
             .map_err(command(action()))?;
-        let mut seen = Vec::new();
-        for button in buttons {
-            let id = button.attr("id").await.map_err(command(action()))?;
-            let text = button.text().await.map_err(command(action()))?;
-            let value = button.prop("value").await.map_err(command(action()))?;
-            let names = [id.as_deref(), Some(text.trim()), value.as_deref()];
-            if names.iter().flatten().any(|candidate| *candidate == name) {
-                return button.click().await.map_err(command(action()));
-            }
-            seen.push(id.filter(|id| !id.is_empty()).unwrap_or(text));
+        if let Some(id) = found["button"][WEB_ELEMENT].as_str() {
+            let button = Element::from_element_id(self.client.clone(), id.to_owned().into());
+            return button.click().await.map_err(command(action()));
         }
-        Err(BrowserError::NoButton {
-            name: name.to_owned(),
-            buttons: seen,
-        })
+        match serde_json::from_value::<Vec<String>>(found["seen"].clone()) {
+            Ok(buttons) => Err(BrowserError::NoButton {
+                name: name.to_owned(),
+                buttons,
+            }),
+            Err(_) => Err(unexpected("the page's buttons", &found)),
+        }
     }
 
     /// The page's visible text.
@@ -437,6 +442,10 @@ impl Browser {
 fn command(action: String) -> impl FnOnce(CmdError) -> BrowserError {
     move |source| BrowserError::Command { action, source }
 }
+
+/// The key under which WebDriver hands a script's element back (the W3C
+/// web element identifier).
+const WEB_ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 
 fn unexpected(asked: &str, got: &Value) -> BrowserError {
     BrowserError::Unexpected {
