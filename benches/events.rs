@@ -50,13 +50,12 @@ fn main() {
     });
 }
 
-/// 10 000 `set-integration` requests, pipelined on one connection to the
-/// simulator served in process, each a change and so an event.
-async fn burst(url: &BrokerUrl) {
-    let exchange = "bench.burst";
+/// A subscriber on `exchange`, and the simulator served in process
+/// publishing to it, its publisher connected.
+async fn publishing_simulator(url: &BrokerUrl, exchange: &str) -> (Subscriber, Server, Publisher) {
     let mut config = SubscriberConfig::new(url.clone());
     config.exchange = exchange.to_owned();
-    let mut subscriber = Subscriber::connect(config).await.expect("subscribe");
+    let subscriber = Subscriber::connect(config).await.expect("subscribe");
     let (sink, queue) = events::queue(events::DEFAULT_CAPACITY);
     let server = Server::start(
         Config::default(),
@@ -68,6 +67,14 @@ async fn burst(url: &BrokerUrl) {
     publisher_config.exchange = exchange.to_owned();
     let publisher = Publisher::start(publisher_config, queue);
     publisher.connected().await;
+    (subscriber, server, publisher)
+}
+
+/// 10 000 `set-integration` requests, pipelined on one connection to the
+/// simulator served in process, each a change and so an event.
+async fn burst(url: &BrokerUrl) {
+    let exchange = "bench.burst";
+    let (mut subscriber, server, publisher) = publishing_simulator(url, exchange).await;
 
     let receiving = tokio::spawn(async move {
         let mut latencies = Histogram::<u64>::new(3).expect("a histogram");
@@ -134,20 +141,7 @@ async fn burst(url: &BrokerUrl) {
 /// One change at a time, each event waited for before the next change.
 async fn singles(url: &BrokerUrl) {
     let exchange = "bench.singles";
-    let mut config = SubscriberConfig::new(url.clone());
-    config.exchange = exchange.to_owned();
-    let mut subscriber = Subscriber::connect(config).await.expect("subscribe");
-    let (sink, queue) = events::queue(events::DEFAULT_CAPACITY);
-    let server = Server::start(
-        Config::default(),
-        std::sync::Arc::new(BackendHandler::new(Simulator::with_events(None, sink))),
-    )
-    .await
-    .expect("a server");
-    let mut publisher_config = PublisherConfig::new(url.clone(), server.local_addr().to_string());
-    publisher_config.exchange = exchange.to_owned();
-    let publisher = Publisher::start(publisher_config, queue);
-    publisher.connected().await;
+    let (mut subscriber, server, publisher) = publishing_simulator(url, exchange).await;
     let mut client = Client::connect(server.local_addr().to_string().as_str())
         .await
         .expect("connect");

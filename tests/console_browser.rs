@@ -10,7 +10,7 @@
 //! instead, so CI cannot pass without really driving the browser.
 
 mod browser_support;
-use browser_support::{LIMIT, POLL, installation, remove, scratch, wait_until_gone};
+use browser_support::{LIMIT, POLL, installation, remove, scratch, start_driver, wait_until_gone};
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -18,7 +18,6 @@ use std::time::Instant;
 use fantoccini::key::Key;
 
 use discos_acceptance::acceptance::browser::{Browser, BrowserError, BrowserOptions};
-use discos_acceptance::acceptance::web::chromedriver;
 use discos_acceptance::backend::HandlerKind;
 use discos_acceptance::client::Client;
 use discos_acceptance::console::{self, Console};
@@ -32,9 +31,7 @@ async fn a_user_enters_a_line_hits_send_and_sees_the_answer() {
     };
     let scratch = scratch("console-browser");
     let profile = scratch.join("profile");
-    let mut driver = chromedriver(&installation.chromedriver, &scratch.join("home")).timeout(LIMIT);
-    driver.start().await.unwrap_or_else(|e| panic!("{e}"));
-    let webdriver = format!("http://127.0.0.1:{}", driver.port().unwrap());
+    let (mut driver, webdriver) = start_driver(&installation, &scratch).await;
 
     let simulator = Server::start(
         server::Config::default(),
@@ -176,9 +173,7 @@ async fn another_sites_page_cannot_drive_the_console() {
     };
     let scratch = scratch("console-browser");
     let profile = scratch.join("profile");
-    let mut driver = chromedriver(&installation.chromedriver, &scratch.join("home")).timeout(LIMIT);
-    driver.start().await.unwrap_or_else(|e| panic!("{e}"));
-    let webdriver = format!("http://127.0.0.1:{}", driver.port().unwrap());
+    let (mut driver, webdriver) = start_driver(&installation, &scratch).await;
 
     let simulator = Server::start(
         server::Config::default(),

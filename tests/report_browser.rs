@@ -9,7 +9,7 @@
 //! instead, so CI cannot pass without really driving the browser.
 
 mod browser_support;
-use browser_support::{LIMIT, installation, remove, scratch, wait_until_gone};
+use browser_support::{installation, remove, scratch, start_driver, wait_until_gone};
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -20,7 +20,6 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use serde_json::Value;
 
 use discos_acceptance::acceptance::browser::BrowserOptions;
-use discos_acceptance::acceptance::web::chromedriver;
 use discos_acceptance::acceptance::{self, Options, Outcome, Status};
 
 /// Runs the report fixtures (some of which fail on purpose, one of them in
@@ -91,9 +90,7 @@ async fn a_reviewer_follows_a_failure_and_filters_by_status() {
     let section9_id = acceptance::report::scenario_id(feature, section9);
 
     let profile = scratch.join("profile");
-    let mut driver = chromedriver(&installation.chromedriver, &scratch.join("home")).timeout(LIMIT);
-    driver.start().await.unwrap_or_else(|e| panic!("{e}"));
-    let webdriver = format!("http://127.0.0.1:{}", driver.port().unwrap());
+    let (mut driver, webdriver) = start_driver(&installation, &scratch).await;
     let options = BrowserOptions {
         chromium: Some(installation.chromium.clone()),
         window_size: (1280, 900),

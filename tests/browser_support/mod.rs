@@ -7,6 +7,8 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use discos_acceptance::acceptance::browser::{Installation, processes_mentioning};
+use discos_acceptance::acceptance::web::chromedriver;
+use discos_acceptance::orchestration::Executor;
 
 /// How long a browser may take to start, answer or go.
 pub const LIMIT: Duration = Duration::from_secs(20);
@@ -66,4 +68,13 @@ pub fn remove(scratch: &Path) {
         Err(e) if e.kind() == ErrorKind::NotFound => {}
         Err(e) => eprintln!("cannot remove {}: {e}", scratch.display()),
     }
+}
+
+/// The installation's chromedriver, started with its home in `scratch`,
+/// and its WebDriver address.
+pub async fn start_driver(installation: &Installation, scratch: &Path) -> (Executor, String) {
+    let mut driver = chromedriver(&installation.chromedriver, &scratch.join("home")).timeout(LIMIT);
+    driver.start().await.unwrap_or_else(|e| panic!("{e}"));
+    let webdriver = format!("http://127.0.0.1:{}", driver.port().unwrap());
+    (driver, webdriver)
 }
