@@ -617,6 +617,63 @@ async fn a_failed_browser_step_leaves_the_page_behind_linked_from_the_report() {
     std::fs::remove_dir_all(base).unwrap();
 }
 
+/// Two users open the console at once and the second browser will not
+/// start: the first is closed again, the step names both users and why, and
+/// no browser process or folder is left.
+#[test]
+fn browsers_started_together_are_closed_together_when_one_fails() {
+    use discos_acceptance::acceptance::browser::{Installation, processes_mentioning};
+    let installation = match Installation::find() {
+        Ok(installation) => installation,
+        Err(missing) => {
+            if std::env::var("DISCOS_REQUIRE_BROWSER").as_deref() == Ok("1") {
+                panic!("DISCOS_REQUIRE_BROWSER=1 but {missing}");
+            }
+            eprintln!("skipped: {missing}");
+            return;
+        }
+    };
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_discos-sim"))
+        .arg("check")
+        .arg("--features")
+        .arg(dir("fixtures/features/two-browsers"))
+        .env_remove("DISCOS_TARGET")
+        .env(
+            "DISCOS_BROWSER",
+            dir("fixtures/orchestration/second_browser_fails.sh"),
+        )
+        .env("REAL_BROWSER", installation.browser(true))
+        .env("NO_COLOR", "1")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("discos-sim check starts");
+    // The run's browsers live in discos-browser-PID-N.
+    let marker = format!("discos-browser-{}-", child.id());
+    let output = child.wait_with_output().expect("the run ends");
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(output.status.code(), Some(1), "{said}");
+    assert!(
+        said.contains(r#"the browsers of "Anna" and "Bruno" could not all be started"#),
+        "{said}"
+    );
+    assert!(said.contains("this browser refuses to start"), "{said}");
+    assert!(!said.contains("still alive"), "nothing was left: {said}");
+    let folders: Vec<String> = std::fs::read_dir(std::env::temp_dir())
+        .unwrap()
+        .flatten()
+        .map(|entry| entry.file_name().to_string_lossy().into_owned())
+        .filter(|name| name.starts_with(&marker))
+        .collect();
+    assert!(folders.is_empty(), "folders left: {folders:?}");
+    let processes = processes_mentioning(&marker);
+    assert!(processes.is_empty(), "processes left: {processes:?}");
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_command_target_runs_the_features_and_a_failing_one_says_why() {
     let simulator = env!("CARGO_BIN_EXE_discos-sim");

@@ -274,3 +274,108 @@ async fn another_sites_page_cannot_drive_the_console() {
     simulator.shutdown().await;
     remove(&scratch);
 }
+
+/// A page with what a person can and cannot use: the request field with
+/// old text in it, a send button that shows what the form held and how many
+/// `input` events the field had, and buttons disabled, hidden and covered.
+const HANDS_PAGE: &str = r#"<!doctype html>
+<html><head><meta charset="utf-8"><title>hands</title></head><body>
+<form id="form"><input id="line" value="old text"><button id="send">send</button></form>
+<p id="out">nothing sent</p>
+<button id="off" disabled>off</button>
+<button id="hidden" style="visibility: hidden">hidden</button>
+<div style="position: relative; display: inline-block">
+  <button id="under">under</button>
+  <div id="cover" class="modal shade" style="position: absolute; inset: 0"></div>
+</div>
+<script>
+  let inputs = 0;
+  const line = document.getElementById("line");
+  line.addEventListener("input", () => { inputs += 1; });
+  document.getElementById("form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    document.getElementById("out").textContent = "sent [" + line.value + "] after " + inputs + " input event(s)";
+  });
+</script></body></html>"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn entering_replaces_the_text_and_what_a_person_could_not_use_is_said() {
+    let Some(installation) = installation() else {
+        return;
+    };
+    let scratch = scratch("browser-hands");
+    let profile = scratch.join("profile");
+    let (mut driver, webdriver) = start_driver(&installation, &scratch).await;
+    let options = BrowserOptions {
+        chromium: Some(installation.chromium.clone()),
+        ..BrowserOptions::new(&profile)
+    };
+    let browser = Browser::connect(&webdriver, &options)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let page = format!("data:text/html;charset=utf-8,{}", percent(HANDS_PAGE));
+    let outcome = async {
+        browser.open(&page).await?;
+        // The old text is replaced, and the field hears it as typing.
+        browser.enter("set-configuration,K2000").await?;
+        browser.hit("send").await?;
+        browser
+            .wait_for_text(
+                "sent [set-configuration,K2000] after 1 input event(s)",
+                LIMIT,
+            )
+            .await?;
+        // A key code is pressed where it stands: Enter submits the form.
+        let enter = char::from(Key::Enter);
+        browser.enter(&format!("get-tpi{enter}")).await?;
+        browser
+            .wait_for_text("sent [get-tpi] after 2 input event(s)", LIMIT)
+            .await?;
+        // Nothing entered leaves the field empty.
+        browser.enter("").await?;
+        browser.hit("send").await?;
+        browser.wait_for_text("sent [] after 3", LIMIT).await?;
+        let mut refusals = Vec::new();
+        for name in ["off", "hidden", "under"] {
+            refusals.push(browser.hit(name).await);
+        }
+        Ok::<_, BrowserError>(refusals)
+    }
+    .await;
+    let closed = browser.close().await;
+    let refusals = outcome.unwrap_or_else(|e| panic!("{e}"));
+    closed.expect("the session ends");
+    let said: Vec<String> = refusals
+        .into_iter()
+        .map(|refusal| match refusal {
+            Err(error @ BrowserError::NotUsable { .. }) => error.to_string(),
+            other => panic!("expected the button to be refused, got {other:?}"),
+        })
+        .collect();
+    assert_eq!(
+        said,
+        [
+            "the button \"off\" cannot be used: it is disabled",
+            "the button \"hidden\" cannot be used: it is not shown",
+            "the button \"under\" cannot be used: it is covered by div#cover.modal.shade",
+        ]
+    );
+    driver
+        .stop()
+        .await
+        .expect("chromedriver stops with its group");
+    wait_until_gone(&profile).await;
+    remove(&scratch);
+}
+
+/// `text` percent-encoded for a `data:` URL.
+fn percent(text: &str) -> String {
+    text.bytes()
+        .map(|byte| match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                char::from(byte).to_string()
+            }
+            other => format!("%{other:02X}"),
+        })
+        .collect()
+}

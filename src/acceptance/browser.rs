@@ -24,10 +24,14 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use fantoccini::ClientBuilder;
+use fantoccini::actions::{
+    InputSource, KeyAction, KeyActions, MOUSE_BUTTON_LEFT, MouseActions, PointerAction,
+};
 use fantoccini::elements::Element;
 use fantoccini::error::{CmdError, NewSessionError};
-use fantoccini::wd::Capabilities;
-use fantoccini::{ClientBuilder, Locator};
+use fantoccini::key::Key;
+use fantoccini::wd::{Capabilities, WebDriverCompatibleCommand};
 use hyper_util::client::legacy::connect::HttpConnector;
 use serde_json::{Value, json};
 
@@ -119,6 +123,14 @@ pub enum BrowserError {
         name: String,
         /// The ids or texts of the buttons present.
         buttons: Vec<String>,
+    },
+    /// The element is there, but a person could not use it.
+    #[error("{what} cannot be used: {why}")]
+    NotUsable {
+        /// The element, e.g. `the button "send"`.
+        what: String,
+        /// Why not: hidden, disabled, or covered by another element.
+        why: String,
     },
     /// A script gave back something of the wrong shape.
     #[error("the page answered {asked} with {got}")]
@@ -221,6 +233,8 @@ pub fn devtools_address(lines: &[String]) -> Option<String> {
 pub struct Browser {
     client: fantoccini::Client,
     webdriver: String,
+    /// Whether the driver takes DevTools commands; see [`Browser::enter`].
+    devtools: std::sync::OnceLock<bool>,
 }
 
 impl Browser {
@@ -259,6 +273,7 @@ impl Browser {
         Ok(Browser {
             client,
             webdriver: webdriver.to_owned(),
+            devtools: std::sync::OnceLock::new(),
         })
     }
 
@@ -275,47 +290,148 @@ impl Browser {
             .map_err(command(format!("open {url}")))
     }
 
-    /// Types `text` into the console's request field (`#line`), replacing
-    /// what was there.
+    /// Enters `text` into the console's request field (`#line`), replacing
+    /// what was there, as Playwright's `fill` does: the field is checked to
+    /// be one a person could type into, focused and its text selected, and
+    /// the text goes in through the browser's own editing (DevTools'
+    /// `Input.insertText`, the path of a paste or an input method), so the
+    /// page sees the `beforeinput` and `input` events of typing. Key by key
+    /// would cost a round trip a character and tell the console nothing
+    /// more: it listens to its form, not to keys. WebDriver's key codes in
+    /// `text` ([`Key`], e.g. Enter) are pressed where they stand. A driver
+    /// without DevTools commands (not Chrome's) gets WebDriver's own key
+    /// presses for all of it.
     pub async fn enter(&self, text: &str) -> Result<(), BrowserError> {
         let action = || format!("type {text:?} into the request field #line");
         let field = self
-            .client
-            .find(Locator::Id("line"))
-            .await
+            .actionable(
+                FOCUS_FIELD,
+                "line",
+                || "the request field #line".to_owned(),
+                action,
+            )
+            .await?;
+        if !self.takes_devtools().await.map_err(command(action()))? {
+            field.clear().await.map_err(command(action()))?;
+            return field.send_keys(text).await.map_err(command(action()));
+        }
+        let pieces = pieces(text);
+        if !matches!(pieces.first(), Some(Piece::Text(_))) {
+            // Nothing inserted first to replace the selection: delete it,
+            // as a person would.
+            self.press(&[Key::Backspace.into()])
+                .await
+                .map_err(command(action()))?;
+        }
+        for piece in pieces {
+            match piece {
+                Piece::Text(text) => self
+                    .client
+                    .issue_cmd(DevTools::new("Input.insertText", json!({ "text": text })))
+                    .await
+                    .map(drop),
+                Piece::Keys(keys) => self.press(&keys).await,
+            }
             .map_err(command(action()))?;
-        field.clear().await.map_err(command(action()))?;
-        field.send_keys(text).await.map_err(command(action()))
+        }
+        Ok(())
     }
 
-    /// Clicks the button whose id or visible text is `name` ("send"): one
-    /// script finds it (rather than three WebDriver requests a button), and
-    /// WebDriver clicks it as a user would.
+    /// Whether the driver takes DevTools commands, asked once a session
+    /// with one that changes nothing.
+    async fn takes_devtools(&self) -> Result<bool, CmdError> {
+        if let Some(known) = self.devtools.get() {
+            return Ok(*known);
+        }
+        let probe = DevTools::new("Browser.getVersion", json!({}));
+        let takes = match self.client.issue_cmd(probe).await {
+            Ok(_) => true,
+            Err(error) if error.is_unknown_command() || error.is_unknown_method() => false,
+            Err(error) => return Err(error),
+        };
+        Ok(*self.devtools.get_or_init(|| takes))
+    }
+
+    /// Presses and releases each of `keys` in turn, in one request.
+    async fn press(&self, keys: &[char]) -> Result<(), CmdError> {
+        let presses = keys
+            .iter()
+            .fold(KeyActions::new("keyboard".to_owned()), |presses, &key| {
+                presses
+                    .then(KeyAction::Down { value: key })
+                    .then(KeyAction::Up { value: key })
+            });
+        self.client.perform_actions(presses).await
+    }
+
+    /// Clicks the button whose id or visible text is `name` ("send"), as a
+    /// person would: one script finds it, scrolls it into view and checks it
+    /// could be clicked (shown, enabled, not covered), then a mouse press and
+    /// release at its centre go through WebDriver's input actions — a real
+    /// click, without the element click's own checks that cost two round
+    /// trips more and say less when they fail.
     pub async fn hit(&self, name: &str) -> Result<(), BrowserError> {
         let action = || format!("click the button {name:?}");
+        let button = self
+            .actionable(FIND_BUTTON, name, || format!("the button {name:?}"), action)
+            .await?;
+        let click = MouseActions::new("mouse".to_owned())
+            .then(PointerAction::MoveToElement {
+                element: button,
+                duration: None,
+                x: 0.0,
+                y: 0.0,
+            })
+            .then(PointerAction::Down {
+                button: MOUSE_BUTTON_LEFT,
+            })
+            .then(PointerAction::Up {
+                button: MOUSE_BUTTON_LEFT,
+            });
+        self.client
+            .perform_actions(click)
+            .await
+            .map_err(command(action()))
+    }
+
+    /// Runs `script` (one of [`FOCUS_FIELD`], [`FIND_BUTTON`]) on `wanted`
+    /// and hands back the element it found ready for a person's hand, or
+    /// says why there is none: missing (with the page's buttons, for a
+    /// button), or shown but not usable.
+    async fn actionable(
+        &self,
+        script: &str,
+        wanted: &str,
+        what: impl Fn() -> String,
+        action: impl Fn() -> String,
+    ) -> Result<Element, BrowserError> {
         let found = self
             .client
-            .execute(
-                "const wanted = arguments[0];\
-                 const buttons = Array.from(document.querySelectorAll(\
-                   'button, input[type=submit], input[type=button]'));\
-                 const text = b => (b.innerText || '').trim();\
-                 const found = buttons.find(b => [b.id, text(b), b.value || ''].includes(wanted));\
-                 return found ? { button: found } : { seen: buttons.map(b => b.id || text(b)) };",
-                vec![json!(name)],
-            )
+            .execute(&format!("{ACTIONABLE}{script}"), vec![json!(wanted)])
             .await
             .map_err(command(action()))?;
-        if let Some(id) = found["button"][WEB_ELEMENT].as_str() {
-            let button = Element::from_element_id(self.client.clone(), id.to_owned().into());
-            return button.click().await.map_err(command(action()));
+        if let Some(id) = found["element"][WEB_ELEMENT].as_str() {
+            return Ok(Element::from_element_id(
+                self.client.clone(),
+                id.to_owned().into(),
+            ));
+        }
+        if let Some(why) = found["refused"].as_str() {
+            return Err(BrowserError::NotUsable {
+                what: what(),
+                why: why.to_owned(),
+            });
         }
         match serde_json::from_value::<Vec<String>>(found["seen"].clone()) {
-            Ok(buttons) => Err(BrowserError::NoButton {
-                name: name.to_owned(),
+            Ok(buttons) if script == FIND_BUTTON => Err(BrowserError::NoButton {
+                name: wanted.to_owned(),
                 buttons,
             }),
-            Err(_) => Err(unexpected("the page's buttons", &found)),
+            Ok(_) => Err(BrowserError::NotUsable {
+                what: what(),
+                why: "the page has no such element".to_owned(),
+            }),
+            Err(_) => Err(unexpected(&what(), &found)),
         }
     }
 
@@ -446,6 +562,100 @@ fn command(action: String) -> impl FnOnce(CmdError) -> BrowserError {
 /// The key under which WebDriver hands a script's element back (the W3C
 /// web element identifier).
 const WEB_ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
+
+/// What a person's hand needs of an element, in the page: `usable(el)` is
+/// `null` when it is shown, enabled and on top at its centre (scrolled into
+/// view first), else why not.
+const ACTIONABLE: &str = "const describe = e => e ? e.tagName.toLowerCase() \
+       + (e.id ? '#' + e.id : '') \
+       + (typeof e.className === 'string' && e.className ? '.' + e.className.trim().split(/\\s+/).join('.') : '') \
+       : 'nothing';\
+     const usable = e => {\
+       if (e.disabled) return 'it is disabled';\
+       e.scrollIntoView({ block: 'center', inline: 'center' });\
+       const box = e.getBoundingClientRect();\
+       const style = getComputedStyle(e);\
+       if (box.width === 0 || box.height === 0 || style.visibility !== 'visible') return 'it is not shown';\
+       const top = document.elementFromPoint(box.left + box.width / 2, box.top + box.height / 2);\
+       if (top !== e && !e.contains(top)) return 'it is covered by ' + describe(top);\
+       return null;\
+     };";
+
+/// The button whose id, text or value is `arguments[0]`, if usable.
+const FIND_BUTTON: &str = "const wanted = arguments[0];\
+     const buttons = Array.from(document.querySelectorAll(\
+       'button, input[type=submit], input[type=button]'));\
+     const text = b => (b.innerText || '').trim();\
+     const found = buttons.find(b => [b.id, text(b), b.value || ''].includes(wanted));\
+     if (!found) return { seen: buttons.map(b => b.id || text(b)) };\
+     const why = usable(found);\
+     return why ? { refused: why } : { element: found };";
+
+/// The field with id `arguments[0]`, if usable and not read-only, focused
+/// with its text selected, so that what is entered replaces it.
+const FOCUS_FIELD: &str = "const field = document.getElementById(arguments[0]);\
+     if (!field) return { seen: [] };\
+     const why = field.readOnly ? 'it is read-only' : usable(field);\
+     if (why) return { refused: why };\
+     field.focus();\
+     if (field.select) field.select();\
+     return document.activeElement === field ? { element: field } : { refused: 'it does not take the focus' };";
+
+/// Text to insert, or WebDriver key codes to press, in the order they came.
+#[derive(Debug, PartialEq, Eq)]
+enum Piece {
+    Text(String),
+    Keys(Vec<char>),
+}
+
+/// `text` cut where WebDriver's key codes (the private-use characters
+/// U+E000 to U+E05D, [`Key`]) begin and end.
+fn pieces(text: &str) -> Vec<Piece> {
+    let is_key = |c: char| ('\u{E000}'..='\u{E05D}').contains(&c);
+    let mut pieces: Vec<Piece> = Vec::new();
+    for c in text.chars() {
+        match (pieces.last_mut(), is_key(c)) {
+            (Some(Piece::Keys(keys)), true) => keys.push(c),
+            (Some(Piece::Text(text)), false) => text.push(c),
+            (_, true) => pieces.push(Piece::Keys(vec![c])),
+            (_, false) => pieces.push(Piece::Text(c.to_string())),
+        }
+    }
+    pieces
+}
+
+/// A DevTools command through chromedriver's `goog/cdp/execute`, such as
+/// `Input.insertText`: the text a paste or an input method would insert at
+/// the caret.
+#[derive(Debug)]
+struct DevTools {
+    command: &'static str,
+    params: Value,
+}
+
+impl DevTools {
+    fn new(command: &'static str, params: Value) -> DevTools {
+        DevTools { command, params }
+    }
+}
+
+impl WebDriverCompatibleCommand for DevTools {
+    fn endpoint(
+        &self,
+        base: &url::Url,
+        session: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base.join(&format!(
+            "session/{}/goog/cdp/execute",
+            session.unwrap_or_default()
+        ))
+    }
+
+    fn method_and_body(&self, _: &url::Url) -> (axum::http::Method, Option<String>) {
+        let body = json!({ "cmd": self.command, "params": self.params });
+        (axum::http::Method::POST, Some(body.to_string()))
+    }
+}
 
 fn unexpected(asked: &str, got: &Value) -> BrowserError {
     BrowserError::Unexpected {
@@ -690,6 +900,23 @@ mod tests {
             use std::os::unix::process::CommandExt;
             self.arg0(format!("sleep-{marker}"))
         }
+    }
+
+    #[test]
+    fn text_is_cut_where_key_codes_begin_and_end() {
+        let enter = char::from(Key::Enter);
+        let tab = char::from(Key::Tab);
+        assert_eq!(pieces(""), Vec::new());
+        assert_eq!(pieces("version"), vec![Piece::Text("version".to_owned())]);
+        assert_eq!(
+            pieces(&format!("get-tpi{enter}{tab}é{enter}")),
+            vec![
+                Piece::Text("get-tpi".to_owned()),
+                Piece::Keys(vec![enter, tab]),
+                Piece::Text("é".to_owned()),
+                Piece::Keys(vec![enter]),
+            ]
+        );
     }
 
     #[test]

@@ -4,7 +4,9 @@
 //! A browser costs most of a browser scenario's time to start, so a run
 //! keeps one ready ([`Browsers`]): one chromedriver for the whole run,
 //! started by its first browser scenario, and the next user's browser
-//! started while the current scenario runs. Isolation is not traded for it:
+//! started while the current scenario runs; users who open the console
+//! together have their browsers started side by side. Isolation is not
+//! traded for it:
 //! each browser is a process group of its own, started for one user of one
 //! scenario with an empty profile, and torn down with that scenario — its
 //! group stopped and `/proc` checked for every process of it — never
@@ -87,47 +89,96 @@ impl Browsers {
         }
     }
 
-    /// A browser for one user: fresh, its profile empty, its page blank.
-    pub async fn take(&self) -> anyhow::Result<FreshBrowser> {
+    /// A browser for each of `users` users, all fresh, their profiles
+    /// empty, their pages blank. The ready one goes to the first user; those
+    /// of the others start side by side, since a scenario that opens the
+    /// console for two users at once waits for the last of them. If any
+    /// cannot be had, those that could are closed again and the error says
+    /// why.
+    pub async fn take(&self, users: usize) -> anyhow::Result<Vec<FreshBrowser>> {
         let mut pool = self.pool.lock().await;
-        if let Some(remote) = &self.remote {
-            let dir = pool.next_dir()?;
-            let options = BrowserOptions {
-                chromium: None,
-                ..BrowserOptions::new(dir.join("profile"))
-            };
-            let browser = Browser::connect(remote, &options).await?;
-            return Ok(FreshBrowser::new(browser, None, dir, &self.removals));
-        }
-        let webdriver = pool.driver().await?;
-        let installation = pool
-            .installation
-            .clone()
-            .ok_or_else(|| anyhow::anyhow!("no browser installation"))?;
-        let ready = match pool.spare.take() {
-            Some(spare) => spare,
+        let starts = match &self.remote {
+            Some(remote) => {
+                let mut sessions = Vec::new();
+                for _ in 0..users {
+                    let dir = pool.next_dir()?;
+                    let options = BrowserOptions {
+                        chromium: None,
+                        ..BrowserOptions::new(dir.join("profile"))
+                    };
+                    let removals = self.removals.clone();
+                    sessions.push(async move {
+                        let browser = Browser::connect(remote, &options).await?;
+                        Ok(FreshBrowser::new(browser, None, dir, &removals))
+                    });
+                }
+                futures::future::join_all(sessions).await
+            }
             None => {
-                let dir = pool.next_dir()?;
-                tokio::spawn(prepare(installation, webdriver, dir, self.removals.clone()))
+                let webdriver = pool.driver().await?;
+                let installation = pool
+                    .installation
+                    .clone()
+                    .ok_or_else(|| anyhow::anyhow!("no browser installation"))?;
+                let mut starts: Vec<_> = pool.spare.take().into_iter().take(users).collect();
+                while starts.len() < users {
+                    let dir = pool.next_dir()?;
+                    starts.push(tokio::spawn(prepare(
+                        installation.clone(),
+                        webdriver.clone(),
+                        dir,
+                        self.removals.clone(),
+                    )));
+                }
+                futures::future::join_all(starts)
+                    .await
+                    .into_iter()
+                    .map(|start| {
+                        start.unwrap_or_else(|error| {
+                            Err(anyhow::anyhow!("the browser's start was lost: {error}"))
+                        })
+                    })
+                    .collect()
             }
         };
-        let fresh = ready
-            .await
-            .map_err(|error| anyhow::anyhow!("the browser's start was lost: {error}"))??;
-        if !fresh.is_running() {
-            // It died while it waited: say so rather than hand it out.
-            let output = fresh.last_output();
-            let leaks = fresh.close("the spare browser").await;
-            anyhow::bail!(
-                "the browser started for this user exited before it was used{}{output}",
-                if leaks.is_empty() {
-                    String::new()
-                } else {
-                    format!(" (and {})", leaks.join("; "))
+        drop(pool);
+        let mut fresh = Vec::new();
+        let mut failure = None;
+        for start in starts {
+            match start {
+                // It died while it waited: say so rather than hand it out.
+                Ok(browser) if !browser.is_running() => {
+                    let output = browser.last_output();
+                    let leaks = browser.close("the spare browser").await;
+                    failure.get_or_insert(anyhow::anyhow!(
+                        "the browser started for this user exited before it was used{}{output}",
+                        if leaks.is_empty() {
+                            String::new()
+                        } else {
+                            format!(" (and {})", leaks.join("; "))
+                        }
+                    ));
                 }
-            );
+                Ok(browser) => fresh.push(browser),
+                Err(error) => {
+                    failure.get_or_insert(error);
+                }
+            }
         }
-        Ok(fresh)
+        match failure {
+            None => Ok(fresh),
+            Some(error) => {
+                let mut leaks = Vec::new();
+                for browser in fresh {
+                    leaks.extend(browser.close("a browser started with it").await);
+                }
+                if leaks.is_empty() {
+                    Err(error)
+                } else {
+                    Err(anyhow::anyhow!("{error:#} (and {})", leaks.join("; ")))
+                }
+            }
+        }
     }
 
     /// Starts the next user's browser, unless one is already starting or
@@ -445,21 +496,45 @@ impl Web {
         })
     }
 
-    /// Opens a fresh browser for `user` on the console and waits until the
-    /// page says it is connected to the backend.
-    pub async fn open(&mut self, user: &str) -> anyhow::Result<()> {
-        if self.user(user).is_some() {
-            anyhow::bail!("\"{user}\" has already opened the console");
+    /// Opens a fresh browser for each of `users` on the console, side by
+    /// side, and waits until every page says it is connected to the
+    /// backend. An error names the user it befell.
+    pub async fn open(&mut self, users: &[&str]) -> anyhow::Result<()> {
+        for (index, user) in users.iter().enumerate() {
+            if self.user(user).is_some() || users[..index].contains(user) {
+                anyhow::bail!("\"{user}\" has already opened the console");
+            }
         }
-        let fresh = self.browsers.take().await?;
-        // Held before the page opens, so teardown closes it whatever happens.
-        self.users.push((user.to_owned(), fresh));
+        let fresh = self.browsers.take(users.len()).await.map_err(|error| {
+            error.context(match users {
+                [user] => format!("no browser could be started for {user:?}"),
+                _ => format!("the browsers of {} could not all be started", quoted(users)),
+            })
+        })?;
+        // Held before the pages open, so teardown closes them whatever happens.
+        let first = self.users.len();
+        self.users
+            .extend(users.iter().map(|user| user.to_string()).zip(fresh));
         let url = self.console.as_ref().map(Console::url).unwrap_or_default();
-        let browser = self
-            .user(user)
-            .ok_or_else(|| anyhow::anyhow!("the browser of \"{user}\" is gone"))?;
-        browser.open(&url).await?;
-        browser.wait_for_text("connected to", START_LIMIT).await?;
+        let pages = self.users[first..].iter().map(|(user, fresh)| {
+            let url = &url;
+            async move {
+                let connected = async {
+                    let browser = fresh
+                        .browser()
+                        .ok_or_else(|| anyhow::anyhow!("its browser is gone"))?;
+                    browser.open(url).await?;
+                    browser.wait_for_text("connected to", START_LIMIT).await?;
+                    anyhow::Ok(())
+                };
+                connected.await.map_err(|error| {
+                    error.context(format!("\"{user}\" could not open the console"))
+                })
+            }
+        });
+        for opened in futures::future::join_all(pages).await {
+            opened?;
+        }
         self.browsers.prepare_next().await?;
         Ok(())
     }
@@ -529,6 +604,16 @@ impl Web {
             }
         }
         leaks
+    }
+}
+
+/// `"Anna" and "Bruno"`, or `"Anna", "Bruno" and "Carla"`.
+fn quoted(users: &[&str]) -> String {
+    let quoted: Vec<String> = users.iter().map(|user| format!("{user:?}")).collect();
+    match quoted.split_last() {
+        Some((last, [])) => last.clone(),
+        Some((last, rest)) => format!("{} and {last}", rest.join(", ")),
+        None => "nobody".to_owned(),
     }
 }
 

@@ -204,14 +204,12 @@ impl DiscosWorld {
                 Err(error) => self.fail(format!("the console could not open: {error:#}")),
             }
         }
-        for user in users {
-            let opened = match self.web.as_mut() {
-                Some(web) => web.open(user).await,
-                None => Ok(()),
-            };
-            if let Err(error) = opened {
-                self.fail(format!("\"{user}\" could not open the console: {error:#}"));
-            }
+        let opened = match self.web.as_mut() {
+            Some(web) => web.open(users).await,
+            None => Ok(()),
+        };
+        if let Err(error) = opened {
+            self.fail(format!("{error:#}"));
         }
     }
 
