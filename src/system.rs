@@ -39,37 +39,26 @@ fn memory_figure(pid: u32, field: &str) -> io::Result<u64> {
 }
 
 /// The processes holding a TCP socket that listens on `port` (any local
-/// address, IPv4 or IPv6), from `/proc/net/tcp*` and `/proc/*/fd`.
+/// address, IPv4 or IPv6): the kernel's socket diagnostics (netlink
+/// `sock_diag`, what `ss` asks) give the listeners' inodes, and `/proc/*/fd`
+/// who holds them.
 ///
 /// Picking a free port and handing it to a backend races with everything
 /// else on the machine: another program may take the port first. A client
 /// must then not talk to that program as if it were the backend, so a
-/// caller checks who holds the listener. Processes whose descriptors this
-/// process may not read are not listed; empty on systems without `/proc`.
+/// caller checks who holds the listener. The kernel is asked for listeners
+/// only, which costs microseconds; `/proc/net/tcp` would list every
+/// connection of the machine, thousands in `TIME_WAIT` after a suite, at a
+/// cost that grows with them. Processes whose descriptors this process may
+/// not read are not listed; empty where the kernel has no socket
+/// diagnostics.
 pub fn listeners_on(port: u16) -> Vec<u32> {
-    let mut inodes = HashSet::new();
-    for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
-        let Ok(text) = std::fs::read_to_string(table) else {
-            continue;
-        };
-        for line in text.lines().skip(1) {
-            let fields: Vec<&str> = line.split_whitespace().collect();
-            // local_address is HEX_IP:HEX_PORT; state 0A is LISTEN.
-            let (Some(local), Some(state), Some(inode)) =
-                (fields.get(1), fields.get(3), fields.get(9))
-            else {
-                continue;
-            };
-            let listening_here = *state == "0A"
-                && local
-                    .rsplit_once(':')
-                    .and_then(|(_, hex)| u16::from_str_radix(hex, 16).ok())
-                    == Some(port);
-            if listening_here && let Ok(inode) = inode.parse::<u64>() {
-                inodes.insert(inode);
-            }
-        }
-    }
+    let inodes: HashSet<u64> = listening_sockets()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|(local_port, _)| *local_port == port)
+        .map(|(_, inode)| inode)
+        .collect();
     if inodes.is_empty() {
         return Vec::new();
     }
@@ -106,6 +95,74 @@ pub fn listeners_on(port: u16) -> Vec<u32> {
     holders
 }
 
+/// Every listening TCP socket of this network namespace, IPv4 and IPv6, as
+/// (local port, inode).
+fn listening_sockets() -> io::Result<Vec<(u16, u64)>> {
+    use netlink_packet_core::{
+        NLM_F_DUMP, NLM_F_REQUEST, NetlinkHeader, NetlinkMessage, NetlinkPayload,
+    };
+    use netlink_packet_sock_diag::SockDiagMessage;
+    use netlink_packet_sock_diag::constants::{AF_INET, AF_INET6, IPPROTO_TCP};
+    use netlink_packet_sock_diag::inet::{ExtensionFlags, InetRequest, SocketId, StateFlags};
+    use netlink_sys::{Socket, SocketAddr, protocols::NETLINK_SOCK_DIAG};
+
+    let bad = |error: netlink_packet_core::DecodeError| io::Error::other(error.to_string());
+    let mut socket = Socket::new(NETLINK_SOCK_DIAG)?;
+    socket.bind_auto()?;
+    socket.connect(&SocketAddr::new(0, 0))?;
+    let mut found = Vec::new();
+    for (family, socket_id) in [
+        (AF_INET, SocketId::new_v4()),
+        (AF_INET6, SocketId::new_v6()),
+    ] {
+        let mut header = NetlinkHeader::default();
+        header.flags = NLM_F_REQUEST | NLM_F_DUMP;
+        let mut request = NetlinkMessage::new(
+            header,
+            SockDiagMessage::InetRequest(InetRequest {
+                family,
+                protocol: IPPROTO_TCP,
+                extensions: ExtensionFlags::empty(),
+                states: StateFlags::LISTEN,
+                socket_id,
+            })
+            .into(),
+        );
+        request.finalize();
+        let mut bytes = vec![0; request.buffer_len()];
+        request.serialize(&mut bytes);
+        socket.send(&bytes, 0)?;
+        let mut buffer = vec![0; 32 * 1024];
+        'dump: loop {
+            let size = socket.recv(&mut &mut buffer[..], 0)?;
+            let mut offset = 0;
+            while offset < size {
+                let message = NetlinkMessage::<SockDiagMessage>::deserialize(&buffer[offset..size])
+                    .map_err(bad)?;
+                match message.payload {
+                    NetlinkPayload::InnerMessage(SockDiagMessage::InetResponse(response)) => {
+                        found.push((
+                            response.header.socket_id.source_port,
+                            u64::from(response.header.inode),
+                        ));
+                    }
+                    NetlinkPayload::Done(_) => break 'dump,
+                    NetlinkPayload::Error(error) => {
+                        return Err(io::Error::other(format!("sock_diag: {error:?}")));
+                    }
+                    _ => {}
+                }
+                let length = message.header.length as usize;
+                if length == 0 {
+                    break;
+                }
+                offset += length;
+            }
+        }
+    }
+    Ok(found)
+}
+
 /// Whether process `pid` has `key=value` in its environment, as it was when
 /// it started: a mark set on a backend's command is inherited by everything
 /// it starts, including what leaves its process group.
@@ -139,8 +196,17 @@ mod tests {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         assert_eq!(listeners_on(port), [std::process::id()]);
+        // A connection's own port is not a listener.
+        let client = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let client_port = client.local_addr().unwrap().port();
+        assert!(listeners_on(client_port).is_empty());
         drop(listener);
         assert!(listeners_on(port).is_empty());
+        // IPv6 listeners are found too, where the machine has IPv6.
+        if let Ok(six) = std::net::TcpListener::bind("[::1]:0") {
+            let port = six.local_addr().unwrap().port();
+            assert_eq!(listeners_on(port), [std::process::id()]);
+        }
     }
 
     #[test]

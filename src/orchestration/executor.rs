@@ -51,8 +51,24 @@ pub struct Executor {
     port: Option<u16>,
     process_group: Option<i32>,
     /// The reaper's mark in the environment of the latest start's processes.
-    mark: Option<String>,
+    mark: Option<Mark>,
     running: Option<Running>,
+}
+
+/// The reaper's mark of one start, and when the start's first process
+/// began (kernel clock ticks since boot): everything carrying the mark
+/// descends from that process, so no older process can, and the search for
+/// the mark reads the environments of younger processes only.
+#[derive(Debug, Clone)]
+struct Mark {
+    value: String,
+    since: u64,
+}
+
+impl Mark {
+    fn carried_by(&self, pid: u32, start: u64) -> bool {
+        start >= self.since && carries_mark(pid, &self.value)
+    }
 }
 
 #[derive(Debug)]
@@ -178,7 +194,7 @@ impl Executor {
     /// group's, and those that carry its mark wherever they went. Empty
     /// after a clean stop; a teardown check names what it finds here.
     pub fn leftover_processes(&self) -> Vec<(u32, String)> {
-        members(self.process_group.unwrap_or(0), self.mark.as_deref())
+        members(self.process_group.unwrap_or(0), self.mark.as_ref())
     }
 
     /// True while the main process is alive (a zombie is not).
@@ -236,7 +252,6 @@ impl Executor {
         }
         let mark = reaper().new_mark();
         command.env(REAPER_ENV, Reaper::environment_value(&mark));
-        self.mark = Some(mark);
         group::harden(&mut command);
         let started = Instant::now();
         let mut child = command
@@ -252,6 +267,12 @@ impl Executor {
                 source: std::io::Error::other("the process vanished as it was spawned"),
             });
         };
+        // Read before it is waited for: even a child that already exited
+        // stays in /proc, a zombie, until then.
+        self.mark = Some(Mark {
+            value: mark,
+            since: group::start_of(pid).unwrap_or(0),
+        });
         let echo = self.echo.then(|| self.name.clone());
         let mut readers = Vec::new();
         if let Some(stdout) = child.stdout.take() {
@@ -357,7 +378,7 @@ impl Executor {
             name: self.name.clone(),
             source,
         };
-        let mark = self.mark.as_deref();
+        let mark = self.mark.as_ref();
         signal_all(group, mark, self.stop_signal).map_err(signal_error)?;
         let graceful = tokio::time::timeout(self.grace, async {
             let status = running.child.wait().await;
@@ -365,20 +386,21 @@ impl Executor {
             status
         })
         .await;
-        let status = match graceful {
-            Ok(status) => status.map_err(wait_error)?,
+        match graceful {
+            // The leader exited and /proc showed nothing of it left.
+            Ok(status) => status.map_err(wait_error),
             Err(_) => {
                 signal_all(group, mark, Signal::SIGKILL).map_err(signal_error)?;
-                running.child.wait().await.map_err(wait_error)?
+                let status = running.child.wait().await.map_err(wait_error)?;
+                // Members that outlived the leader (or a leader that exited
+                // at once while its children ignored the signal) go now.
+                if !members(group, mark).is_empty() {
+                    signal_all(group, mark, Signal::SIGKILL).map_err(signal_error)?;
+                }
+                let _ = tokio::time::timeout(KILL_SETTLE, all_gone(group, mark)).await;
+                Ok(status)
             }
-        };
-        // Members that outlived the leader (or a leader that exited at once
-        // while its children ignored the signal) go now.
-        if !members(group, mark).is_empty() {
-            signal_all(group, mark, Signal::SIGKILL).map_err(signal_error)?;
         }
-        let _ = tokio::time::timeout(KILL_SETTLE, all_gone(group, mark)).await;
-        Ok(status)
     }
 
     /// Stops the process, runs `f`, then starts the process again and waits
@@ -413,7 +435,7 @@ impl Executor {
     pub fn kill(&mut self) -> Option<ExitStatus> {
         let mut running = self.running.take()?;
         let group = self.process_group.unwrap_or(0);
-        let mark = self.mark.as_deref();
+        let mark = self.mark.as_ref();
         let _ = signal_all(group, mark, Signal::SIGKILL);
         // The readers end by themselves: the pipes close with the group.
         // A SIGKILLed process dies within microseconds unless it is stuck in
@@ -448,7 +470,7 @@ impl Executor {
     async fn kill_and_drain(&mut self) {
         if let Some(mut running) = self.running.take() {
             let group = self.process_group.unwrap_or(0);
-            let mark = self.mark.as_deref();
+            let mark = self.mark.as_ref();
             let _ = signal_all(group, mark, Signal::SIGKILL);
             let _ = running.child.wait().await;
             let _ = tokio::time::timeout(KILL_SETTLE, all_gone(group, mark)).await;
@@ -481,17 +503,18 @@ impl Executor {
 
 /// The live processes of `group` and those carrying `mark`, wherever they
 /// went.
-fn members(group: i32, mark: Option<&str>) -> Vec<(u32, String)> {
-    live_processes(|pid, in_group| {
-        in_group == group || mark.is_some_and(|mark| carries_mark(pid, mark))
+fn members(group: i32, mark: Option<&Mark>) -> Vec<(u32, String)> {
+    live_processes(|pid, in_group, start| {
+        in_group == group || mark.is_some_and(|mark| mark.carried_by(pid, start))
     })
 }
 
 /// Sends `signal` to `group` and to every process carrying `mark` outside it.
-fn signal_all(group: i32, mark: Option<&str>, signal: Signal) -> Result<(), nix::errno::Errno> {
+fn signal_all(group: i32, mark: Option<&Mark>, signal: Signal) -> Result<(), nix::errno::Errno> {
     signal_group(group, signal)?;
     if let Some(mark) = mark {
-        let escaped = live_processes(|pid, in_group| in_group != group && carries_mark(pid, mark));
+        let escaped =
+            live_processes(|pid, in_group, start| in_group != group && mark.carried_by(pid, start));
         for (pid, _) in escaped {
             if let Ok(pid) = i32::try_from(pid) {
                 // One that ended meanwhile is what was wanted.
@@ -504,7 +527,7 @@ fn signal_all(group: i32, mark: Option<&str>, signal: Signal) -> Result<(), nix:
 
 /// Resolves once `/proc` shows nothing of `group` and `mark` alive, checking
 /// at once and then with the same back-off as the readiness probes.
-async fn all_gone(group: i32, mark: Option<&str>) {
+async fn all_gone(group: i32, mark: Option<&Mark>) {
     let mut pause = Duration::from_millis(1);
     while !members(group, mark).is_empty() {
         tokio::time::sleep(pause).await;

@@ -28,13 +28,14 @@ pub(crate) fn signal_group(process_group: i32, signal: Signal) -> Result<(), Err
 ///
 /// Empty on systems without `/proc`.
 pub fn processes_in_group(process_group: i32) -> Vec<(u32, String)> {
-    live_processes(|_, group| group == process_group)
+    live_processes(|_, group, _| group == process_group)
 }
 
-/// The live processes (not zombies) for which `keep(pid, process group)`
-/// holds, as `(pid, command line)`, sorted by pid; this process is never
-/// among them. Empty on systems without `/proc`.
-pub(crate) fn live_processes(mut keep: impl FnMut(u32, i32) -> bool) -> Vec<(u32, String)> {
+/// The live processes (not zombies) for which `keep(pid, process group,
+/// start)` holds, as `(pid, command line)`, sorted by pid; this process is
+/// never among them. `start` is when the process started, in the kernel's
+/// clock ticks since boot ([`start_of`]). Empty on systems without `/proc`.
+pub(crate) fn live_processes(mut keep: impl FnMut(u32, i32, u64) -> bool) -> Vec<(u32, String)> {
     let Ok(entries) = std::fs::read_dir("/proc") else {
         return Vec::new();
     };
@@ -54,10 +55,15 @@ pub(crate) fn live_processes(mut keep: impl FnMut(u32, i32) -> bool) -> Vec<(u32
         let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
             continue;
         };
-        let Some((state, group)) = parse_stat(&stat) else {
+        let Some(Stat {
+            state,
+            group,
+            start,
+        }) = parse_stat(&stat)
+        else {
             continue;
         };
-        if state != 'Z' && state != 'X' && keep(pid, group) {
+        if state != 'Z' && state != 'X' && keep(pid, group, start) {
             found.push((pid, command_line(pid)));
         }
     }
@@ -87,19 +93,40 @@ pub(crate) fn is_alive(pid: u32) -> bool {
     std::fs::read_to_string(format!("/proc/{pid}/stat"))
         .ok()
         .and_then(|stat| parse_stat(&stat))
-        .is_some_and(|(state, _)| state != 'Z' && state != 'X')
+        .is_some_and(|stat| stat.state != 'Z' && stat.state != 'X')
 }
 
-/// The state and process group from `/proc/PID/stat`. The command name in
-/// parentheses may itself contain spaces and parentheses, so fields are
-/// counted from the last `)`.
-fn parse_stat(stat: &str) -> Option<(char, i32)> {
+/// The state, process group and start from `/proc/PID/stat`. The command
+/// name in parentheses may itself contain spaces and parentheses, so fields
+/// are counted from the last `)`.
+#[derive(Debug, PartialEq, Eq)]
+struct Stat {
+    state: char,
+    group: i32,
+    start: u64,
+}
+
+/// When process `pid` started, in the kernel's clock ticks since boot: a
+/// process started after it is at least as young, so a search for what it
+/// left behind can pass over older ones without reading their environment.
+pub(crate) fn start_of(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    parse_stat(&stat).map(|stat| stat.start)
+}
+
+/// Fields of `/proc/PID/stat` counted from after the command's closing
+/// parenthesis: the state is field 3, the group 5, the start 22.
+fn parse_stat(stat: &str) -> Option<Stat> {
     let rest = &stat[stat.rfind(')')? + 1..];
-    let mut fields = rest.split_whitespace();
+    let mut fields = rest.split_ascii_whitespace();
     let state = fields.next()?.chars().next()?;
-    let _parent = fields.next()?;
-    let group = fields.next()?.parse().ok()?;
-    Some((state, group))
+    let group = fields.nth(1)?.parse().ok()?;
+    let start = fields.nth(16)?.parse().ok()?;
+    Some(Stat {
+        state,
+        group,
+        start,
+    })
 }
 
 /// The command line of process `pid` as `ps` shows it, or its name in
@@ -146,9 +173,27 @@ mod tests {
 
     #[test]
     fn stat_with_parentheses_in_the_name_is_parsed() {
-        let stat = "1234 (a (weird) name) S 1 999 999 0 -1 4194560";
-        assert_eq!(parse_stat(stat), Some(('S', 999)));
+        let stat = "1234 (a (weird) name) S 1 999 999 0 -1 4194560 \
+                    5 0 0 0 0 0 0 0 20 0 1 0 8721 10000 200";
+        assert_eq!(
+            parse_stat(stat),
+            Some(Stat {
+                state: 'S',
+                group: 999,
+                start: 8721
+            })
+        );
         assert_eq!(parse_stat("garbage"), None);
+        assert_eq!(parse_stat("1 (short) S 1 2"), None);
+        let own = start_of(std::process::id()).expect("this process started");
+        let mut child = std::process::Command::new("sleep")
+            .arg("5")
+            .spawn()
+            .unwrap();
+        let younger = start_of(child.id()).expect("the child runs");
+        child.kill().unwrap();
+        child.wait().unwrap();
+        assert!(younger >= own, "{younger} < {own}");
     }
 
     #[test]
@@ -174,7 +219,7 @@ mod tests {
         assert!(!environment_lists(pid, "DISCOS_GROUP_TEST", |e| e == b"two"));
         assert!(!environment_lists(pid, "DISCOS_GROUP", |_| true));
         assert!(
-            live_processes(|_, _| true)
+            live_processes(|_, _, _| true)
                 .iter()
                 .all(|(p, _)| *p != std::process::id()),
             "this process is never listed"

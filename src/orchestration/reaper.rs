@@ -240,7 +240,7 @@ impl Reaper {
     /// of groups of executors still running.
     pub fn processes(&self) -> Vec<(u32, String)> {
         let groups = self.lock().groups.clone();
-        live_processes(|pid, group| groups.contains(&group) || self.carries_run_mark(pid))
+        live_processes(|pid, group, _| groups.contains(&group) || self.carries_run_mark(pid))
     }
 
     /// Kills, at once, every process [`Reaper::processes`] lists — again
