@@ -120,7 +120,12 @@ impl Browsers {
                     .installation
                     .clone()
                     .ok_or_else(|| anyhow::anyhow!("no browser installation"))?;
-                let mut starts: Vec<_> = pool.spare.take().into_iter().take(users).collect();
+                let mut starts = Vec::new();
+                if users > 0
+                    && let Some(spare) = pool.spare.take()
+                {
+                    starts.push(spare);
+                }
                 while starts.len() < users {
                     let dir = pool.next_dir()?;
                     starts.push(tokio::spawn(prepare(
