@@ -10,7 +10,7 @@
 //! instead, so CI cannot pass without really driving the browser.
 
 mod browser_support;
-use browser_support::{LIMIT, POLL, installation, remove, scratch, start_driver, wait_until_gone};
+use browser_support::{LIMIT, POLL, installation, remove, scratch, start_driver, stop_driver};
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -31,7 +31,7 @@ async fn a_user_enters_a_line_hits_send_and_sees_the_answer() {
     };
     let scratch = scratch("console-browser");
     let profile = scratch.join("profile");
-    let (mut driver, webdriver) = start_driver(&installation, &scratch).await;
+    let (driver, webdriver) = start_driver(&installation, &scratch).await;
 
     let simulator = Server::start(
         server::Config::default(),
@@ -125,11 +125,7 @@ async fn a_user_enters_a_line_hits_send_and_sees_the_answer() {
         eprintln!("cannot keep the screenshot at {}: {e}", shot.display());
     }
 
-    driver
-        .stop()
-        .await
-        .expect("chromedriver stops with its group");
-    wait_until_gone(&profile).await;
+    stop_driver(driver, &profile).await;
     let deadline = Instant::now() + LIMIT;
     while console.backend_connections() > 0 {
         assert!(
@@ -173,7 +169,7 @@ async fn another_sites_page_cannot_drive_the_console() {
     };
     let scratch = scratch("console-browser");
     let profile = scratch.join("profile");
-    let (mut driver, webdriver) = start_driver(&installation, &scratch).await;
+    let (driver, webdriver) = start_driver(&installation, &scratch).await;
 
     let simulator = Server::start(
         server::Config::default(),
@@ -263,11 +259,7 @@ async fn another_sites_page_cannot_drive_the_console() {
     assert!(!rebound.contains("DISCOS console"), "{rebound}");
 
     client.close().await.unwrap();
-    driver
-        .stop()
-        .await
-        .expect("chromedriver stops with its group");
-    wait_until_gone(&profile).await;
+    stop_driver(driver, &profile).await;
     site_stop.cancel();
     site_task.await.unwrap().unwrap();
     console.shutdown().await;
@@ -305,7 +297,7 @@ async fn entering_replaces_the_text_and_what_a_person_could_not_use_is_said() {
     };
     let scratch = scratch("browser-hands");
     let profile = scratch.join("profile");
-    let (mut driver, webdriver) = start_driver(&installation, &scratch).await;
+    let (driver, webdriver) = start_driver(&installation, &scratch).await;
     let options = BrowserOptions {
         chromium: Some(installation.chromium.clone()),
         ..BrowserOptions::new(&profile)
@@ -360,11 +352,7 @@ async fn entering_replaces_the_text_and_what_a_person_could_not_use_is_said() {
             "the button \"under\" cannot be used: it is covered by div#cover.modal.shade",
         ]
     );
-    driver
-        .stop()
-        .await
-        .expect("chromedriver stops with its group");
-    wait_until_gone(&profile).await;
+    stop_driver(driver, &profile).await;
     remove(&scratch);
 }
 

@@ -9,7 +9,7 @@
 //! instead, so CI cannot pass without really driving the browser.
 
 mod browser_support;
-use browser_support::{installation, remove, scratch, start_driver, wait_until_gone};
+use browser_support::{installation, remove, scratch, start_driver, stop_driver};
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -90,7 +90,7 @@ async fn a_reviewer_follows_a_failure_and_filters_by_status() {
     let section9_id = acceptance::report::scenario_id(feature, section9);
 
     let profile = scratch.join("profile");
-    let (mut driver, webdriver) = start_driver(&installation, &scratch).await;
+    let (driver, webdriver) = start_driver(&installation, &scratch).await;
     let options = BrowserOptions {
         chromium: Some(installation.chromium.clone()),
         window_size: (1280, 900),
@@ -244,11 +244,7 @@ async fn a_reviewer_follows_a_failure_and_filters_by_status() {
     }
     closed.expect("the session ends");
 
-    driver
-        .stop()
-        .await
-        .expect("chromedriver stops with its group");
-    wait_until_gone(&profile).await;
+    stop_driver(driver, &profile).await;
     remove(&scratch);
     eprintln!("report browser test took {:.2?}", started.elapsed());
 }

@@ -78,3 +78,13 @@ pub async fn start_driver(installation: &Installation, scratch: &Path) -> (Execu
     let webdriver = format!("http://127.0.0.1:{}", driver.port().unwrap());
     (driver, webdriver)
 }
+
+/// Stops chromedriver with its group, and waits until no process of the
+/// browser whose profile is `profile` is left.
+pub async fn stop_driver(mut driver: Executor, profile: &Path) {
+    driver
+        .stop()
+        .await
+        .expect("chromedriver stops with its group");
+    wait_until_gone(profile).await;
+}
