@@ -49,12 +49,12 @@ fn memory_figure(pid: u32, field: &str) -> io::Result<u64> {
 /// caller checks who holds the listener. The kernel is asked for listeners
 /// only, which costs microseconds; `/proc/net/tcp` would list every
 /// connection of the machine, thousands in `TIME_WAIT` after a suite, at a
-/// cost that grows with them. Processes whose descriptors this process may
-/// not read are not listed; empty where the kernel has no socket
-/// diagnostics.
+/// cost that grows with them, and is read only where the kernel has no
+/// socket diagnostics. Processes whose descriptors this process may not read
+/// are not listed; empty on systems without `/proc`.
 pub fn listeners_on(port: u16) -> Vec<u32> {
     let inodes: HashSet<u64> = listening_sockets()
-        .unwrap_or_default()
+        .unwrap_or_else(|_| listening_sockets_in_proc())
         .into_iter()
         .filter(|(local_port, _)| *local_port == port)
         .map(|(_, inode)| inode)
@@ -93,6 +93,31 @@ pub fn listeners_on(port: u16) -> Vec<u32> {
     }
     holders.sort_unstable();
     holders
+}
+
+/// The same as [`listening_sockets`], from `/proc/net/tcp` and
+/// `/proc/net/tcp6` (state `0A` is LISTEN).
+fn listening_sockets_in_proc() -> Vec<(u16, u64)> {
+    let mut found = Vec::new();
+    for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
+        let Ok(text) = std::fs::read_to_string(table) else {
+            continue;
+        };
+        for line in text.lines().skip(1) {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            // local_address is HEX_IP:HEX_PORT.
+            if let (Some(local), Some(&"0A"), Some(inode)) =
+                (fields.get(1), fields.get(3), fields.get(9))
+                && let Some(port) = local
+                    .rsplit_once(':')
+                    .and_then(|(_, hex)| u16::from_str_radix(hex, 16).ok())
+                && let Ok(inode) = inode.parse::<u64>()
+            {
+                found.push((port, inode));
+            }
+        }
+    }
+    found
 }
 
 /// Every listening TCP socket of this network namespace, IPv4 and IPv6, as
@@ -202,6 +227,20 @@ mod tests {
         assert!(listeners_on(client_port).is_empty());
         drop(listener);
         assert!(listeners_on(port).is_empty());
+        // Both sources agree where both exist.
+        let again = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let inode_of = |found: Vec<(u16, u64)>, port: u16| {
+            found
+                .into_iter()
+                .find(|(p, _)| *p == port)
+                .map(|(_, inode)| inode)
+        };
+        let port = again.local_addr().unwrap().port();
+        let from_proc = inode_of(listening_sockets_in_proc(), port);
+        assert!(from_proc.is_some());
+        if let Ok(found) = listening_sockets() {
+            assert_eq!(inode_of(found, port), from_proc);
+        }
         // IPv6 listeners are found too, where the machine has IPv6.
         if let Ok(six) = std::net::TcpListener::bind("[::1]:0") {
             let port = six.local_addr().unwrap().port();
