@@ -6,6 +6,8 @@
 //! `--steps` lists the library. Inner runs print into their outcome, not
 //! into this test's output.
 
+mod browser_support;
+
 use clap::Parser;
 use std::path::{Path, PathBuf};
 
@@ -571,12 +573,7 @@ fn bad_targets_are_refused_before_anything_runs() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_failed_browser_step_leaves_the_page_behind_linked_from_the_report() {
-    use discos_acceptance::acceptance::browser::Installation;
-    if let Err(missing) = Installation::find() {
-        if std::env::var("DISCOS_REQUIRE_BROWSER").as_deref() == Ok("1") {
-            panic!("DISCOS_REQUIRE_BROWSER=1 but {missing}");
-        }
-        eprintln!("skipped: {missing}");
+    if browser_support::installation().is_none() {
         return;
     }
     let base = std::env::temp_dir().join(format!("discos-browser-report-{}", std::process::id()));
@@ -622,16 +619,9 @@ async fn a_failed_browser_step_leaves_the_page_behind_linked_from_the_report() {
 /// no browser process or folder is left.
 #[test]
 fn browsers_started_together_are_closed_together_when_one_fails() {
-    use discos_acceptance::acceptance::browser::{Installation, processes_mentioning};
-    let installation = match Installation::find() {
-        Ok(installation) => installation,
-        Err(missing) => {
-            if std::env::var("DISCOS_REQUIRE_BROWSER").as_deref() == Ok("1") {
-                panic!("DISCOS_REQUIRE_BROWSER=1 but {missing}");
-            }
-            eprintln!("skipped: {missing}");
-            return;
-        }
+    use discos_acceptance::acceptance::browser::processes_mentioning;
+    let Some(installation) = browser_support::installation() else {
+        return;
     };
     let child = std::process::Command::new(env!("CARGO_BIN_EXE_discos-sim"))
         .arg("check")
@@ -1068,13 +1058,9 @@ fn a_second_signal_ends_the_run_at_once_and_still_leaves_nothing() {
 
 #[test]
 fn an_interrupted_browser_run_leaves_no_chromium_and_no_profile() {
-    use discos_acceptance::acceptance::browser::{Installation, processes_mentioning};
+    use discos_acceptance::acceptance::browser::processes_mentioning;
     use nix::sys::signal::Signal;
-    if let Err(missing) = Installation::find() {
-        if std::env::var("DISCOS_REQUIRE_BROWSER").as_deref() == Ok("1") {
-            panic!("DISCOS_REQUIRE_BROWSER=1 but {missing}");
-        }
-        eprintln!("skipped: {missing}");
+    if browser_support::installation().is_none() {
         return;
     }
     for signal in [Signal::SIGINT, Signal::SIGKILL] {

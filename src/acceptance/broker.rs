@@ -577,7 +577,8 @@ impl ScenarioBroker {
                         ));
                         break;
                     }
-                    // A connection closed a moment ago may still be listed.
+                    // A connection closed a moment ago may still be listed,
+                    // and the broker's listing has no events: ask again.
                     tokio::time::sleep(Duration::from_millis(100)).await;
                 }
                 Err(error) => {
