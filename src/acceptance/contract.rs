@@ -7,6 +7,11 @@
 //! as the contract does (name, code, success fields, numbers as numbers,
 //! the fixed phrases word for word) and cite the clause's anchor.
 
+use std::sync::OnceLock;
+
+use pulldown_cmark::{Event, HeadingLevel, Options, Parser, Tag, TagEnd};
+use serde::{Deserialize, Serialize};
+
 use crate::protocol::{Code, Message, request_from_text};
 
 /// Where the contract lives, relative to the project's root.
@@ -169,6 +174,389 @@ pub fn number(text: &str) -> Option<f64> {
     if decimal { text.parse().ok() } else { None }
 }
 
+/// How much a requirement of the contract weighs, as conformance suites
+/// grade them: a backend that breaks a MUST cannot be driven by DISCOS (it
+/// breaks, or silently misreads a reply); one that breaks a SHOULD departs
+/// from the protocol text's wording or the reference's behaviour, which
+/// DISCOS does not rely on, and passes unless the run is `--strict`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum Strength {
+    /// DISCOS breaks or misreads otherwise.
+    #[serde(rename = "MUST")]
+    Must,
+    /// The protocol text's or the reference's way, which DISCOS does not
+    /// rely on.
+    #[serde(rename = "SHOULD")]
+    Should,
+}
+
+impl Strength {
+    /// `MUST` or `SHOULD`, as the contract's table writes it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Strength::Must => "MUST",
+            Strength::Should => "SHOULD",
+        }
+    }
+
+    /// `must` or `should`, as a scenario's tag starts (`@must:crlf`).
+    pub fn tag(self) -> &'static str {
+        match self {
+            Strength::Must => "must",
+            Strength::Should => "should",
+        }
+    }
+
+    fn of_word(word: &str) -> Option<Strength> {
+        match word {
+            "MUST" => Some(Strength::Must),
+            "SHOULD" => Some(Strength::Should),
+            _ => None,
+        }
+    }
+}
+
+impl std::fmt::Display for Strength {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One row of the contract's `## Requirements` table: what a scenario names
+/// with `@must:<id>` or `@should:<id>`, and a failing step with
+/// [`DiscosWorld::fail_requirement`](crate::acceptance::DiscosWorld::fail_requirement).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Requirement {
+    /// Kebab-case, stable once published: reports and tags use it.
+    pub id: String,
+    /// MUST or SHOULD.
+    pub strength: Strength,
+    /// What a backend does, completing "a backend …" (Markdown).
+    pub statement: String,
+    /// Why DISCOS or the contract needs it (Markdown).
+    pub because: String,
+    /// The anchor of the clause that states it in detail.
+    pub clause: String,
+    /// Its row's line in the contract.
+    #[serde(default)]
+    pub line: usize,
+}
+
+impl Requirement {
+    /// How a failure of it begins: `MUST same-name — docs/protocol.md#replies`.
+    pub fn citation(&self) -> String {
+        cite(self.strength, &self.id, &self.clause)
+    }
+}
+
+/// The heading of the section that holds the requirements table.
+pub const REQUIREMENTS_HEADING: &str = "Requirements";
+
+/// The table's columns, as the contract writes its header (the third starts
+/// so: it is read as "a backend …").
+const COLUMNS: [&str; 5] = ["id", "strength", "a backend", "because", "clause"];
+
+/// What is wrong with the requirements table, and on which line.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{CONTRACT}:{line}: {problem}")]
+pub struct TableError {
+    /// The line of the row (or heading) at fault, from 1.
+    pub line: usize,
+    /// What is wrong with it, and what the table needs instead.
+    pub problem: String,
+}
+
+/// The requirements of the compiled-in contract, read once; the error names
+/// the row at fault (a unit test keeps the compiled-in table readable).
+pub fn requirements() -> Result<&'static [Requirement], &'static TableError> {
+    static TABLE: OnceLock<Result<Vec<Requirement>, TableError>> = OnceLock::new();
+    TABLE
+        .get_or_init(|| parse_requirements(CONTRACT_TEXT))
+        .as_ref()
+        .map(Vec::as_slice)
+}
+
+/// The requirement of the compiled-in contract called `id`.
+pub fn requirement(id: &str) -> Option<&'static Requirement> {
+    requirements().ok()?.iter().find(|r| r.id == id)
+}
+
+/// The requirement a scenario's tag names: `must:crlf` is (MUST, `crlf`).
+/// Whether the table has it, with that strength, is for the caller to check.
+pub fn requirement_tag(tag: &str) -> Option<(Strength, &str)> {
+    let (strength, id) = tag.split_once(':')?;
+    let strength = [Strength::Must, Strength::Should]
+        .into_iter()
+        .find(|s| s.tag() == strength)?;
+    Some((strength, id))
+}
+
+/// How a failure of a requirement begins: `MUST same-name —
+/// docs/protocol.md#replies`; [`cited`] reads it back.
+pub fn cite(strength: Strength, id: &str, clause: &str) -> String {
+    format!("{strength} {id} — {CONTRACT}#{clause}")
+}
+
+/// The strength and id a failure message begins with, if it begins with a
+/// [`cite`]ation.
+pub fn cited(message: &str) -> Option<(Strength, &str)> {
+    let (word, rest) = message.split_once(' ')?;
+    let strength = Strength::of_word(word)?;
+    let (id, rest) = rest.split_once(" — ")?;
+    (is_kebab(id) && rest.starts_with(&format!("{CONTRACT}#"))).then_some((strength, id))
+}
+
+fn is_kebab(id: &str) -> bool {
+    !id.is_empty()
+        && id.split('-').all(|part| {
+            !part.is_empty()
+                && part
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        })
+}
+
+/// Reads the table of the `## Requirements` section of `markdown` (the
+/// contract's text). Every row must hold a kebab-case id in backticks, once
+/// in the table; `MUST` or `SHOULD`; a statement and a reason; and a link
+/// to the anchor of a heading of the same page. The error names the first
+/// row that does not.
+pub fn parse_requirements(markdown: &str) -> Result<Vec<Requirement>, TableError> {
+    let line_of = |offset: usize| markdown[..offset].matches('\n').count() + 1;
+    let anchors = heading_anchors(markdown);
+    let mut events = Parser::new_ext(markdown, Options::ENABLE_TABLES).into_offset_iter();
+    // The section's heading, then its first table before the next heading
+    // of its level or above.
+    let mut heading: Option<(HeadingLevel, usize, String)> = None;
+    let mut section: Option<(HeadingLevel, usize)> = None;
+    let mut table_at = None;
+    for (event, range) in events.by_ref() {
+        match event {
+            Event::Start(Tag::Heading { level, .. }) => {
+                if let Some((open, _)) = section
+                    && level <= open
+                {
+                    break;
+                }
+                heading = Some((level, range.start, String::new()));
+            }
+            Event::Text(text) | Event::Code(text) => {
+                if let Some((_, _, title)) = &mut heading {
+                    title.push_str(&text);
+                }
+            }
+            Event::End(TagEnd::Heading(_)) => {
+                if let Some((level, at, title)) = heading.take()
+                    && section.is_none()
+                    && title.trim() == REQUIREMENTS_HEADING
+                {
+                    section = Some((level, at));
+                }
+            }
+            Event::Start(Tag::Table(_)) if section.is_some() => {
+                table_at = Some(range.start);
+                break;
+            }
+            _ => {}
+        }
+    }
+    let Some((_, heading_at)) = section else {
+        return Err(TableError {
+            line: 1,
+            problem: format!(
+                "there is no section \"## {REQUIREMENTS_HEADING}\" holding the table of requirements"
+            ),
+        });
+    };
+    let Some(table_at) = table_at else {
+        return Err(TableError {
+            line: line_of(heading_at),
+            problem: format!(
+                "the section \"{REQUIREMENTS_HEADING}\" holds no table; it needs one with the columns | {} … | because | clause |",
+                COLUMNS[..3].join(" | ")
+            ),
+        });
+    };
+    let mut rows: Vec<Row> = Vec::new();
+    let mut cell: Option<Cell> = None;
+    for (event, range) in events {
+        match event {
+            Event::Start(Tag::TableHead | Tag::TableRow) => rows.push(Row {
+                at: range.start,
+                text: markdown[range.clone()].trim_end().to_owned(),
+                cells: Vec::new(),
+            }),
+            Event::Start(Tag::TableCell) => {
+                cell = Some(Cell {
+                    source: markdown[range].trim().to_owned(),
+                    end: 0,
+                    ..Cell::default()
+                });
+            }
+            Event::End(TagEnd::TableCell) => {
+                if let (Some(mut done), Some(row)) = (cell.take(), rows.last_mut()) {
+                    done.end = range.end;
+                    row.cells.push(done);
+                }
+            }
+            Event::End(TagEnd::Table) => break,
+            event => {
+                if let Some(cell) = &mut cell {
+                    cell.read(event);
+                }
+            }
+        }
+    }
+    let mut rows = rows.into_iter();
+    let Some(head) = rows.next() else {
+        return Err(TableError {
+            line: line_of(table_at),
+            problem: "the requirements table has no header".to_owned(),
+        });
+    };
+    let titles: Vec<&str> = head.cells.iter().map(|c| c.source.as_str()).collect();
+    let header_fits = titles.len() == COLUMNS.len()
+        && titles
+            .iter()
+            .zip(COLUMNS)
+            .all(|(title, column)| title.starts_with(column));
+    if !header_fits {
+        return Err(TableError {
+            line: line_of(head.at),
+            problem: format!(
+                "the requirements table's header is \"{}\"; it must be | id | strength | a backend … | because | clause |",
+                head.text
+            ),
+        });
+    }
+    let mut requirements: Vec<Requirement> = Vec::new();
+    for row in rows {
+        let line = line_of(row.at);
+        let requirement = row.requirement(&anchors).map_err(|problem| TableError {
+            line,
+            problem: format!("the row \"{}\" {problem}", row.text),
+        })?;
+        if let Some(first) = requirements.iter().find(|r| r.id == requirement.id) {
+            return Err(TableError {
+                line,
+                problem: format!(
+                    "the row \"{}\" repeats the id `{}` of line {}; an id names one requirement",
+                    row.text, first.id, first.line
+                ),
+            });
+        }
+        requirements.push(Requirement {
+            line,
+            ..requirement
+        });
+    }
+    if requirements.is_empty() {
+        return Err(TableError {
+            line: line_of(table_at),
+            problem: "the requirements table has no rows".to_owned(),
+        });
+    }
+    Ok(requirements)
+}
+
+/// A row of the requirements table, as Markdown read it.
+struct Row {
+    /// Where it starts in the text.
+    at: usize,
+    /// Its line, as written.
+    text: String,
+    cells: Vec<Cell>,
+}
+
+/// A cell of the requirements table: its text as written, and what it is
+/// made of.
+#[derive(Default)]
+struct Cell {
+    source: String,
+    /// Where it ends in the text.
+    end: usize,
+    /// Its code spans.
+    code: Vec<String>,
+    /// Its links' destinations.
+    links: Vec<String>,
+    /// Whether it holds anything but its code spans.
+    other: bool,
+}
+
+impl Cell {
+    fn read(&mut self, event: Event<'_>) {
+        match event {
+            Event::Code(code) => self.code.push(code.into_string()),
+            Event::Start(Tag::Link { dest_url, .. }) => self.links.push(dest_url.into_string()),
+            Event::Text(text) if text.trim().is_empty() => {}
+            _ => self.other = true,
+        }
+    }
+}
+
+impl Row {
+    fn requirement(&self, anchors: &[String]) -> Result<Requirement, String> {
+        let cells = &self.cells;
+        let filled = cells.iter().filter(|c| !c.source.is_empty()).count();
+        if filled < COLUMNS.len() {
+            return Err(format!(
+                "has {filled} filled cell(s); it needs {}: id, strength, what a backend does, because, clause",
+                COLUMNS.len()
+            ));
+        }
+        if let Some(last) = cells.last()
+            && self.text.len() > last.end.saturating_sub(self.at)
+            && self.text[last.end - self.at..]
+                .trim_start_matches('|')
+                .trim()
+                != ""
+        {
+            return Err(format!(
+                "has more than {} cells; write a `|` inside a cell as `\\|`",
+                COLUMNS.len()
+            ));
+        }
+        let id = match (cells[0].code.as_slice(), cells[0].other) {
+            ([id], false) if is_kebab(id) => id.clone(),
+            _ => {
+                return Err(format!(
+                    "has the id {}; write one kebab-case id in backticks, such as `same-name`",
+                    cells[0].source
+                ));
+            }
+        };
+        let Some(strength) = Strength::of_word(&cells[1].source) else {
+            return Err(format!(
+                "has the strength \"{}\"; write MUST or SHOULD",
+                cells[1].source
+            ));
+        };
+        let clause = match cells[4].links.as_slice() {
+            [link] => link.strip_prefix('#').unwrap_or_default().to_owned(),
+            _ => String::new(),
+        };
+        if clause.is_empty() {
+            return Err(format!(
+                "has the clause {}; write one link to an anchor of {CONTRACT}, such as [replies](#replies)",
+                cells[4].source
+            ));
+        }
+        if !anchors.contains(&clause) {
+            return Err(format!(
+                "links to #{clause}, which is no heading's anchor in {CONTRACT}"
+            ));
+        }
+        Ok(Requirement {
+            id,
+            strength,
+            statement: cells[2].source.clone(),
+            because: cells[3].source.clone(),
+            clause,
+            line: 0,
+        })
+    }
+}
+
 /// The anchors a Markdown page gets from its headings, as GitHub makes
 /// them: lower case, spaces to dashes, punctuation other than `-` and `_`
 /// dropped.
@@ -225,6 +613,136 @@ mod tests {
                 "{CONTRACT} has no heading for #{anchor}; it has {anchors:?}"
             );
         }
+    }
+
+    const TABLE: &str = "# Contract\n\n## Replies\n\nText.\n\n## Requirements\n\n\
+        | id | strength | a backend … | because | clause |\n\
+        |---|---|---|---|---|\n\
+        | `same-name` | MUST | names the reply as its request, even `a\\|b` | DISCOS matches on it | [replies](#replies) |\n\
+        | `wording` | SHOULD | words it as the text does | the text says so | [the replies](#replies) |\n\
+        \n## Next\n\n| not | this |\n|---|---|\n| a | b |\n";
+
+    /// `TABLE` with its line `line` (from 1) replaced.
+    fn with_line(line: usize, text: &str) -> String {
+        let mut lines: Vec<&str> = TABLE.lines().collect();
+        lines[line - 1] = text;
+        lines.join("\n")
+    }
+
+    #[test]
+    fn the_requirements_table_is_read_row_by_row() {
+        let table = parse_requirements(TABLE).unwrap();
+        assert_eq!(table.len(), 2, "{table:?}");
+        assert_eq!(
+            table[0],
+            Requirement {
+                id: "same-name".to_owned(),
+                strength: Strength::Must,
+                statement: "names the reply as its request, even `a\\|b`".to_owned(),
+                because: "DISCOS matches on it".to_owned(),
+                clause: "replies".to_owned(),
+                line: 11,
+            }
+        );
+        assert_eq!(table[1].strength, Strength::Should);
+        assert_eq!(table[1].line, 12);
+    }
+
+    #[test]
+    fn a_bad_row_is_named_with_its_line_and_what_it_needs() {
+        let cases = [
+            (
+                11,
+                "| same-name | MUST | x | y | [r](#replies) |",
+                "write one kebab-case id in backticks",
+            ),
+            (
+                11,
+                "| `Same_Name` | MUST | x | y | [r](#replies) |",
+                "kebab-case",
+            ),
+            (
+                11,
+                "| `a` | MAY | x | y | [r](#replies) |",
+                "has the strength \"MAY\"; write MUST or SHOULD",
+            ),
+            (
+                11,
+                "| `a` | MUST | x | y | replies |",
+                "write one link to an anchor",
+            ),
+            (
+                11,
+                "| `a` | MUST | x | y | [r](#nowhere) |",
+                "#nowhere, which is no heading's anchor",
+            ),
+            (
+                11,
+                "| `a` | MUST | x | [r](#replies) |",
+                "has 4 filled cell(s)",
+            ),
+            (
+                11,
+                "| `a` | MUST | x | y | [r](#replies) | z |",
+                "more than 5 cells",
+            ),
+            (
+                12,
+                "| `same-name` | SHOULD | x | y | [r](#replies) |",
+                "repeats the id `same-name` of line 11",
+            ),
+            (9, "| id | strength | what | because | clause |", "header"),
+        ];
+        for (line, row, problem) in cases {
+            let error = parse_requirements(&with_line(line, row)).unwrap_err();
+            assert_eq!(error.line, line, "{row}: {error}");
+            assert!(error.problem.contains(problem), "{row}: {error}");
+            let shown = error.to_string();
+            assert!(
+                shown.starts_with(&format!("{CONTRACT}:{line}: ")),
+                "{shown}"
+            );
+            if line != 9 {
+                assert!(shown.contains(row), "the error quotes the row: {shown}");
+            }
+        }
+        let none = parse_requirements("# Contract\n\n## Replies\n").unwrap_err();
+        assert!(
+            none.problem.contains("no section \"## Requirements\""),
+            "{none}"
+        );
+        let empty = parse_requirements(
+            "# C\n\n## Requirements\n\nSoon.\n\n## Next\n\n| a |\n|---|\n| b |\n",
+        )
+        .unwrap_err();
+        assert_eq!(empty.line, 3, "{empty}");
+        assert!(empty.problem.contains("holds no table"), "{empty}");
+    }
+
+    #[test]
+    fn citations_and_tags_read_back() {
+        let citation = cite(Strength::Must, "same-name", "replies");
+        assert_eq!(citation, "MUST same-name — docs/protocol.md#replies");
+        assert_eq!(
+            cited(&format!("{citation}: the reply is named 'b'")),
+            Some((Strength::Must, "same-name"))
+        );
+        assert_eq!(
+            cited("SHOULD x-1 — docs/protocol.md#a: y"),
+            Some((Strength::Should, "x-1"))
+        );
+        assert_eq!(
+            cited("docs/protocol.md#replies: the reply is named 'b'"),
+            None
+        );
+        assert_eq!(cited("MUST be ok — but it was not"), None);
+        assert_eq!(requirement_tag("must:crlf"), Some((Strength::Must, "crlf")));
+        assert_eq!(
+            requirement_tag("should:same-wording"),
+            Some((Strength::Should, "same-wording"))
+        );
+        assert_eq!(requirement_tag("fresh"), None);
+        assert_eq!(requirement_tag("may:x"), None);
     }
 
     #[test]

@@ -37,7 +37,7 @@ use tokio::net::TcpStream;
 
 use super::broker::ScenarioBroker;
 use super::browser::Browser;
-use super::contract::{CONTRACT, SIMULATOR_CLAUSE};
+use super::contract::{CONTRACT, SIMULATOR_CLAUSE, requirement};
 use super::settings::Settings;
 use super::target::BackendUnderTest;
 use super::web::Web;
@@ -68,8 +68,9 @@ pub struct Party {
 /// later `Then` checks, [`ask`](Self::ask) one the step checks itself (the
 /// difference matters: see [the module
 /// docs](self#send-or-ask-which-reply-later-steps-check)), and
-/// [`fail`](Self::fail) or [`fail_clause`](Self::fail_clause) with what was
-/// expected, which adds the scenario's transcript.
+/// [`fail`](Self::fail), [`fail_clause`](Self::fail_clause) or
+/// [`fail_requirement`](Self::fail_requirement) with what was expected,
+/// which adds the scenario's transcript.
 #[derive(Debug, cucumber::World)]
 #[world(init = Self::new)]
 pub struct DiscosWorld {
@@ -132,6 +133,30 @@ impl DiscosWorld {
             format!("{CONTRACT}#{anchor}")
         };
         self.fail(format!("{clause}: {}", message.as_ref()))
+    }
+
+    /// Fails a check that knows the requirement of the contract it checks
+    /// (`crlf`, `same-name`, `one-reply`…), whatever the scenario's tag
+    /// names: a reply ending in a bare LF, met in a scenario about a SHOULD,
+    /// is still a failed MUST `crlf`. The message starts with the
+    /// requirement's strength, id and clause (`MUST same-name —
+    /// docs/protocol.md#replies: …`), which the reports grade the failure
+    /// by. In a `@simulator` scenario the check is of the simulator's own
+    /// behaviour, and says so.
+    pub fn fail_requirement(&self, id: &str, message: impl AsRef<str>) -> ! {
+        let message = message.as_ref();
+        let cited = match requirement(id) {
+            Some(requirement) => format!("{}: {message}", requirement.citation()),
+            None => format!(
+                "{CONTRACT} lists no requirement `{id}`, which the step names (see its table of requirements): {message}"
+            ),
+        };
+        if self.is_about_the_simulator() {
+            self.fail(format!(
+                "{CONTRACT}#{SIMULATOR_CLAUSE} (the simulator's own behaviour): {cited}"
+            ))
+        }
+        self.fail(cited)
     }
 
     /// Whether the scenario is tagged `@simulator`.
@@ -427,6 +452,42 @@ pub fn unescape(text: &str) -> Result<Vec<u8>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The message a failing call makes the step fail with.
+    fn failure(fail: impl FnOnce()) -> String {
+        let payload = std::panic::catch_unwind(std::panic::AssertUnwindSafe(fail)).unwrap_err();
+        payload
+            .downcast_ref::<String>()
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn a_requirement_the_contract_does_not_list_is_named_as_such() {
+        let world = DiscosWorld::new();
+        let message = failure(|| world.fail_requirement("no-such-thing", "the reply was late"));
+        assert!(
+            message.starts_with(
+                "docs/protocol.md lists no requirement `no-such-thing`, which the step names"
+            ),
+            "{message}"
+        );
+        assert!(
+            message.contains(": the reply was late\n\nTranscript"),
+            "{message}"
+        );
+        let simulator = DiscosWorld {
+            tags: vec!["simulator".to_owned()],
+            ..DiscosWorld::new()
+        };
+        let message = failure(|| simulator.fail_requirement("no-such-thing", "late"));
+        assert!(
+            message.starts_with(
+                "docs/protocol.md#the-simulators-own-behaviour (the simulator's own behaviour): "
+            ),
+            "{message}"
+        );
+    }
 
     #[test]
     fn raw_lines_unescape() {
