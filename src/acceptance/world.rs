@@ -179,7 +179,7 @@ impl DiscosWorld {
                 };
                 lines.push((
                     offset + entry.at,
-                    format!("{:>8} {arrow} {}", party.name, entry.text),
+                    format!("{:>8} {arrow} {}", party.name, entry.shown()),
                 ));
             }
         }

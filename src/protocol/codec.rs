@@ -10,7 +10,7 @@
 use std::fmt;
 use std::io;
 
-use bytes::{Buf, BytesMut};
+use bytes::{Buf, Bytes, BytesMut};
 use tokio_util::codec::{Decoder, Encoder};
 
 use super::grammar::{self, ParseError};
@@ -136,28 +136,111 @@ impl Default for LineCodec {
     }
 }
 
-impl Decoder for LineCodec {
-    type Item = Result<Message, ProtocolError>;
-    type Error = io::Error;
+/// How a received line ended: besides the message, what a client that reads
+/// bytes as DISCOS does needs to know (DISCOS reads up to the LF and drops
+/// the byte before it, meant to be the CR).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LineEnd {
+    /// CR LF, as the contract requires of every line a backend sends.
+    CrLf,
+    /// A line feed with no carriage return before it.
+    Lf,
+    /// No line end at all: the connection ended after the line's last byte.
+    Eof,
+    /// Never seen: the line passed the limit, and what followed was thrown
+    /// away up to its end without being read.
+    Discarded,
+}
 
-    fn decode(&mut self, buf: &mut BytesMut) -> io::Result<Option<Self::Item>> {
+impl LineEnd {
+    /// Whether this is the CR LF the contract asks for.
+    pub fn is_crlf(self) -> bool {
+        self == LineEnd::CrLf
+    }
+
+    /// How the line ended, in words for a message: "ended by a bare LF".
+    pub fn describe(self) -> &'static str {
+        match self {
+            LineEnd::CrLf => "ended by CR LF",
+            LineEnd::Lf => "ended by a bare LF, without its CR",
+            LineEnd::Eof => "cut: the connection closed before its line end",
+            LineEnd::Discarded => "over the line limit: the rest of it was discarded",
+        }
+    }
+}
+
+/// One line as it came off the wire: what it parsed to, its bytes and how
+/// it ended. What [`LineCodec::decode_line`] yields, for a client that must
+/// judge a reply by its framing as well as by its content; a server, which
+/// accepts both line ends, reads [`Message`]s through [`Decoder`] instead,
+/// at no cost of copying.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Line {
+    /// The message, or why the line is not one.
+    pub message: Result<Message, ProtocolError>,
+    /// The bytes as received, the line end included. For a line over the
+    /// limit ([`LineEnd::Discarded`]), the bytes it had when it passed the
+    /// limit; the rest was never kept.
+    pub raw: Bytes,
+    /// How it ended.
+    pub end: LineEnd,
+}
+
+impl Line {
+    /// The line's bytes without its line end (CR LF, LF, or the CR of a line
+    /// cut before its LF).
+    pub fn content(&self) -> &[u8] {
+        grammar::strip_line_end(&self.raw)
+    }
+}
+
+/// One decoded line, before its bytes are kept or dropped.
+struct Decoded<T> {
+    message: Result<Message, ProtocolError>,
+    end: LineEnd,
+    kept: T,
+}
+
+impl LineCodec {
+    /// The next line in `buf`, with its bytes and how it was framed; `None`
+    /// until a whole line (or one over the limit) has arrived. The same
+    /// framing and limit as [`Decoder::decode`], for a client that needs to
+    /// know how each line ended.
+    pub fn decode_line(&mut self, buf: &mut BytesMut) -> Option<Line> {
+        self.next_line(buf, Bytes::copy_from_slice).map(Line::from)
+    }
+
+    /// As [`LineCodec::decode_line`], once the connection has ended: a last
+    /// line without its line end comes as [`LineEnd::Eof`].
+    pub fn decode_line_eof(&mut self, buf: &mut BytesMut) -> Option<Line> {
+        self.last_line(buf, Bytes::copy_from_slice).map(Line::from)
+    }
+
+    /// The one framing loop behind both faces of the codec; `keep` copies a
+    /// line's bytes, or does nothing where nobody wants them.
+    fn next_line<T>(&mut self, buf: &mut BytesMut, keep: fn(&[u8]) -> T) -> Option<Decoded<T>> {
         loop {
             let Some(offset) = buf[self.scanned..].iter().position(|&b| b == b'\n') else {
                 if self.discarding {
                     buf.clear();
                     self.scanned = 0;
-                    return Ok(None);
+                    return None;
                 }
                 // A CR may sit at the end, waiting for its LF.
                 if buf.len() > self.max_line + 1 {
                     let error = self.too_long(buf);
+                    let kept = keep(buf);
                     buf.clear();
                     self.scanned = 0;
                     self.discarding = true;
-                    return Ok(Some(Err(error)));
+                    return Some(Decoded {
+                        message: Err(error),
+                        end: LineEnd::Discarded,
+                        kept,
+                    });
                 }
                 self.scanned = buf.len();
-                return Ok(None);
+                return None;
             };
             // The line is parsed where it lies and then skipped: splitting it
             // off would cost a reference count per line on a busy connection.
@@ -169,35 +252,76 @@ impl Decoder for LineCodec {
             }
             let line = &buf[..end];
             let content = line.strip_suffix(b"\n").unwrap_or(line);
+            let ending = if content.ends_with(b"\r") {
+                LineEnd::CrLf
+            } else {
+                LineEnd::Lf
+            };
             let content = content.strip_suffix(b"\r").unwrap_or(content);
             // The grammar strips the line end itself, exactly once.
-            let frame = if content.len() > self.max_line {
+            let message = if content.len() > self.max_line {
                 Err(self.too_long(content))
             } else {
                 parse(line)
             };
+            let kept = keep(line);
             buf.advance(end);
-            return Ok(Some(frame));
+            return Some(Decoded {
+                message,
+                end: ending,
+                kept,
+            });
         }
     }
 
-    fn decode_eof(&mut self, buf: &mut BytesMut) -> io::Result<Option<Self::Item>> {
-        if let Some(frame) = self.decode(buf)? {
-            return Ok(Some(frame));
+    fn last_line<T>(&mut self, buf: &mut BytesMut, keep: fn(&[u8]) -> T) -> Option<Decoded<T>> {
+        if let Some(line) = self.next_line(buf, keep) {
+            return Some(line);
         }
         self.scanned = 0;
         if std::mem::take(&mut self.discarding) || buf.is_empty() {
             buf.clear();
-            return Ok(None);
+            return None;
         }
         // A last line without its line end is still a line, held to the
         // same limit: the bytes kept waiting for a LF may be one over it.
         let line = buf.split();
         let content = grammar::strip_line_end(&line);
-        if content.len() > self.max_line {
-            return Ok(Some(Err(self.too_long(content))));
+        let message = if content.len() > self.max_line {
+            Err(self.too_long(content))
+        } else {
+            parse(&line)
+        };
+        Some(Decoded {
+            message,
+            end: LineEnd::Eof,
+            kept: keep(&line),
+        })
+    }
+}
+
+impl From<Decoded<Bytes>> for Line {
+    fn from(decoded: Decoded<Bytes>) -> Line {
+        Line {
+            message: decoded.message,
+            raw: decoded.kept,
+            end: decoded.end,
         }
-        Ok(Some(parse(&line)))
+    }
+}
+
+fn nothing(_: &[u8]) {}
+
+impl Decoder for LineCodec {
+    type Item = Result<Message, ProtocolError>;
+    type Error = io::Error;
+
+    fn decode(&mut self, buf: &mut BytesMut) -> io::Result<Option<Self::Item>> {
+        Ok(self.next_line(buf, nothing).map(|line| line.message))
+    }
+
+    fn decode_eof(&mut self, buf: &mut BytesMut) -> io::Result<Option<Self::Item>> {
+        Ok(self.last_line(buf, nothing).map(|line| line.message))
     }
 }
 
@@ -357,5 +481,77 @@ mod tests {
         let last = codec.decode_eof(&mut buf).unwrap().unwrap().unwrap();
         assert_eq!(last.name, "status");
         assert!(codec.decode_eof(&mut buf).unwrap().is_none());
+    }
+
+    #[test]
+    fn each_line_comes_with_its_bytes_and_how_it_ended() {
+        let mut codec = LineCodec::new(16);
+        let mut buf = BytesMut::from(&b"!a,ok\r\n!b,ok\n!c,ok\r\r\n!d,fail,E0"[..]);
+        let first = codec.decode_line(&mut buf).unwrap();
+        assert_eq!(
+            (&first.raw[..], first.end),
+            (&b"!a,ok\r\n"[..], LineEnd::CrLf)
+        );
+        assert_eq!(first.content(), b"!a,ok");
+        assert_eq!(first.message.unwrap().name, "a");
+        let second = codec.decode_line(&mut buf).unwrap();
+        assert_eq!(
+            (&second.raw[..], second.end),
+            (&b"!b,ok\n"[..], LineEnd::Lf)
+        );
+        // One CR is the line end's; the one before it is the line's own.
+        let third = codec.decode_line(&mut buf).unwrap();
+        assert_eq!(third.end, LineEnd::CrLf);
+        assert_eq!(third.content(), b"!c,ok\r");
+        assert!(
+            codec.decode_line(&mut buf).is_none(),
+            "the last line has no end yet"
+        );
+        assert_eq!(&buf[..], b"!d,fail,E0", "its bytes wait in the buffer");
+        let cut = codec.decode_line_eof(&mut buf).unwrap();
+        assert_eq!((&cut.raw[..], cut.end), (&b"!d,fail,E0"[..], LineEnd::Eof));
+        assert_eq!(cut.message.unwrap().reason(), Some("E0"));
+        assert!(codec.decode_line_eof(&mut buf).is_none());
+    }
+
+    #[test]
+    fn an_over_long_line_keeps_the_bytes_it_had_and_says_its_end_was_not_seen() {
+        let mut codec = LineCodec::new(4);
+        let mut buf = BytesMut::from(&b"!status,ok"[..]);
+        let long = codec.decode_line(&mut buf).unwrap();
+        assert_eq!(long.end, LineEnd::Discarded);
+        assert_eq!(&long.raw[..], b"!status,ok");
+        assert!(matches!(
+            long.message,
+            Err(ProtocolError::LineTooLong { .. })
+        ));
+        buf.extend_from_slice(b",more\r\n!a,ok\r\n");
+        let next = codec.decode_line(&mut buf).unwrap();
+        assert_eq!(
+            (&next.raw[..], next.end),
+            (&b"!a,ok\r\n"[..], LineEnd::CrLf)
+        );
+        // Whole in the buffer, its end is seen.
+        let mut buf = BytesMut::from(&b"!status,ok\n"[..]);
+        let whole = codec.decode_line(&mut buf).unwrap();
+        assert_eq!(whole.end, LineEnd::Lf);
+        assert!(whole.message.is_err());
+    }
+
+    #[test]
+    fn both_faces_of_the_codec_frame_alike() {
+        let input = b"?a\r\n?b\n\r\n?c,\\q\r\n?dddddddd\r\n?e";
+        let mut plain = LineCodec::new(6);
+        let mut buf = BytesMut::from(&input[..]);
+        let mut messages = frames(&mut plain, &mut buf);
+        messages.extend(plain.decode_eof(&mut buf).unwrap());
+        let mut framed = LineCodec::new(6);
+        let mut buf = BytesMut::from(&input[..]);
+        let mut lines: Vec<_> = std::iter::from_fn(|| framed.decode_line(&mut buf))
+            .map(|line| line.message)
+            .collect();
+        lines.extend(framed.decode_line_eof(&mut buf).map(|line| line.message));
+        assert_eq!(messages, lines);
+        assert_eq!(messages.len(), 6);
     }
 }

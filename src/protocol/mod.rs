@@ -13,7 +13,7 @@ pub mod latin1;
 mod message;
 mod timestamp;
 
-pub use codec::{DEFAULT_MAX_LINE, LineCodec, ProtocolError};
+pub use codec::{DEFAULT_MAX_LINE, Line, LineCodec, LineEnd, ProtocolError};
 pub use command::{Command, CommandError, PROTOCOL_VERSION, SectionUpdate};
 pub use grammar::{
     ParseError, SyntaxError, TextError, parse, parse_text, readable_name, request_from_text,

@@ -75,7 +75,7 @@ impl TranscriptLine {
                 at: offset + entry.at,
                 client: party.name.clone(),
                 direction: entry.direction.into(),
-                text: shorten(&entry.text),
+                text: shorten(&entry.shown()),
             }));
         }
         // Stable: lines of one client at the same instant keep their order.
