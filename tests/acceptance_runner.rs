@@ -228,6 +228,53 @@ async fn a_dry_run_checks_every_step_and_starts_nothing() {
     );
 }
 
+// ------------------------------------------------- features never vanish
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_malformed_feature_beside_good_ones_stops_the_run_the_dry_run_and_the_listing() {
+    // misspelt.feature says "Scenerio:": Gherkin reads it as description,
+    // so without the check its scenario would vanish and good.feature
+    // would run alone, green.
+    let malformed = dir("fixtures/features/malformed");
+    let expected = "misspelt.feature:6:3: `Scenerio:` is not a keyword Gherkin knows — did you mean `Scenario:`?";
+    for args in [&[][..], &["--dry-run"]] {
+        let error = try_run(args, &malformed).await.unwrap_err().to_string();
+        assert!(
+            error.starts_with("a feature file cannot be run as written, so nothing was run:\n  "),
+            "{args:?}: {error}"
+        );
+        assert!(error.contains(expected), "{args:?}: {error}");
+    }
+    let listing = run(&["--steps"], &malformed).await;
+    assert!(!listing.passed);
+    assert!(listing.output.contains(expected), "{}", listing.output);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn one_feature_file_runs_on_its_own() {
+    let outcome = run(&[], &dir("features/handshake.feature")).await;
+    assert!(outcome.passed, "{}", outcome.output);
+    assert_eq!(outcome.report.features.len(), 1);
+    assert_eq!(outcome.report.scenarios().count(), 4, "{}", outcome.output);
+    // Its folder's neighbours are where it finds what it names.
+    let outcome = run(&[], &dir("features/catalogue.feature")).await;
+    assert!(outcome.passed, "{}", outcome.output);
+
+    for (path, says) in [
+        (
+            "no/such.feature",
+            "--features no/such.feature: there is no such file or folder",
+        ),
+        (
+            "Cargo.toml",
+            "--features Cargo.toml: neither a .feature file nor a folder of them",
+        ),
+    ] {
+        let error = try_run(&[], Path::new(path)).await.unwrap_err().to_string();
+        assert_eq!(error, says);
+    }
+}
+
 // ----------------------------------------------------------------- shards
 
 /// Each scenario a run reported, as `(feature file, line)`.

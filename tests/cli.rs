@@ -240,6 +240,28 @@ fn check_runs_the_compiled_in_features_against_a_running_backend() {
 /// A port nothing listens on any more, and the listener that held it, to
 /// prove a command refused its input before connecting: the listener would
 /// have had a connection waiting.
+#[test]
+fn check_refuses_a_malformed_feature_before_running_anything() {
+    let output = Command::new(BIN)
+        .args(["check", "--features", "fixtures/features/malformed"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains(
+            "fixtures/features/malformed/misspelt.feature:6:3: `Scenerio:` is not a keyword"
+        ),
+        "{stderr}"
+    );
+    assert!(
+        output.stdout.is_empty(),
+        "nothing ran: {:?}",
+        String::from_utf8_lossy(&output.stdout)
+    );
+}
+
 fn listener() -> (TcpListener, u16) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     listener.set_nonblocking(true).unwrap();

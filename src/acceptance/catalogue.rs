@@ -24,7 +24,6 @@ use std::path::Path;
 use std::sync::LazyLock;
 
 use cucumber::codegen::WorldInventory;
-use cucumber::feature::Ext as _;
 use cucumber::gherkin::{self, StepType};
 use regex::Regex;
 use serde::Serialize;
@@ -33,6 +32,7 @@ pub(crate) use nearest::number_prefix;
 pub use source::PatternKind;
 
 use super::DiscosWorld;
+use super::features::Unreadable;
 
 /// The step library's source files, by path from the crate's root.
 const STEP_SOURCES: &[(&str, &str)] = include!(concat!(env!("OUT_DIR"), "/step_sources.rs"));
@@ -657,44 +657,38 @@ pub struct FeatureFile {
     pub feature: gherkin::Feature,
 }
 
-/// Reads the `.feature` files of `dir`, each shown as `show` says;
-/// files that do not parse are returned as their errors.
+/// Reads the `.feature` files at `path` (a folder of them, or one file),
+/// each shown as `show` says; those that cannot be run as written are
+/// returned as what is wrong with them, never left out unsaid.
 pub fn read_features(
-    dir: &Path,
+    path: &Path,
     show: impl Fn(&Path) -> String,
-) -> anyhow::Result<(Vec<FeatureFile>, Vec<String>)> {
+) -> anyhow::Result<(Vec<FeatureFile>, Vec<Unreadable>)> {
     let mut features = Vec::new();
     let mut errors = Vec::new();
-    for path in super::runner::feature_files(dir)? {
-        let parsed = gherkin::Feature::parse_path(&path, gherkin::GherkinEnv::default())
-            .map_err(|e| e.to_string())
-            .and_then(|feature| feature.expand_examples().map_err(|e| e.to_string()));
-        match parsed {
-            Ok(feature) => features.push(FeatureFile {
-                shown: show(&path),
-                feature,
-            }),
-            Err(error) => errors.push(format!("{}: {error}", show(&path))),
+    for path in super::features::files(path)? {
+        let shown = show(&path);
+        match super::features::read(&path, &shown) {
+            Ok(feature) => features.push(FeatureFile { shown, feature }),
+            Err(error) => errors.push(error),
         }
     }
     Ok((features, errors))
 }
 
 /// The features compiled into the library, shown as `features/NAME`.
-pub fn compiled_in_features() -> (Vec<FeatureFile>, Vec<String>) {
+pub fn compiled_in_features() -> (Vec<FeatureFile>, Vec<Unreadable>) {
     let mut features = Vec::new();
     let mut errors = Vec::new();
     for (name, text) in super::features::FEATURES {
         let shown = format!("features/{name}");
-        let parsed = gherkin::Feature::parse(text, gherkin::GherkinEnv::default())
-            .map_err(|e| e.to_string())
-            .and_then(|mut feature| {
-                feature.path = Some(shown.clone().into());
-                feature.expand_examples().map_err(|e| e.to_string())
-            });
+        let parsed = super::features::parse(text, &shown).and_then(|mut feature| {
+            feature.path = Some(shown.clone().into());
+            super::features::expand(feature, &shown)
+        });
         match parsed {
             Ok(feature) => features.push(FeatureFile { shown, feature }),
-            Err(error) => errors.push(format!("{shown}: {error}")),
+            Err(error) => errors.push(error),
         }
     }
     (features, errors)

@@ -52,10 +52,11 @@ pub struct RunArgs {
     /// tcp://HOST:PORT (or HOST:PORT).
     #[arg(long, env = "DISCOS_TARGET", default_value = "embedded", value_parser = parse_target)]
     pub target: Target,
-    /// The directory of .feature files (default: the project's features).
-    /// Files a feature names, such as a catalogue, are looked up beside it
-    /// (in its parent directory), then in the current directory.
-    #[arg(long, value_name = "DIR")]
+    /// The folder of .feature files (default: the project's features), or
+    /// one .feature file. Files a feature names, such as a catalogue, are
+    /// looked up beside that folder (in its parent), then in the current
+    /// directory.
+    #[arg(long, value_name = "PATH")]
     pub features: Option<PathBuf>,
     /// Also write a JUnit XML report to FILE.
     #[arg(long, value_name = "FILE")]
@@ -264,9 +265,19 @@ async fn run_to(
     sink: Sink,
     paths: Paths,
 ) -> anyhow::Result<Outcome> {
-    if !features.is_dir() {
+    if !features.exists() {
         anyhow::bail!(
-            "the features directory {} does not exist",
+            "--features {}: there is no such file or folder",
+            features.display()
+        );
+    }
+    let feature_file = features
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("feature"));
+    let readable = features.is_dir() || (features.is_file() && feature_file);
+    if !readable {
+        anyhow::bail!(
+            "--features {}: neither a .feature file nor a folder of them",
             features.display()
         );
     }
@@ -303,10 +314,17 @@ async fn run_to(
     let artifacts = args.artifacts.clone().unwrap_or_else(|| {
         std::env::temp_dir().join(format!("discos-check-artifacts-{}", std::process::id()))
     });
+    // A file stands for its folder: files it names are looked up beside
+    // that folder, and shards are dealt by paths inside it.
+    let folder = if features.is_file() {
+        features.parent().unwrap_or(Path::new("."))
+    } else {
+        features
+    };
     let settings = Arc::new(Settings {
         target: args.target.clone(),
         artifacts: artifacts.clone(),
-        root: features.parent().unwrap_or(Path::new(".")).to_path_buf(),
+        root: folder.parent().unwrap_or(Path::new(".")).to_path_buf(),
         webdriver: args.webdriver.clone(),
         ready_timeout: args.ready_timeout,
         ready_when: args.ready_when.clone(),
@@ -323,14 +341,14 @@ async fn run_to(
         settings: settings.clone(),
         browser_missing: browser_missing.clone(),
         broker_missing,
-        root: features.to_path_buf(),
+        root: folder.to_path_buf(),
         members: None,
     };
 
     // What will run is known before anything starts: a filter that selects
     // nothing is a mistake to name, not a green run.
     let plan = selection.plan(features, &paths)?;
-    if plan.selected.is_empty() && plan.parse_errors == 0 {
+    if plan.selected.is_empty() {
         anyhow::bail!(
             "no scenario selected: {} in {} ({} scenario(s) there)",
             selection.describe(),
@@ -577,8 +595,6 @@ struct Plan {
     /// The selected scenarios, each with whether it runs (or is skipped on
     /// this target or machine).
     selected: Vec<(shard::Key, bool)>,
-    /// Feature files that do not parse.
-    parse_errors: usize,
     /// The features, parsed and expanded.
     features: Vec<FeatureFile>,
 }
@@ -646,14 +662,16 @@ impl Selection {
         }
     }
 
-    /// Reads every feature file under `dir` as cucumber will (outlines
-    /// expanded), to know what the run selects before anything starts.
-    fn plan(&self, dir: &Path, paths: &Paths) -> anyhow::Result<Plan> {
-        let (features, errors) = catalogue::read_features(dir, |path| paths.show(path))?;
-        let mut plan = Plan {
-            parse_errors: errors.len(),
-            ..Plan::default()
-        };
+    /// Reads every feature file at `path` as cucumber will (outlines
+    /// expanded), to know what the run selects before anything starts; a
+    /// file that cannot be run as written stops the run here, before any
+    /// scenario, rather than being left out of it.
+    fn plan(&self, path: &Path, paths: &Paths) -> anyhow::Result<Plan> {
+        let (features, errors) = catalogue::read_features(path, |path| paths.show(path))?;
+        if !errors.is_empty() {
+            anyhow::bail!("{}", unreadable_files(&errors, "nothing was run"));
+        }
+        let mut plan = Plan::default();
         for file in &features {
             let feature = &file.feature;
             let scenarios = feature.scenarios.iter().map(|s| (None, s)).chain(
@@ -669,7 +687,7 @@ impl Selection {
                     Decision::Skip(_) => false,
                     Decision::NotSelected | Decision::LeftOut(_) | Decision::OtherShard => continue,
                 };
-                let key = shard::key(dir, feature.path.as_deref(), scenario.position.line);
+                let key = shard::key(&self.root, feature.path.as_deref(), scenario.position.line);
                 plan.selected.push((key, runs));
             }
         }
@@ -708,24 +726,19 @@ fn show_tags(expression: &TagOperation) -> String {
     }
 }
 
-/// The `.feature` files under `dir`, in the order cucumber reads them.
-pub(crate) fn feature_files(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
-    let mut files = Vec::new();
-    let mut pending = vec![dir.to_path_buf()];
-    while let Some(dir) = pending.pop() {
-        let entries = std::fs::read_dir(&dir)
-            .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", dir.display()))?;
-        for entry in entries.flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                pending.push(path);
-            } else if path.extension().is_some_and(|e| e == "feature") {
-                files.push(path);
-            }
-        }
+pub(crate) use super::features::files as feature_files;
+
+/// Every feature file that cannot be run as written, each with its place
+/// and what was expected there, and what that meant (`nothing was run`).
+fn unreadable_files(errors: &[features::Unreadable], so: &str) -> String {
+    let mut text = match errors.len() {
+        1 => format!("a feature file cannot be run as written, so {so}:"),
+        n => format!("{n} feature files cannot be run as written, so {so}:"),
+    };
+    for error in errors {
+        text.push_str(&format!("\n  {error}"));
     }
-    files.sort();
-    Ok(files)
+    text
 }
 
 /// Starts (or reaches) the target once before any scenario: a backend that
@@ -956,13 +969,12 @@ fn print_catalogue(
 ) -> anyhow::Result<Outcome> {
     let (found, errors) = catalogue::read_features(features, |path| paths.show(path))?;
     let mut text = catalogue::listing(Catalogue::library(), &found, &paths.show(features), format);
-    if format == catalogue::Format::Text {
-        for error in &errors {
-            text.push_str(&format!("cannot read {error}\n"));
-        }
-    } else {
-        for error in &errors {
-            eprintln!("cannot read {error}");
+    if !errors.is_empty() {
+        if format == catalogue::Format::Text {
+            text.push_str(&unreadable_files(&errors, "its steps are not counted"));
+            text.push('\n');
+        } else {
+            eprintln!("{}", unreadable_files(&errors, "its steps are not counted"));
         }
     }
     Terminal::new(sink.clone(), false, false, paths.clone()).print(&text);

@@ -293,7 +293,7 @@ fn steps(args: StepsArgs) -> ExitCode {
         .write_all(listing.as_bytes())
         .and_then(|()| stdout.flush());
     for error in &errors {
-        eprintln!("discos-sim: cannot read {error}");
+        eprintln!("discos-sim: {error}");
     }
     if errors.is_empty() {
         ExitCode::SUCCESS
