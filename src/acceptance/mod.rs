@@ -21,6 +21,7 @@ pub mod broker;
 pub mod browser;
 pub mod catalogue;
 pub mod contract;
+pub mod discos;
 mod dry_run;
 pub mod features;
 pub mod interrupt;
