@@ -399,11 +399,13 @@ impl Client {
         Client::connect_with(address, ClientOptions::default()).await
     }
 
-    /// Connects, reads the first line and checks it is `!version,ok,…`.
-    pub async fn connect_with(
+    /// Connects and takes the first line as it comes, judging nothing: for
+    /// a client that, as DISCOS does, reads the greeting and ignores what it
+    /// says. [`Client::connect_with`] is this and a check of the handshake.
+    pub async fn open(
         address: impl Into<String>,
         options: ClientOptions,
-    ) -> Result<Client, ClientError> {
+    ) -> Result<(Client, Received), ClientError> {
         let address = address.into();
         let connect = TcpStream::connect(address.as_str());
         let stream = match tokio::time::timeout(options.reply_timeout, connect).await {
@@ -439,8 +441,18 @@ impl Client {
             last_line: None,
             closed: false,
         };
-        let first = client.receive_for("the handshake").await?;
-        client.handshake_line = client.last_line.clone();
+        let first = client.receive_line_for("the handshake").await?;
+        client.handshake_line = Some(first.clone());
+        Ok((client, first))
+    }
+
+    /// Connects, reads the first line and checks it is `!version,ok,…`.
+    pub async fn connect_with(
+        address: impl Into<String>,
+        options: ClientOptions,
+    ) -> Result<Client, ClientError> {
+        let (mut client, first) = Client::open(address, options).await?;
+        let first = client.message_of(first, "the handshake")?;
         match (first.name.as_str(), first.code()) {
             ("version", Some(Code::Ok)) if !first.arguments.is_empty() => {
                 client.handshake = first;
@@ -582,6 +594,25 @@ impl Client {
         result.map_err(|source| self.io_error(source))
     }
 
+    /// Sends one line as it is, unescaped, and CR LF after it: for a
+    /// client that writes its requests itself, as DISCOS's library does
+    /// (no escaping, its own number format). The transcript shows it as it
+    /// shows any request, without its line end.
+    pub async fn send_line(&mut self, content: &[u8]) -> Result<(), ClientError> {
+        self.flush().await?;
+        self.transcript
+            .record(Direction::Sent, || show_bytes(content, true));
+        let result = async {
+            let mut line = Vec::with_capacity(content.len() + 2);
+            line.extend_from_slice(content);
+            line.extend_from_slice(b"\r\n");
+            self.stream.write_all(&line).await?;
+            self.stream.flush().await
+        }
+        .await;
+        result.map_err(|source| self.io_error(source))
+    }
+
     /// Whether a whole line is already buffered, so the next
     /// [`Client::receive`] can be answered without waiting on the socket.
     ///
@@ -644,6 +675,12 @@ impl Client {
 
     async fn receive_for(&mut self, waiting_for: &str) -> Result<Message, ClientError> {
         let received = self.receive_line_for(waiting_for).await?;
+        self.message_of(received, waiting_for)
+    }
+
+    /// The message a line holds, or the error that says why it holds none
+    /// a reply can be (malformed, cut by the connection's end, a request).
+    fn message_of(&self, received: Received, waiting_for: &str) -> Result<Message, ClientError> {
         let Received { line, .. } = received;
         match line.message {
             Err(error) => Err(ClientError::Malformed {
