@@ -25,6 +25,14 @@ impl DiscosWorld {
                 ));
             }
         }
+        // Kept, closed, for the transcript the report shows.
+        if let Some(discos) = self.discos.as_mut() {
+            if let Err(error) = discos.close().await {
+                leaks.push(format!(
+                    "DISCOS's connection did not close cleanly: {error}"
+                ));
+            }
+        }
         if let Some(backend) = self.backend.take() {
             leaks.extend(backend.tear_down().await);
         }

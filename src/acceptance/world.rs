@@ -38,6 +38,7 @@ use tokio::net::TcpStream;
 use super::broker::ScenarioBroker;
 use super::browser::Browser;
 use super::contract::{CONTRACT, SIMULATOR_CLAUSE, requirement};
+use super::discos::Discos;
 use super::settings::Settings;
 use super::target::BackendUnderTest;
 use super::web::Web;
@@ -98,6 +99,8 @@ pub struct DiscosWorld {
     pub web: Option<Web>,
     /// The message broker's side of the scenario, once a step asked for it.
     pub broker: Option<ScenarioBroker>,
+    /// DISCOS, once a step connected it to the backend.
+    pub discos: Option<Discos>,
 }
 
 impl DiscosWorld {
@@ -114,6 +117,7 @@ impl DiscosWorld {
             leaked: Vec::new(),
             web: None,
             broker: None,
+            discos: None,
         }
     }
 
@@ -168,8 +172,8 @@ impl DiscosWorld {
     /// time since the scenario started.
     pub fn transcript(&self) -> String {
         let mut lines: Vec<(Duration, String)> = Vec::new();
-        for party in &self.parties {
-            let transcript = party.client.transcript();
+        for (name, client) in self.clients() {
+            let transcript = client.transcript();
             let offset = transcript.started().saturating_duration_since(self.started);
             for entry in transcript.entries() {
                 let arrow = match entry.direction {
@@ -179,7 +183,7 @@ impl DiscosWorld {
                 };
                 lines.push((
                     offset + entry.at,
-                    format!("{:>8} {arrow} {}", party.name, entry.shown()),
+                    format!("{name:>8} {arrow} {}", entry.shown()),
                 ));
             }
         }
@@ -192,6 +196,20 @@ impl DiscosWorld {
             let _ = writeln!(text, "  {:>8.3}s {line}", at.as_secs_f64());
         }
         text
+    }
+
+    /// Every connection of the scenario to the backend, by the name its
+    /// transcript shows: the clients, in the order they connected, then
+    /// DISCOS's.
+    pub fn clients(&self) -> impl Iterator<Item = (&str, &Client)> {
+        let discos = self
+            .discos
+            .as_ref()
+            .map(|discos| (super::discos::NAME, discos.client()));
+        self.parties
+            .iter()
+            .map(|party| (party.name.as_str(), &party.client))
+            .chain(discos)
     }
 
     /// The backend's address, starting the default backend if no step has.

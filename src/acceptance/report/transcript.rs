@@ -66,14 +66,14 @@ impl TranscriptLine {
     /// [`DiscosWorld::transcript`] prints, as data.
     pub fn of(world: &DiscosWorld) -> Vec<TranscriptLine> {
         let mut lines = Vec::new();
-        for party in &world.parties {
-            let transcript = party.client.transcript();
+        for (name, client) in world.clients() {
+            let transcript = client.transcript();
             let offset = transcript
                 .started()
                 .saturating_duration_since(world.started);
             lines.extend(transcript.entries().iter().map(|entry| TranscriptLine {
                 at: offset + entry.at,
-                client: party.name.clone(),
+                client: name.to_owned(),
                 direction: entry.direction.into(),
                 text: shorten(&entry.shown()),
             }));

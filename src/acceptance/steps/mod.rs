@@ -17,6 +17,7 @@
 mod acquisition;
 mod backend;
 mod console;
+mod discos;
 mod events;
 mod exchange;
 mod replies;
