@@ -105,6 +105,19 @@ async fn an_undefined_step_fails_the_run_with_a_snippet() {
         snippet.contains("#[when(expr = \"the operator points the dish at {string} for {int} seconds\")]\nasync fn the_operator_points_the_dish_at_for_seconds(\n    world: &mut DiscosWorld,\n    text1: String,\n    number2: i64,\n) {\n"),
         "{snippet}"
     );
+    // Cucumber stops the scenario at its first undefined step; the run
+    // still names the one after it.
+    assert_eq!(outcome.report.snippets.len(), 2, "{}", outcome.output);
+    for place in [
+        "undefined.feature:6  When the operator points the dish at \"Cassiopeia A\" for 30 seconds\n",
+        "undefined.feature:7  Then the reply is ok\n",
+    ] {
+        assert!(
+            outcome.output.contains(place),
+            "{place}: {}",
+            outcome.output
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -379,6 +379,15 @@ async fn run_to(
             sink,
         ));
     }
+    // Cucumber stops a scenario at its first undefined step; the run names
+    // every undefined step of the scenarios it runs, read before it starts.
+    let undefined = dry_run::check(&plan.features, "", |feature, rule, scenario| {
+        (selection.decide(feature, rule, scenario) == Decision::Run).then(|| {
+            all_tags(feature, rule, scenario)
+                .iter()
+                .any(|t| *t == "wip")
+        })
+    });
     if !header.is_empty() {
         Terminal::new(sink.clone(), false, false, paths.clone()).print(&header);
     }
@@ -512,7 +521,20 @@ async fn run_to(
         eprintln!("the message broker: {problem}");
     }
 
-    let report = report.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    let mut report = report.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    for snippet in &undefined.snippets {
+        if !report
+            .undefined
+            .iter()
+            .any(|u| u.expression == snippet.expression)
+        {
+            report.undefined.push(super::report::UndefinedStep {
+                expression: snippet.expression.clone(),
+                snippet: snippet.to_string(),
+            });
+        }
+    }
+    report.snippets = undefined.snippets.clone();
     let terminal = Terminal::new(sink, color, false, paths.clone());
     terminal.summary(&report);
     if !browser_leaks.is_empty() {
@@ -527,7 +549,7 @@ async fn run_to(
         &report,
         &left_out.lock().unwrap_or_else(|e| e.into_inner()),
         args.snippets,
-        &paths,
+        &undefined.places,
     );
     if report.scenarios().any(|(_, s)| !s.artifacts.is_empty()) {
         terminal.print(&format!(
@@ -900,7 +922,7 @@ fn print_afterword(
     report: &Report,
     left_out: &BTreeMap<String, usize>,
     snippets: bool,
-    paths: &Paths,
+    places: &[String],
 ) {
     let mut text = String::new();
     for (tag, count) in left_out {
@@ -929,34 +951,13 @@ fn print_afterword(
         }
     }
     if !report.snippets.is_empty() {
-        let places: Vec<String> = report
-            .snippets
-            .iter()
-            .map(|snippet| place_of(report, snippet, paths))
-            .collect();
         text.push_str(&dry_run::undefined_steps(
             &report.snippets,
-            &places,
+            places,
             snippets,
         ));
     }
     terminal.print(&text);
-}
-
-/// `path:line` of an undefined step, from the feature whose scenario has it.
-fn place_of(report: &Report, snippet: &super::report::Snippet, paths: &Paths) -> String {
-    let feature = report.features.iter().find(|feature| {
-        feature.scenarios.iter().any(|scenario| {
-            scenario
-                .steps
-                .iter()
-                .any(|step| format!("{}{}", step.keyword, step.text) == snippet.step)
-        })
-    });
-    let file = feature
-        .and_then(|f| f.path.as_deref())
-        .map_or_else(|| "?".to_owned(), |path| paths.show(path));
-    format!("{file}:{}", snippet.line)
 }
 
 /// `--steps`: the catalogue, with how the run's features use each step.
