@@ -249,11 +249,10 @@ fn check_refuses_a_malformed_feature_before_running_anything() {
         .unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(2), "{stderr}");
-    assert!(
-        stderr.contains(
-            "fixtures/features/malformed/misspelt.feature:6:3: `Scenerio:` is not a keyword"
-        ),
-        "{stderr}"
+    // Word for word as the README shows it.
+    assert_eq!(
+        stderr,
+        "error: a feature file cannot be run as written, so nothing was run:\n  fixtures/features/malformed/misspelt.feature:6:3: `Scenerio:` is not a keyword Gherkin knows — did you mean `Scenario:`? As written, this line and the steps under it are a description, and never run\n"
     );
     assert!(
         output.stdout.is_empty(),

@@ -17,6 +17,7 @@
 
 mod nearest;
 mod source;
+mod wording;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt::{self, Write as _};
@@ -298,22 +299,43 @@ impl Catalogue {
     /// own keyword before others at the same distance; none if nothing is
     /// near enough to be what was meant.
     ///
-    /// A definition of another keyword counts one edit more (`Then` for a
-    /// `When` is a slip too, but a rarer one), and only those within one
-    /// edit of the nearest are named: a list of every sentence three
-    /// letters away would hide the one that was meant.
+    /// The step is read as written and in the library's words (`says ok`
+    /// as `accepts it`; see [`wording`]), and is as near to a definition
+    /// as the nearer reading. A definition of another keyword counts one
+    /// edit more (`Then` for a `When` is a slip too, but a rarer one),
+    /// unless it is a state whose sentence of the step's keyword is known
+    /// (`Given the backend is acquiring` is nearest `Then the backend is
+    /// acquiring`, which `Given the acquisition is started` makes so):
+    /// that sentence is named first, at the distance of the other. Only
+    /// those within one edit of the nearest are named: a list of every
+    /// sentence three letters away would hide the one that was meant.
     pub fn nearest(&self, step: &gherkin::Step) -> Vec<Neighbour> {
-        let sentence = self.masks.mask(&step.value);
-        let limit = nearest::near_enough(sentence.len());
-        let mut found: Vec<(usize, usize, &Definition)> = self
-            .definitions
-            .iter()
-            .filter_map(|d| {
-                let distance = nearest::closest(&sentence, &d.forms)?;
-                let weighed = distance + usize::from(d.keyword != step.ty);
-                (weighed <= limit).then_some((weighed, distance, d))
-            })
-            .collect();
+        let written = self.masks.mask(&step.value);
+        let limit = nearest::near_enough(written.len());
+        let mut readings = vec![written];
+        readings.extend(wording::reworded(&step.value).map(|r| self.masks.mask(&r)));
+        let own = keyword(step.ty);
+        let mut found: Vec<(usize, usize, &Definition)> = Vec::new();
+        for d in &self.definitions {
+            let Some(distance) = readings
+                .iter()
+                .filter_map(|reading| nearest::closest(reading, &d.forms))
+                .min()
+            else {
+                continue;
+            };
+            if d.keyword == step.ty {
+                found.push((distance, distance, d));
+                continue;
+            }
+            found.push((distance + 1, distance, d));
+            let counterpart = wording::same_state(&d.sentence(), own)
+                .and_then(|sentence| self.definitions.iter().find(|c| c.sentence() == sentence));
+            if let Some(counterpart) = counterpart {
+                found.push((distance, distance, counterpart));
+            }
+        }
+        found.retain(|(weighed, _, _)| *weighed <= limit);
         found.sort_by(|a, b| (a.0, &a.2.location).cmp(&(b.0, &b.2.location)));
         let best = found.first().map_or(0, |(weighed, _, _)| *weighed);
         let mut seen = BTreeSet::new();

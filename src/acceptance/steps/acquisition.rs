@@ -166,7 +166,7 @@ fn amount(text: &str) -> u64 {
 /// count (what DISCOS sends) or in decimal seconds when the step says so;
 /// its reply is left for a `Then` to check.
 #[when(
-    regex = r#"^(the client|client "[^"]*") (starts|stops) the acquisition in (\d+|one|two|three) (milliseconds?|seconds?|minutes?|hours?)(, written in decimal seconds)?$"#
+    regex = r#"^(the client|the user|the operator|the observer|the astronomer|client "[^"]*") (starts|stops) the acquisition in (\d+|one|two|three) (milliseconds?|seconds?|minutes?|hours?)(, written in decimal seconds)?$"#
 )]
 async fn timed_in(
     world: &mut DiscosWorld,
@@ -184,7 +184,7 @@ async fn timed_in(
 /// past (as a tick count, or in decimal seconds when the step says so);
 /// its reply is left for a `Then` to check.
 #[when(
-    regex = r#"^(the client|client "[^"]*") (starts|stops) the acquisition at a time (\d+|one|two|three) (milliseconds?|seconds?|minutes?|hours?) ago(, written in decimal seconds)?$"#
+    regex = r#"^(the client|the user|the operator|the observer|the astronomer|client "[^"]*") (starts|stops) the acquisition at a time (\d+|one|two|three) (milliseconds?|seconds?|minutes?|hours?) ago(, written in decimal seconds)?$"#
 )]
 async fn timed_ago(
     world: &mut DiscosWorld,
@@ -204,7 +204,7 @@ async fn timed_ago(
 /// date given (as a tick count, or in decimal seconds when the step says
 /// so); its reply is left for a `Then` to check.
 #[when(
-    regex = r#"^(the client|client "[^"]*") (starts|stops) the acquisition at midnight on (\d{1,2}) (January|February|March|April|May|June|July|August|September|October|November|December) (\d{4})(, written in decimal seconds)?$"#
+    regex = r#"^(the client|the user|the operator|the observer|the astronomer|client "[^"]*") (starts|stops) the acquisition at midnight on (\d{1,2}) (January|February|March|April|May|June|July|August|September|October|November|December) (\d{4})(, written in decimal seconds)?$"#
 )]
 async fn timed_on(
     world: &mut DiscosWorld,
@@ -224,7 +224,9 @@ async fn timed_on(
 
 /// A time written as the scenario quotes it, to see what a backend makes
 /// of something that is not a time.
-#[when(regex = r#"^(the client|client "[^"]*") (starts|stops) the acquisition at "([^"]*)"$"#)]
+#[when(
+    regex = r#"^(the client|the user|the operator|the observer|the astronomer|client "[^"]*") (starts|stops) the acquisition at "([^"]*)"$"#
+)]
 async fn timed_as_written(world: &mut DiscosWorld, who: String, action: String, time: String) {
     send_timed(world, &who, &action, &time).await;
 }

@@ -32,10 +32,19 @@ use cucumber::gherkin::Step;
 use super::DiscosWorld;
 use super::world::DEFAULT_CLIENT;
 
-/// Who does something: `the client` (or `the user`, the seeds' word for
-/// the same protocol client), or a named client, `client "A"`.
+/// Who does something: the scenario's one client, by whatever name a
+/// person gives whoever drives the backend (`the client`, `the user`,
+/// `the operator`, `the observer`, `the astronomer`), or a named client,
+/// `client "A"`, one of several.
+///
+/// `DISCOS` is not one of them: a step that says DISCOS acts as DISCOS
+/// does, and reads replies as DISCOS reads them, which a plain client does
+/// not.
 #[derive(Debug, Clone, PartialEq, Eq, cucumber::Parameter)]
-#[param(name = "client", regex = r#"the client|the user|client "[^"]*""#)]
+#[param(
+    name = "client",
+    regex = r#"the client|the user|the operator|the observer|the astronomer|client "[^"]*""#
+)]
 pub(crate) struct Who(pub String);
 
 impl FromStr for Who {
@@ -72,4 +81,45 @@ pub(crate) fn column(world: &DiscosWorld, step: &Step, header: &str) -> Vec<Stri
         cells.remove(0);
     }
     cells
+}
+
+#[cfg(test)]
+mod tests {
+    use cucumber::Parameter as _;
+
+    use super::*;
+    use crate::acceptance::catalogue::{Catalogue, PatternKind};
+
+    #[test]
+    fn every_name_of_the_client_is_the_one_client() {
+        for name in [
+            "the client",
+            "the user",
+            "the operator",
+            "the observer",
+            "the astronomer",
+        ] {
+            assert_eq!(name.parse::<Who>(), Ok(Who(DEFAULT_CLIENT.to_owned())));
+        }
+        assert_eq!("client \"A\"".parse::<Who>(), Ok(Who("A".to_owned())));
+    }
+
+    #[test]
+    fn steps_written_as_regexes_take_the_same_actors_as_client() {
+        // A regex cannot say {client}: each spells the same alternatives.
+        let actors = format!("({})", Who::REGEX);
+        let with_actors: Vec<_> = Catalogue::library()
+            .definitions()
+            .iter()
+            .filter(|d| d.kind == PatternKind::Regex && d.location.file.starts_with("src/"))
+            .filter(|d| d.phrase.contains("(the client|"))
+            .collect();
+        assert!(with_actors.len() >= 5, "{with_actors:?}");
+        let stale: Vec<String> = with_actors
+            .iter()
+            .filter(|d| !d.phrase.contains(&actors))
+            .map(|d| format!("{}: {}", d.location, d.phrase))
+            .collect();
+        assert!(stale.is_empty(), "write {actors} in:\n{}", stale.join("\n"));
+    }
 }

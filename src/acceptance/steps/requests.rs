@@ -265,7 +265,7 @@ async fn sets_section(world: &mut DiscosWorld, who: Who, section: String, step: 
 
 /// One field of a section, the others left as they are.
 #[when(
-    regex = r#"^(the client|client "[^"]*") sets the (start frequency|bandwidth|feed|mode|sample rate|bins) of section (\S+) to "([^"]*)"$"#
+    regex = r#"^(the client|the user|the operator|the observer|the astronomer|client "[^"]*") sets the (start frequency|bandwidth|feed|mode|sample rate|bins) of section (\S+) to "([^"]*)"$"#
 )]
 async fn sets_a_section_field(
     world: &mut DiscosWorld,
