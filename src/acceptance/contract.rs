@@ -649,6 +649,38 @@ mod tests {
     }
 
     #[test]
+    fn the_contracts_requirements_table_reads_whole() {
+        let table = requirements().unwrap_or_else(|error| panic!("{error}"));
+        // The ids every part of the product may name: fixed once published.
+        for id in [
+            "crlf",
+            "short-lines",
+            "code-first",
+            "reason-given",
+            "same-name",
+            "one-reply",
+            "greeting",
+            "tsys-range",
+            "get-rms",
+            "one-value-per-input",
+            "unix-seconds",
+            "acquiring-flag",
+            "ids-as-written",
+            "idle-stop",
+        ] {
+            let found = requirement(id).unwrap_or_else(|| panic!("{CONTRACT} lists no `{id}`"));
+            assert_eq!(found.strength, Strength::Must, "{id}");
+        }
+        assert!(table.iter().any(|r| r.strength == Strength::Should));
+        assert!(
+            table
+                .iter()
+                .all(|r| !r.statement.is_empty() && !r.because.is_empty()),
+            "{table:?}"
+        );
+    }
+
+    #[test]
     fn a_bad_row_is_named_with_its_line_and_what_it_needs() {
         let cases = [
             (

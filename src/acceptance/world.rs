@@ -470,6 +470,7 @@ pub fn unescape(text: &str) -> Result<Vec<u8>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::acceptance::contract::{Strength, cited};
 
     /// The message a failing call makes the step fail with.
     fn failure(fail: impl FnOnce()) -> String {
@@ -478,6 +479,22 @@ mod tests {
             .downcast_ref::<String>()
             .cloned()
             .unwrap_or_default()
+    }
+
+    #[test]
+    fn a_failed_requirement_is_cited_with_its_strength_and_clause() {
+        let world = DiscosWorld {
+            tags: vec!["should:version-reply".to_owned()],
+            ..DiscosWorld::new()
+        };
+        let message = failure(|| world.fail_requirement("crlf", "the reply ends with a bare LF"));
+        assert!(
+            message.starts_with(
+                "MUST crlf — docs/protocol.md#transport-and-framing: the reply ends with a bare LF\n\n"
+            ),
+            "{message}"
+        );
+        assert_eq!(cited(&message), Some((Strength::Must, "crlf")));
     }
 
     #[test]
