@@ -571,19 +571,22 @@ pub fn heading_anchors(markdown: &str) -> Vec<String> {
         if in_code || !line.starts_with('#') {
             continue;
         }
-        let title = line.trim_start_matches('#').trim();
-        let anchor: String = title
-            .to_lowercase()
-            .chars()
-            .filter_map(|c| match c {
-                ' ' => Some('-'),
-                c if c.is_alphanumeric() || c == '-' || c == '_' => Some(c),
-                _ => None,
-            })
-            .collect();
-        anchors.push(anchor);
+        anchors.push(anchor(line.trim_start_matches('#').trim()));
     }
     anchors
+}
+
+/// The anchor of a heading titled `title`, as GitHub makes it.
+pub fn anchor(title: &str) -> String {
+    title
+        .to_lowercase()
+        .chars()
+        .filter_map(|c| match c {
+            ' ' => Some('-'),
+            c if c.is_alphanumeric() || c == '-' || c == '_' => Some(c),
+            _ => None,
+        })
+        .collect()
 }
 
 #[cfg(test)]

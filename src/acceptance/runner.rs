@@ -20,7 +20,7 @@ use super::broker::{REQUIRE_BROKER_ENV, RunBroker};
 use super::browser::Installation;
 use super::catalogue::{self, Catalogue, FeatureFile};
 use super::report::terminal::{Paths, Sink};
-use super::report::{Report, Reports, Status, Terminal, artifact_stem};
+use super::report::{Report, Reports, Terminal, artifact_stem};
 use super::settings::Settings;
 use super::shard::{self, Members, Shard};
 use super::target::{BackendUnderTest, ReadyWhen, Target};
@@ -110,6 +110,11 @@ pub struct RunArgs {
     /// same options run each scenario exactly once.
     #[arg(long, value_name = "I/N", value_parser = parse_shard)]
     pub shard: Option<Shard>,
+    /// Fail the run on a failed SHOULD too: without it, a scenario whose
+    /// SHOULD failed is reported as non-strict and the run passes (a failed
+    /// MUST always fails it).
+    #[arg(long)]
+    pub strict: bool,
     /// A message broker (amqp://USER:PASS@HOST:PORT/VHOST) for the @broker
     /// scenarios, instead of a rabbitmq-server started for the run.
     #[arg(long, value_name = "URL", env = "DISCOS_BROKER")]
@@ -136,9 +141,10 @@ pub type Options = cli::Opts<parser::basic::Cli, runner::basic::Cli, writer::bas
 pub struct Outcome {
     /// Everything that ran, failed or was left out, and why.
     pub report: Report,
-    /// False if a scenario failed, a teardown found leaks (the run's own
-    /// browsers' included), a feature file did not parse, or a step outside
-    /// `@wip` had no definition.
+    /// False if a scenario failed a MUST, or failed naming no requirement
+    /// (with `--strict`, a SHOULD too), a teardown found leaks (the run's
+    /// own browsers' included), a feature file did not parse, or a step
+    /// outside `@wip` had no definition.
     pub passed: bool,
     /// What the run printed, for a run made with [`run_quietly`]; empty
     /// when it printed to standard output.
@@ -395,7 +401,9 @@ async fn run_to(
         preflight(&settings).await?;
     }
 
-    let report = Arc::new(Mutex::new(Report::new(args.target.to_string(), features)));
+    let mut report = Report::new(args.target.to_string(), features);
+    report.strict = args.strict;
+    let report = Arc::new(Mutex::new(report));
     let open = |path: &Option<PathBuf>| -> anyhow::Result<Option<File>> {
         path.as_ref()
             .map(|path| {
@@ -489,8 +497,9 @@ async fn run_to(
                             eprintln!("{problem}");
                         }
                     }
+                    let teardown_from = world.started.elapsed();
                     let leaks = world.tear_down().await;
-                    Report::keep_transcript(&transcripts, feature, scenario, world);
+                    Report::keep_transcript(&transcripts, feature, scenario, world, teardown_from);
                     if !leaks.is_empty() {
                         panic!("{}", leak_report(&scenario.name, &leaks));
                     }
@@ -568,10 +577,7 @@ async fn run_to(
             .write_json(path)
             .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
     }
-    let passed = report.count(Status::Failed) == 0
-        && report.parse_errors.is_empty()
-        && browser_leaks.is_empty()
-        && broker_problems.is_empty();
+    let passed = report.passes() && browser_leaks.is_empty() && broker_problems.is_empty();
     Ok(Outcome {
         report,
         passed,

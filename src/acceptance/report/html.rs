@@ -1,27 +1,35 @@
 //! The HTML report: one self-contained page a reviewer opens in a browser.
 //!
-//! It answers a reviewer's questions in the order they come: how did the
-//! run go (counts, and every failure one click away), what does the suite
-//! exercise of the protocol (a command × reply table, gaps highlighted),
-//! and for each scenario what it did (steps with their tables and timings,
-//! the example it ran with, the transcript, what the browser showed). It
-//! carries everything in itself (styles, a little script for the filters,
-//! screenshots as data URLs), so it can be mailed or kept as a CI artifact
-//! and opened with no network; without the script, everything is shown.
-//! Clauses of the contract named in failures link to `docs/protocol.md`.
+//! It answers a reviewer's questions in the order they come: can DISCOS
+//! drive this backend (the verdict, and exactly which MUSTs failed where),
+//! how did the run go (counts by verdict, every failure one click away with
+//! its whole reason), how did each requirement of the contract fare, what
+//! does the suite exercise of the protocol (a command × reply table, real
+//! gaps told from cells that cannot occur), and for each scenario what it
+//! did (steps with their tables and timings, the example it ran with, the
+//! transcript with its teardown and polling folded, what the browser
+//! showed). It carries everything in itself (styles, a little script for
+//! the filters, screenshots as data URLs, and the contract, so that every
+//! clause a failure names opens at its heading wherever the page is
+//! opened), so it can be mailed or kept as a CI artifact and opened with
+//! no network; without the script, everything is shown.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::path::{Component, Path, PathBuf};
+use std::time::{Duration, SystemTime};
 
-use super::coverage::{CODES, Coverage};
+use super::coverage::{CODES, Coverage, not_a_gap};
+use super::markdown::{self, clause_id};
 use super::terminal::human;
-use super::transcript::Direction;
-use super::{FeatureReport, Report, ScenarioReport, Status, StepReport};
-use crate::acceptance::contract::CONTRACT;
+use super::transcript::{self, Direction, Part, TranscriptLine};
+use super::{
+    FeatureReport, Headline, Report, ScenarioReport, Status, StepReport, Verdict, legend, verdict,
+};
+use crate::acceptance::contract::{CONTRACT, CONTRACT_TEXT, Strength};
+use crate::protocol::{Timestamp, parse_text};
 
 const STYLE: &str = r#"
-:root { --passed: #2e7d32; --failed: #c62828; --skipped: #b28704; --muted: #5f6368; }
+:root { --passed: #2e7d32; --failed: #c62828; --skipped: #b28704; --non-strict: #7b1fa2; --muted: #5f6368; }
 * { box-sizing: border-box; }
 body { font-family: system-ui, sans-serif; margin: 0 auto; padding: 1.5rem 2rem 4rem; max-width: 80rem; color: #202124; line-height: 1.4; }
 h1 { font-size: 1.6rem; margin: 0 0 .4rem; } h2 { font-size: 1.25rem; margin: 2rem 0 .6rem; }
@@ -36,11 +44,26 @@ pre { background: #f6f8fa; padding: .6rem .8rem; overflow-x: auto; white-space: 
 .count { border: 1px solid #dadce0; border-radius: .4rem; padding: .5rem 1rem; min-width: 8rem; }
 .count b { display: block; font-size: 1.8rem; }
 .count.passed b { color: var(--passed); } .count.failed b { color: var(--failed); } .count.skipped b { color: var(--skipped); }
+.count.non-strict b { color: var(--non-strict); } .count small { display: block; color: var(--muted); }
 .bar { display: flex; height: .6rem; border-radius: .3rem; overflow: hidden; background: #eee; margin: .4rem 0; }
 .bar .passed { background: var(--passed); } .bar .failed { background: var(--failed); } .bar .skipped { background: var(--skipped); }
+.bar .non-strict { background: var(--non-strict); }
+#verdict { border-radius: .4rem; padding: .7rem 1rem; margin: 1rem 0; font-size: 1.1rem; font-weight: 600; }
+#verdict.can { background: #e6f4ea; color: var(--passed); } #verdict.cannot { background: #fce8e6; color: var(--failed); }
+#verdict.unchecked { background: #f1f3f4; color: var(--muted); }
+#verdict ul { font-size: .95rem; font-weight: normal; margin: .4rem 0 0; }
+.grade { display: inline-block; font-size: .8rem; font-weight: 700; border-radius: .3rem; padding: 0 .4rem; margin-left: .4rem; }
+.grade.MUST { background: #fce8e6; color: var(--failed); } .grade.SHOULD { background: #f3e8fd; color: var(--non-strict); }
+#requirements td.held { color: var(--passed); } #requirements td.broken { color: var(--failed); font-weight: 600; }
+#requirements td.non-strict { color: var(--non-strict); font-weight: 600; } #requirements td.unchecked { color: var(--muted); }
+#contract { border-top: 1px solid #dadce0; margin-top: 3rem; }
+#contract :target { background: #fff8c5; }
+.legend dt { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; font-size: .85rem; }
+.legend dd { margin: 0 0 .3rem 1.5rem; color: var(--muted); }
 .steps-count { color: var(--muted); margin: .2rem 0; }
 #failures ol { padding-left: 1.4rem; } #failures li { margin: .4rem 0; }
 #failures .why { color: var(--failed); white-space: pre-wrap; font-size: .9rem; }
+#failures .non-strict .why { color: var(--non-strict); }
 .location { color: var(--muted); font-size: .85rem; }
 .filters { display: none; position: sticky; top: 0; background: #fff; border-bottom: 1px solid #dadce0; padding: .6rem 0; z-index: 1; }
 .js .filters { display: flex; flex-wrap: wrap; gap: .5rem; align-items: center; }
@@ -51,20 +74,22 @@ table { border-collapse: collapse; margin: .4rem 0; }
 th, td { border: 1px solid #dadce0; padding: .25rem .6rem; text-align: left; vertical-align: top; }
 thead th { background: #f1f3f4; }
 td.num { text-align: right; }
-.coverage td { min-width: 7rem; } .coverage td.gap { background: #fce8e6; color: var(--failed); font-weight: 600; }
+.coverage td { min-width: 7rem; } .coverage td.gap { background: #fef7e0; color: #8d6e00; }
+.coverage td.na { color: #bdc1c6; background: #fafafa; }
 .coverage td.hit { background: #e6f4ea; } .coverage td details ul { margin: .2rem 0; padding-left: 1.1rem; font-size: .85rem; }
 .coverage tr.other th { font-weight: normal; font-style: italic; }
 section.feature { margin-top: 1.5rem; }
 .description { white-space: pre-line; color: var(--muted); margin: .2rem 0 .6rem; }
 details.scenario { border-left: 4px solid #ccc; margin: .5rem 0; padding: .3rem .8rem; background: #fafafa; }
 details.scenario.passed { border-color: var(--passed); } details.scenario.failed { border-color: var(--failed); }
-details.scenario.skipped { border-color: var(--skipped); }
+details.scenario.skipped { border-color: var(--skipped); } details.scenario.non-strict { border-color: var(--non-strict); }
 details.scenario:target { outline: 2px solid #1a5fb4; }
 details.scenario > summary { cursor: pointer; }
 .status { display: inline-block; min-width: 4.8rem; font-weight: 700; font-size: .85rem; }
 .passed > summary .status, .step.passed .mark { color: var(--passed); }
 .failed > summary .status, .step.failed .mark { color: var(--failed); }
 .skipped > summary .status, .step.skipped .mark { color: var(--skipped); }
+.non-strict > summary .status { color: var(--non-strict); }
 .name { font-weight: 600; }
 .values { margin-left: .4rem; }
 .value { display: inline-block; background: #e8f0fe; border-radius: .3rem; padding: 0 .4rem; margin: 0 .2rem; font-size: .85rem; }
@@ -81,6 +106,9 @@ details.transcript, details.page { margin: .4rem 0; }
 .transcript table td { border: none; padding: 0 .6rem 0 0; white-space: pre-wrap; }
 .transcript .sent .dir { color: #1a5fb4; } .transcript .received .dir { color: var(--passed); }
 .transcript .event { color: var(--muted); font-style: italic; }
+.transcript .date { color: var(--muted); font-size: .8rem; }
+.transcript details.folded > summary { color: var(--muted); cursor: pointer; font-style: italic; }
+.undefined-step { margin: .6rem 0; } .undefined-step ul { margin: .2rem 0; font-size: .9rem; }
 figure { margin: .6rem 0; } figure img { max-width: 100%; border: 1px solid #dadce0; }
 figcaption { color: var(--muted); font-size: .85rem; }
 iframe { width: 100%; height: 24rem; border: 1px solid #dadce0; background: #fff; }
@@ -143,27 +171,13 @@ const SCRIPT: &str = r#"
 })();
 "#;
 
-/// What a failure message ends with when it carries the transcript, which
-/// the page shows beside it as a table.
-const TRANSCRIPT_MARKERS: [&str; 2] = [
-    "\n\nTranscript (seconds since the scenario started):",
-    "\n\nTranscript: nothing was sent or received.",
-];
-
-/// The page for `report`, to be written in the folder `base` (links to the
-/// contract are relative to it).
-pub fn render(report: &Report, base: Option<&Path>) -> String {
-    let page = Page {
-        report,
-        contract: contract_href(report, base),
-    };
-    page.render()
+/// The page for `report`.
+pub fn render(report: &Report) -> String {
+    Page { report }.render()
 }
 
 struct Page<'a> {
     report: &'a Report,
-    /// Where `docs/protocol.md` is, from the page.
-    contract: String,
 }
 
 impl Page<'_> {
@@ -177,13 +191,17 @@ impl Page<'_> {
             escape(&self.report.target)
         );
         self.header(&mut html);
+        self.verdict(&mut html);
         self.summary(&mut html);
         self.failures(&mut html);
+        self.requirements(&mut html);
         self.coverage(&mut html);
         self.tags(&mut html);
         self.features_table(&mut html);
         self.scenarios(&mut html);
         self.undefined(&mut html);
+        self.legend(&mut html);
+        self.contract(&mut html);
         let _ = writeln!(html, "<script>{SCRIPT}</script>\n</body></html>");
         html
     }
@@ -193,18 +211,23 @@ impl Page<'_> {
         html.push_str("<header><h1>DISCOS backend acceptance report</h1><dl class=\"meta\">");
         let _ = write!(
             html,
-            "<dt>Target</dt><dd><code id=\"target\">{}</code></dd>",
-            escape(&report.target)
+            "<dt>Target</dt><dd><code id=\"target\">{}</code>: {}</dd>",
+            escape(&report.target),
+            escape(&legend::target(&report.target))
         );
         if let Some(started) = &report.started {
             let _ = write!(
                 html,
-                "<dt>Date</dt><dd id=\"date\">{} (UTC)</dd>",
-                escape(&started.replace('T', " ").replace('Z', ""))
+                "<dt>Date</dt><dd id=\"date\">{}</dd>",
+                escape(&date(started))
             );
         }
         if let Some(duration) = report.duration {
-            let _ = write!(html, "<dt>Took</dt><dd>{}</dd>", human(duration));
+            let _ = write!(
+                html,
+                "<dt>Took</dt><dd id=\"took\">{}</dd>",
+                escape(&took(report, duration))
+            );
         }
         if report.suite.files > 0 {
             let _ = write!(
@@ -217,9 +240,12 @@ impl Page<'_> {
         }
         let _ = write!(
             html,
-            "<dt>Contract</dt><dd><a href=\"{}\">{CONTRACT}</a></dd>",
-            escape(&self.contract)
+            "<dt>Contract</dt><dd><a href=\"#contract\">{CONTRACT}</a>, carried at the end of this page: \
+             every clause a failure names opens there</dd>"
         );
+        if report.strict {
+            html.push_str("<dt>Strict</dt><dd>yes: a failed SHOULD fails the run too</dd>");
+        }
         html.push_str("</dl>");
         if !report.runs.is_empty() {
             let _ = write!(
@@ -233,7 +259,7 @@ impl Page<'_> {
                     html,
                     "<tr><td><code>{}</code></td><td>{}</td><td>{}</td><td class=\"num\">{}</td></tr>",
                     escape(&run.file),
-                    escape(run.started.as_deref().unwrap_or("")),
+                    escape(&run.started.as_deref().map(date).unwrap_or_default()),
                     run.duration.map(human).unwrap_or_default(),
                     run.scenarios
                 );
@@ -243,29 +269,121 @@ impl Page<'_> {
         html.push_str("</header>\n");
     }
 
+    fn verdict(&self, html: &mut String) {
+        let report = self.report;
+        let headline = report.headline();
+        let class = match &headline {
+            Headline::CanDrive { .. } => "can",
+            Headline::CannotDrive { .. } => "cannot",
+            Headline::NothingChecked => "unchecked",
+        };
+        let _ = write!(
+            html,
+            "<section id=\"verdict\" class=\"{class}\"><span id=\"headline\">{}</span>",
+            self.clauses(&escape(&headline.sentence()))
+        );
+        if let Headline::CannotDrive { broken } = &headline {
+            html.push_str("<ul>");
+            for (id, scenarios) in broken {
+                let statement = report
+                    .requirements()
+                    .iter()
+                    .find(|r| &r.id == id)
+                    .map(|r| format!(": a backend {}", markdown::inline(&r.statement)))
+                    .unwrap_or_default();
+                let _ = write!(
+                    html,
+                    "<li><a href=\"#r-{0}\">MUST {0}</a>{statement} — failed in ",
+                    escape(id)
+                );
+                let links: Vec<String> = scenarios
+                    .iter()
+                    .filter_map(|(place, _)| self.scenario_at(place))
+                    .map(|(feature, scenario)| {
+                        format!(
+                            "<a href=\"#{}\">{}</a>",
+                            scenario_id(feature, scenario),
+                            escape(&scenario.title())
+                        )
+                    })
+                    .collect();
+                html.push_str(&links.join(", "));
+                html.push_str("</li>");
+            }
+            html.push_str("</ul>");
+        }
+        let tally = report.tally();
+        if tally.non_strict > 0 {
+            let _ = write!(
+                html,
+                "<p>{} scenario(s) failed a SHOULD: non-strict, {}.</p>",
+                tally.non_strict,
+                if report.strict {
+                    "and this run is strict, so they fail it"
+                } else {
+                    "they fail the run only when it is --strict"
+                }
+            );
+        }
+        if tally.failed_other > 0 {
+            let _ = write!(
+                html,
+                "<p>{} scenario(s) failed naming no requirement (about the simulator, untagged, or an \
+                 undefined step): they fail the run.</p>",
+                tally.failed_other
+            );
+        }
+        html.push_str("</section>\n");
+    }
+
+    /// The scenario at `file:line`.
+    fn scenario_at(&self, place: &str) -> Option<(&FeatureReport, &ScenarioReport)> {
+        let (file, line) = place.rsplit_once(':')?;
+        let line: usize = line.parse().ok()?;
+        self.report
+            .scenarios()
+            .find(|(f, s)| f.file == file && s.line == line)
+    }
+
     fn summary(&self, html: &mut String) {
         let report = self.report;
-        let total = report.scenarios().count();
+        let tally = report.tally();
+        let total = tally.total();
         html.push_str("<section id=\"summary\"><div class=\"counts\">");
         let _ = write!(
             html,
             "<div class=\"count total\"><b id=\"count-total\">{total}</b>scenario(s)</div>"
         );
-        for status in [Status::Passed, Status::Failed, Status::Skipped] {
+        let cards = [
+            ("passed", tally.passed, String::new()),
+            (
+                "failed",
+                tally.failed(),
+                format!(
+                    "{} MUST, {} naming no requirement",
+                    tally.failed_must, tally.failed_other
+                ),
+            ),
+            ("non-strict", tally.non_strict, "a SHOULD failed".to_owned()),
+            ("skipped", tally.skipped, String::new()),
+        ];
+        for (class, count, detail) in &cards {
+            let detail = if detail.is_empty() {
+                String::new()
+            } else {
+                format!("<small>{}</small>", escape(detail))
+            };
             let _ = write!(
                 html,
-                "<div class=\"count {0}\"><b id=\"count-{0}\">{1}</b>{0}</div>",
-                status.as_str(),
-                report.count(status)
+                "<div class=\"count {class}\"><b id=\"count-{class}\">{count}</b>{class}{detail}</div>"
             );
         }
         html.push_str("</div><div class=\"bar\" aria-hidden=\"true\">");
-        for status in [Status::Passed, Status::Failed, Status::Skipped] {
-            let share = percent(report.count(status), total);
+        for (class, count, _) in &cards {
+            let share = percent(*count, total);
             let _ = write!(
                 html,
-                "<div class=\"{}\" style=\"width: {share:.2}%\"></div>",
-                status.as_str()
+                "<div class=\"{class}\" style=\"width: {share:.2}%\"></div>"
             );
         }
         let steps = report.scenarios().flat_map(|(_, s)| &s.steps).count();
@@ -280,52 +398,162 @@ impl Page<'_> {
 
     fn failures(&self, html: &mut String) {
         let report = self.report;
-        let failed: Vec<_> = report
-            .scenarios()
-            .filter(|(_, s)| s.status() == Status::Failed)
-            .collect();
+        let listed = |verdicts: &[Verdict]| -> Vec<(&FeatureReport, &ScenarioReport)> {
+            report
+                .scenarios()
+                .filter(|(_, s)| verdicts.contains(&s.verdict()))
+                .collect()
+        };
+        let failed = listed(&[Verdict::FailedMust, Verdict::Failed]);
+        let non_strict = listed(&[Verdict::NonStrict]);
         let count = failed.len() + report.parse_errors.len();
         let _ = write!(html, "<section id=\"failures\"><h2>Failures ({count})</h2>");
         if count == 0 {
-            html.push_str("<p>None: every scenario that ran passed.</p></section>\n");
+            html.push_str("<p>None: every scenario that ran passed");
+            if !non_strict.is_empty() {
+                html.push_str(", but for the non-strict ones below");
+            }
+            html.push_str(".</p>");
+        } else {
+            html.push_str("<ol>");
+            for error in &report.parse_errors {
+                let _ = write!(
+                    html,
+                    "<li>A feature file could not be read<div class=\"why\">{}</div></li>",
+                    escape(error)
+                );
+            }
+            for (feature, scenario) in failed {
+                self.failure(html, feature, scenario);
+            }
+            html.push_str("</ol>");
+        }
+        if !non_strict.is_empty() {
+            let _ = write!(
+                html,
+                "<h3 id=\"non-strict\">Non-strict ({}): a SHOULD failed</h3><p>The backend departs from the \
+                 protocol text or the reference here, in ways DISCOS does not rely on; {}.</p><ol class=\"non-strict\">",
+                non_strict.len(),
+                if report.strict {
+                    "this run is strict, so they fail it"
+                } else {
+                    "they fail the run only when it is --strict"
+                }
+            );
+            for (feature, scenario) in non_strict {
+                self.failure(html, feature, scenario);
+            }
+            html.push_str("</ol>");
+        }
+        html.push_str("</section>\n");
+    }
+
+    /// One entry of the index of failures: the scenario, where it is, the
+    /// requirement it broke and its whole reason (up to
+    /// [`super::REASON_LIMIT`]).
+    fn failure(&self, html: &mut String, feature: &FeatureReport, scenario: &ScenarioReport) {
+        let why = scenario.summarised_reason().unwrap_or_default();
+        let _ = write!(
+            html,
+            "<li><a class=\"failure\" href=\"#{}\">{} › {}</a>{} <span class=\"location\">{}:{}</span>\
+             <div class=\"why\">{}</div></li>",
+            scenario_id(feature, scenario),
+            escape(&feature.name),
+            escape(&scenario.title()),
+            grade(scenario),
+            escape(&feature.file),
+            scenario.line,
+            self.clauses(&escape(&why)),
+        );
+    }
+
+    fn requirements(&self, html: &mut String) {
+        let report = self.report;
+        let requirements = report.requirements();
+        if requirements.is_empty() {
             return;
         }
-        html.push_str("<ol>");
-        for error in &report.parse_errors {
+        let fared = report.fared();
+        html.push_str(
+            "<section id=\"requirements\"><h2>Requirements</h2><p>Each requirement of the contract, \
+             and the scenarios that checked it: a scenario names the one it checks with its tag \
+             (<code>@must:ID</code>, <code>@should:ID</code>), and a step that knows better names \
+             its own. A failed MUST means DISCOS cannot drive the backend; a failed SHOULD is \
+             non-strict.</p><table><thead><tr><th>Requirement</th><th>Strength</th><th>A backend …</th>\
+             <th>This run</th><th>Clause</th></tr></thead><tbody>",
+        );
+        for requirement in requirements {
+            let how = fared.get(requirement.id.as_str());
+            let (class, result) = match how {
+                Some(how) if !how.failed.is_empty() => {
+                    let class = match requirement.strength {
+                        Strength::Must => "broken",
+                        Strength::Should => "non-strict",
+                    };
+                    let links: Vec<String> = how
+                        .failed
+                        .iter()
+                        .map(|(f, s)| {
+                            format!(
+                                "<a href=\"#{}\">{}</a>",
+                                scenario_id(f, s),
+                                escape(&format!("{}:{}", f.file, s.line))
+                            )
+                        })
+                        .collect();
+                    let word = if class == "broken" {
+                        "FAILED"
+                    } else {
+                        "NON-STRICT"
+                    };
+                    (
+                        class,
+                        format!(
+                            "{word} in {} of {} scenario(s): {}",
+                            how.failed.len(),
+                            how.failed.len() + how.passed.len(),
+                            links.join(", ")
+                        ),
+                    )
+                }
+                Some(how) if !how.passed.is_empty() => {
+                    ("held", format!("held in {} scenario(s)", how.passed.len()))
+                }
+                Some(how) if !how.skipped.is_empty() => (
+                    "unchecked",
+                    format!(
+                        "not checked: its {} scenario(s) were skipped",
+                        how.skipped.len()
+                    ),
+                ),
+                _ => ("unchecked", "not checked by this run".to_owned()),
+            };
             let _ = write!(
                 html,
-                "<li>A feature file could not be read<div class=\"why\">{}</div></li>",
-                escape(error)
+                "<tr id=\"r-{id}\" data-requirement=\"{id}\"><th><code>{id}</code></th><td>{}</td><td>{}</td>\
+                 <td class=\"{class}\">{result}</td><td><a class=\"clause\" href=\"#{}\">{CONTRACT}#{}</a></td></tr>",
+                requirement.strength,
+                markdown::inline(&requirement.statement),
+                clause_id(&requirement.clause),
+                escape(&requirement.clause),
+                id = escape(&requirement.id),
             );
         }
-        for (feature, scenario) in failed {
-            let why = scenario.why().unwrap_or_default();
-            let _ = write!(
-                html,
-                "<li><a class=\"failure\" href=\"#{}\">{} › {}</a> <span class=\"location\">{}:{}</span>\
-                 <div class=\"why\">{}</div></li>",
-                scenario_id(feature, scenario),
-                escape(&feature.name),
-                escape(&scenario.title()),
-                escape(&feature.file),
-                scenario.line,
-                self.clauses(&escape(why.lines().next().unwrap_or_default())),
-            );
-        }
-        html.push_str("</ol></section>\n");
+        html.push_str("</tbody></table></section>\n");
     }
 
     fn coverage(&self, html: &mut String) {
         let coverage = Coverage::of(self.report);
         let gaps = coverage.gaps();
-        let cells = (coverage.rows.len() - 1) * CODES.len();
+        let cells = coverage.cells();
         let _ = write!(
             html,
             "<section id=\"coverage\"><h2>Protocol coverage</h2>\
-             <p>Which commands of protocol 1.4 the scenarios that ran sent, and which replies they \
+             <p>Which commands of the contract the scenarios that ran sent, and which replies they \
              got back (from their transcripts): {} of {cells} command × reply pairs exercised. \
-             <strong>{} gap(s)</strong>, highlighted: no scenario got that reply to that command \
-             (some may be replies the contract never gives).</p>",
+             <span id=\"gaps\">{} gap(s)</span>, shaded: no scenario got that reply to that command \
+             (a command never accepted, never refused). Cells in grey cannot be gaps: the contract \
+             rules that reply out, or gives it to a malformed line of any name.</p>",
             cells - gaps.len(),
             gaps.len()
         );
@@ -343,17 +571,33 @@ impl Page<'_> {
             };
             let _ = write!(
                 html,
-                "<tr{class} data-command=\"{}\"><th><a href=\"{}#{}\">{}</a></th>",
+                "<tr{class} data-command=\"{}\"><th><a href=\"#{}\">{}</a></th>",
                 escape(row.command.unwrap_or("")),
-                escape(&self.contract),
-                row.clause,
+                clause_id(row.clause),
                 escape(&label)
             );
             for code in CODES {
                 let at = row.with(code);
                 if at.is_empty() {
-                    let class = if row.command.is_some() { "gap" } else { "" };
-                    let _ = write!(html, "<td class=\"{class}\" data-code=\"{code}\">0</td>");
+                    match not_a_gap(row.command, code) {
+                        Some(why) => {
+                            let _ = write!(
+                                html,
+                                "<td class=\"na\" data-code=\"{code}\" title=\"{}\">—</td>",
+                                escape(why)
+                            );
+                        }
+                        None => {
+                            let what = match code {
+                                crate::protocol::Code::Ok => "never accepted",
+                                _ => "never refused",
+                            };
+                            let _ = write!(
+                                html,
+                                "<td class=\"gap\" data-code=\"{code}\">0 <small>({what})</small></td>"
+                            );
+                        }
+                    }
                     continue;
                 }
                 let _ = write!(
@@ -367,7 +611,7 @@ impl Page<'_> {
                     let _ = write!(
                         html,
                         "<li class=\"{}\"><a href=\"#{}\">{}</a></li>",
-                        scenario.status().as_str(),
+                        scenario.verdict().as_str(),
                         scenario_id(feature, scenario),
                         escape(&scenario.title())
                     );
@@ -380,12 +624,13 @@ impl Page<'_> {
     }
 
     fn tags(&self, html: &mut String) {
-        let mut tags: BTreeMap<&str, [usize; 3]> = BTreeMap::new();
+        let mut tags: BTreeMap<&str, [usize; 4]> = BTreeMap::new();
         for (_, scenario) in self.report.scenarios() {
-            let column = match scenario.status() {
-                Status::Passed => 0,
-                Status::Failed => 1,
-                Status::Skipped => 2,
+            let column = match scenario.verdict() {
+                Verdict::Passed => 0,
+                Verdict::FailedMust | Verdict::Failed => 1,
+                Verdict::NonStrict => 2,
+                Verdict::Skipped => 3,
             };
             for tag in &scenario.tags {
                 tags.entry(tag).or_default()[column] += 1;
@@ -395,17 +640,20 @@ impl Page<'_> {
             return;
         }
         html.push_str(
-            "<section id=\"by-tag\"><h2>By tag</h2><table><thead><tr><th>Tag</th><th>Scenarios</th>\
-             <th>Passed</th><th>Failed</th><th>Skipped</th></tr></thead><tbody>",
+            "<section id=\"by-tag\"><h2>By tag</h2><table><thead><tr><th>Tag</th><th>Means</th><th>Scenarios</th>\
+             <th>Passed</th><th>Failed</th><th>Non-strict</th><th>Skipped</th></tr></thead><tbody>",
         );
-        for (tag, [passed, failed, skipped]) in &tags {
+        for (tag, [passed, failed, non_strict, skipped]) in &tags {
             let _ = write!(
                 html,
                 "<tr><th><button type=\"button\" class=\"tag-filter\" data-tag=\"{0}\" title=\"show only these\">@{0}</button></th>\
-                 <td class=\"num\">{1}</td><td class=\"num\">{passed}</td><td class=\"num\">{failed}</td>\
-                 <td class=\"num\">{skipped}</td></tr>",
+                 <td class=\"means\">{1}</td><td class=\"num\">{2}</td><td class=\"num\">{passed}</td><td class=\"num\">{failed}</td>\
+                 <td class=\"num\">{non_strict}</td><td class=\"num\">{skipped}</td></tr>",
                 escape(tag),
-                passed + failed + skipped
+                escape(
+                    &legend::tag(tag).unwrap_or_else(|| "a tag of the features' own".to_owned())
+                ),
+                passed + failed + non_strict + skipped
             );
         }
         html.push_str("</tbody></table></section>\n");
@@ -413,8 +661,10 @@ impl Page<'_> {
 
     fn features_table(&self, html: &mut String) {
         html.push_str(
-            "<section id=\"by-feature\"><h2>By feature</h2><table><thead><tr><th>Feature</th><th>File</th>\
-             <th>Scenarios</th><th>Passed</th><th>Failed</th><th>Skipped</th><th>Took</th></tr></thead><tbody>",
+            "<section id=\"by-feature\"><h2>By feature</h2><p>A feature's time is its scenarios' own \
+             times added up; scenarios run at the same time, so these add up to more than the run's \
+             wall time.</p><table><thead><tr><th>Feature</th><th>File</th>\
+             <th>Scenarios</th><th>Passed</th><th>Failed</th><th>Skipped</th><th>Scenario time (summed)</th></tr></thead><tbody>",
         );
         for feature in &self.report.features {
             let count = |status| {
@@ -450,12 +700,16 @@ impl Page<'_> {
             html,
             "<button type=\"button\" data-status=\"all\" aria-pressed=\"true\">all ({total})</button>"
         );
-        for status in [Status::Passed, Status::Failed, Status::Skipped] {
+        let tally = report.tally();
+        for (status, count) in [
+            ("passed", tally.passed),
+            ("failed", tally.failed()),
+            ("non-strict", tally.non_strict),
+            ("skipped", tally.skipped),
+        ] {
             let _ = write!(
                 html,
-                "<button type=\"button\" data-status=\"{0}\" aria-pressed=\"false\">{0} ({1})</button>",
-                status.as_str(),
-                report.count(status)
+                "<button type=\"button\" data-status=\"{status}\" aria-pressed=\"false\">{status} ({count})</button>"
             );
         }
         let mut tags: Vec<&str> = report
@@ -495,10 +749,12 @@ impl Page<'_> {
 
     fn scenario(&self, html: &mut String, feature: &FeatureReport, scenario: &ScenarioReport) {
         let status = scenario.status();
-        let label = match status {
-            Status::Passed => "passed",
-            Status::Failed => "FAILED",
-            Status::Skipped => "skipped",
+        let verdict = scenario.verdict();
+        let label = match verdict {
+            Verdict::Passed => "passed",
+            Verdict::FailedMust | Verdict::Failed => "FAILED",
+            Verdict::NonStrict => "NON-STRICT",
+            Verdict::Skipped => "skipped",
         };
         let open = if status == Status::Failed {
             " open"
@@ -508,11 +764,12 @@ impl Page<'_> {
         let _ = write!(
             html,
             "<details class=\"scenario {0}\" id=\"{1}\" data-status=\"{0}\" data-tags=\"{2}\"{open}>\
-             <summary><span class=\"status\">{label}</span><span class=\"name\">{3}</span>",
-            status.as_str(),
+             <summary><span class=\"status\">{label}</span><span class=\"name\">{3}</span>{4}",
+            verdict.as_str(),
             scenario_id(feature, scenario),
             escape(&scenario.tags.join(" ")),
             escape(&scenario.name),
+            grade(scenario),
         );
         if let Some(example) = &scenario.example {
             html.push_str("<span class=\"values\">");
@@ -637,7 +894,7 @@ impl Page<'_> {
 
     fn transcript(&self, html: &mut String, scenario: &ScenarioReport) {
         if scenario.transcript.is_empty() {
-            if scenario.duration.is_some() {
+            if scenario.duration.is_some() && !scenario.tags.iter().any(|t| t == "browser") {
                 html.push_str(
                     "<p class=\"location\">Transcript: nothing was sent or received.</p>",
                 );
@@ -655,40 +912,120 @@ impl Page<'_> {
              the scenario started)</summary><table>",
             scenario.transcript.len()
         );
-        for line in &scenario.transcript {
-            let (class, arrow) = match line.direction {
-                Direction::Sent => ("sent", "→"),
-                Direction::Received => ("received", "←"),
-                Direction::Event => ("event", "–"),
-            };
-            let _ = write!(
-                html,
-                "<tr class=\"{class}\"><td class=\"num\">{:.3}</td><td>{}</td><td class=\"dir\">{arrow}</td>\
-                 <td class=\"line\">{}</td></tr>",
-                line.at.as_secs_f64(),
-                escape(&line.client),
-                escape(&line.text)
-            );
+        for part in transcript::fold(&scenario.transcript, scenario.teardown_from) {
+            match part {
+                Part::Line(line) => transcript_line(html, line),
+                Part::Folded(folded) => {
+                    let _ = write!(
+                        html,
+                        "<tr class=\"fold\"><td colspan=\"4\"><details class=\"folded\"><summary>{}</summary><table>",
+                        escape(&folded.summary())
+                    );
+                    for line in folded.lines {
+                        transcript_line(html, line);
+                    }
+                    html.push_str("</table></details></td></tr>");
+                }
+            }
         }
         html.push_str("</table></details>");
     }
 
     fn undefined(&self, html: &mut String) {
-        if self.report.undefined.is_empty() {
+        let report = self.report;
+        if report.undefined.is_empty() {
             return;
         }
         html.push_str(
             "<section id=\"undefined\"><h2>Undefined steps</h2><p>No step definition matches these \
-             steps; definitions to start from:</p>",
+             steps: each is shown where the features say it, with the defined steps closest to it \
+             (what may have been meant), then a definition to start from.</p>",
         );
-        for step in &self.report.undefined {
-            let _ = write!(html, "<pre>{}</pre>", escape(&step.snippet));
+        for step in &report.undefined {
+            let sentence = if step.step.is_empty() {
+                &step.expression
+            } else {
+                &step.step
+            };
+            let _ = write!(
+                html,
+                "<div class=\"undefined-step\"><p><b>{}</b>",
+                escape(sentence)
+            );
+            for place in &step.places {
+                let link = self
+                    .scenario_at(place)
+                    .map(|(f, s)| format!("#{}", scenario_id(f, s)));
+                match link {
+                    Some(href) => {
+                        let _ = write!(
+                            html,
+                            " <a class=\"location\" href=\"{href}\">{}</a>",
+                            escape(place)
+                        );
+                    }
+                    None => {
+                        let _ = write!(html, " <span class=\"location\">{}</span>", escape(place));
+                    }
+                }
+            }
+            html.push_str("</p>");
+            if !step.neighbours.is_empty() {
+                html.push_str("Did you mean:<ul>");
+                for neighbour in &step.neighbours {
+                    let _ = write!(html, "<li><code>{}</code></li>", escape(neighbour));
+                }
+                html.push_str("</ul>");
+            }
+            let _ = write!(
+                html,
+                "<details><summary>A step definition to start from</summary><pre>{}</pre></details></div>",
+                escape(&step.snippet)
+            );
         }
         html.push_str("</section>\n");
     }
 
+    fn legend(&self, html: &mut String) {
+        let mut tags: Vec<&str> = self
+            .report
+            .scenarios()
+            .flat_map(|(_, s)| s.tags.iter().map(String::as_str))
+            .collect();
+        tags.sort_unstable();
+        tags.dedup();
+        html.push_str("<section id=\"legend\"><h2>Tags and target</h2><dl class=\"legend\">");
+        let _ = write!(
+            html,
+            "<dt>Target {}</dt><dd>{}</dd>",
+            escape(&self.report.target),
+            escape(&legend::target(&self.report.target))
+        );
+        for tag in tags {
+            let meaning =
+                legend::tag(tag).unwrap_or_else(|| "a tag of the features' own".to_owned());
+            let _ = write!(
+                html,
+                "<dt>@{}</dt><dd>{}</dd>",
+                escape(tag),
+                escape(&meaning)
+            );
+        }
+        html.push_str("</dl></section>\n");
+    }
+
+    fn contract(&self, html: &mut String) {
+        let _ = writeln!(
+            html,
+            "<section id=\"contract\"><h2>The contract</h2><p class=\"location\">{CONTRACT}, as the \
+             discos-sim that wrote this report carries it.</p>{}</section>",
+            markdown::render(CONTRACT_TEXT)
+        );
+    }
+
     /// `text` (already escaped) with every clause of the contract it names
-    /// (`docs/protocol.md#set-section`) made a link.
+    /// (`docs/protocol.md#set-section`) made a link to that clause in the
+    /// contract the page carries.
     fn clauses(&self, text: &str) -> String {
         let mut linked = String::with_capacity(text.len());
         let needle = format!("{CONTRACT}#");
@@ -705,8 +1042,8 @@ impl Page<'_> {
             } else {
                 let _ = write!(
                     linked,
-                    "<a class=\"clause\" href=\"{}#{anchor}\">{needle}{anchor}</a>",
-                    escape(&self.contract)
+                    "<a class=\"clause\" href=\"#{}\">{needle}{anchor}</a>",
+                    clause_id(anchor)
                 );
             }
             rest = &after[anchor_len..];
@@ -717,16 +1054,98 @@ impl Page<'_> {
 }
 
 /// A failure message without the transcript it ends with, when the page
-/// shows that transcript beside it.
+/// shows that transcript beside it (or it says nothing was sent).
 fn without_transcript<'m>(message: &'m str, scenario: &ScenarioReport) -> &'m str {
-    for marker in TRANSCRIPT_MARKERS {
-        if let Some(at) = message.find(marker)
-            && (!scenario.transcript.is_empty() || marker.contains("nothing"))
-        {
-            return &message[..at];
-        }
+    let reason = transcript::without_transcript(message);
+    if scenario.transcript.is_empty() && message[reason.len()..].contains("(seconds since") {
+        message
+    } else {
+        reason
     }
-    message
+}
+
+/// A graded scenario's badge: `MUST crlf`, `SHOULD version-reply (non-strict)`.
+fn grade(scenario: &ScenarioReport) -> String {
+    match (&scenario.graded, scenario.status()) {
+        (Some(graded), Status::Failed) => format!(
+            "<span class=\"grade {}\">{}</span>",
+            graded.strength,
+            escape(&verdict::label(graded))
+        ),
+        _ => String::new(),
+    }
+}
+
+/// One line of a transcript, with the date of a time it carries.
+fn transcript_line(html: &mut String, line: &TranscriptLine) {
+    let (class, arrow) = match line.direction {
+        Direction::Sent => ("sent", "→"),
+        Direction::Received => ("received", "←"),
+        Direction::Event => ("event", "–"),
+    };
+    let date = dated(&line.text)
+        .map(|date| format!(" <span class=\"date\">({date})</span>"))
+        .unwrap_or_default();
+    let _ = write!(
+        html,
+        "<tr class=\"{class}\"><td class=\"num\">{:.3}</td><td>{}</td><td class=\"dir\">{arrow}</td>\
+         <td class=\"line\">{}{date}</td></tr>",
+        line.at.as_secs_f64(),
+        escape(&line.client),
+        escape(&line.text)
+    );
+}
+
+/// The date of the time a line carries, as a person reads it: a `start` or
+/// `stop` request's (a tick count, or decimal seconds), a `time` or
+/// `status` reply's; `None` for other lines, and for times that are no
+/// plausible date (before 2000, after 2200).
+fn dated(text: &str) -> Option<String> {
+    let message = parse_text(text).ok()?;
+    let field = match (message.code(), message.name.as_str()) {
+        (None, "start" | "stop") => message.arguments.first()?,
+        (Some(crate::protocol::Code::Ok), "time" | "status") => message.arguments.first()?,
+        _ => return None,
+    };
+    let time: Timestamp = field.parse().ok()?;
+    let seconds = time.since_epoch().as_secs();
+    // 2000-01-01 to 2200-01-01.
+    if !(946_684_800..7_258_118_400).contains(&seconds) {
+        return None;
+    }
+    Some(date_of(SystemTime::from(time)))
+}
+
+/// A time as a reader wants it: `2026-03-04 10:05:59.053 UTC`.
+fn date_of(time: SystemTime) -> String {
+    let text = humantime::format_rfc3339_millis(time).to_string();
+    format!("{} UTC", text.replace('T', " ").trim_end_matches('Z'))
+}
+
+/// An RFC 3339 time of the model as a date, as it is if it is not one.
+fn date(rfc3339: &str) -> String {
+    match humantime::parse_rfc3339(rfc3339) {
+        Ok(time) => {
+            let text = humantime::format_rfc3339_seconds(time).to_string();
+            format!("{} UTC", text.replace('T', " ").trim_end_matches('Z'))
+        }
+        Err(_) => rfc3339.to_owned(),
+    }
+}
+
+/// How long a run took: its wall time, and its scenarios' own times added
+/// up when they ran at the same time (and so add up to more).
+fn took(report: &Report, wall: Duration) -> String {
+    let summed: Duration = report.scenarios().filter_map(|(_, s)| s.duration).sum();
+    if summed > wall + wall / 20 {
+        format!(
+            "{} wall time; its scenarios' own times add up to {}, as several ran at once",
+            human(wall),
+            human(summed)
+        )
+    } else {
+        format!("{} wall time", human(wall))
+    }
 }
 
 fn table(html: &mut String, class: &str, rows: &[Vec<String>]) {
@@ -771,43 +1190,6 @@ fn slug(text: &str) -> String {
         .collect()
 }
 
-/// Where the contract is, from a page in `base`: the project's
-/// `docs/protocol.md` beside the features folder when it is there (as in
-/// this project), relative to the page; otherwise `docs/protocol.md`, as
-/// the failure messages name it.
-fn contract_href(report: &Report, base: Option<&Path>) -> String {
-    let contract = report
-        .suite
-        .root
-        .parent()
-        .map(|project| project.join(CONTRACT))
-        .filter(|path| path.is_file())
-        .and_then(|path| path.canonicalize().ok());
-    let base = match base {
-        Some(base) if !base.as_os_str().is_empty() => base.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    match (contract, base.canonicalize()) {
-        (Some(contract), Ok(base)) => relative(&base, &contract),
-        _ => CONTRACT.to_owned(),
-    }
-}
-
-/// The relative URL from the folder `from` to the file `to` (both
-/// absolute).
-fn relative(from: &Path, to: &Path) -> String {
-    let from: Vec<Component> = from.components().collect();
-    let to: Vec<Component> = to.components().collect();
-    let common = from.iter().zip(&to).take_while(|(a, b)| a == b).count();
-    let mut parts: Vec<String> = vec!["..".to_owned(); from.len() - common];
-    parts.extend(
-        to[common..]
-            .iter()
-            .map(|c| c.as_os_str().to_string_lossy().into_owned()),
-    );
-    parts.join("/")
-}
-
 /// Escapes text for HTML, in text and in attribute values.
 fn escape(text: &str) -> String {
     let mut escaped = String::with_capacity(text.len());
@@ -829,29 +1211,30 @@ mod tests {
     use super::*;
 
     #[test]
-    fn clauses_become_links_to_the_contract() {
+    fn clauses_become_links_to_the_contract_the_page_carries() {
         let report = Report::default();
-        let page = Page {
-            report: &report,
-            contract: "../docs/protocol.md".to_owned(),
-        };
+        let page = Page { report: &report };
         assert_eq!(
             page.clauses("docs/protocol.md#set-section: expected ok; see docs/protocol.md#"),
-            "<a class=\"clause\" href=\"../docs/protocol.md#set-section\">docs/protocol.md#set-section</a>: \
+            "<a class=\"clause\" href=\"#c-set-section\">docs/protocol.md#set-section</a>: \
              expected ok; see docs/protocol.md#"
         );
     }
 
     #[test]
-    fn relative_links_climb_out_of_the_report_folder() {
+    fn times_in_transcripts_read_as_dates() {
         assert_eq!(
-            relative(Path::new("/p/target"), Path::new("/p/docs/protocol.md")),
-            "../docs/protocol.md"
+            dated("?start,17953395590538408").as_deref(),
+            Some("2026-11-22 09:25:59.053 UTC")
         );
         assert_eq!(
-            relative(Path::new("/p"), Path::new("/p/docs/protocol.md")),
-            "docs/protocol.md"
+            dated("!status,ok,1430922782.970883,ok,0").as_deref(),
+            Some("2015-05-06 14:33:02.970 UTC")
         );
+        assert_eq!(dated("?start"), None);
+        assert_eq!(dated("?start,12"), None, "no plausible date");
+        assert_eq!(dated("!time,fail,no clock"), None);
+        assert_eq!(date("2026-01-02T03:04:05Z"), "2026-01-02 03:04:05 UTC");
     }
 
     #[test]

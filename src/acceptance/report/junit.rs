@@ -2,15 +2,18 @@
 //!
 //! Written from the model rather than from cucumber's events so that a
 //! merged report and a single run give the same file: one test suite per
-//! feature, one test case per scenario, a failure with its message and the
-//! scenario's transcript, a skipped scenario with its reason.
+//! feature, one test case per scenario, a failure with its whole reason,
+//! the requirement it broke as its type (`MUST crlf`) and the scenario's
+//! transcript, a skipped scenario with its reason. A failed SHOULD is a
+//! passed test case with why it is non-strict in its `system-err`, unless
+//! the run is `--strict`: CI fails exactly when the run does.
 
 use junit_report::{
     Duration, OffsetDateTime, ReportBuilder, TestCase, TestCaseBuilder, TestSuiteBuilder,
 };
 
 use super::transcript::as_text;
-use super::{Report, ScenarioReport, Status};
+use super::{Report, ScenarioReport, Status, Verdict};
 
 /// Writes `report` as JUnit XML to `out`.
 pub fn write(report: &Report, out: impl std::io::Write) -> std::io::Result<()> {
@@ -26,7 +29,7 @@ pub fn write(report: &Report, out: impl std::io::Write) -> std::io::Result<()> {
             suite.set_timestamp(started);
         }
         for scenario in &feature.scenarios {
-            suite.add_testcase(test_case(&feature.file, scenario));
+            suite.add_testcase(test_case(&feature.file, scenario, report.strict));
         }
         builder.add_testsuite(suite.build());
     }
@@ -48,27 +51,38 @@ pub fn write(report: &Report, out: impl std::io::Write) -> std::io::Result<()> {
     })
 }
 
-fn test_case(file: &str, scenario: &ScenarioReport) -> TestCase {
+fn test_case(file: &str, scenario: &ScenarioReport, strict: bool) -> TestCase {
     let name = scenario.title();
     let time = scenario
         .duration
         .and_then(|d| Duration::try_from(d).ok())
         .unwrap_or(Duration::ZERO);
     let why = scenario.why().unwrap_or_default();
-    let mut case = match scenario.status() {
-        Status::Passed => TestCaseBuilder::success(&name, time),
-        Status::Failed => {
-            let kind = if scenario.steps.iter().any(|s| s.status == Status::Failed) {
-                "failed step"
-            } else {
-                "failed teardown"
-            };
-            let mut case =
-                TestCaseBuilder::failure(&name, time, kind, why.lines().next().unwrap_or(&why));
+    // The whole reason, on one line: an attribute keeps no line breaks.
+    let message = one_line(&scenario.summarised_reason().unwrap_or_default());
+    let kind = match (
+        &scenario.graded,
+        scenario.steps.iter().any(|s| s.status == Status::Failed),
+    ) {
+        (Some(graded), _) => format!("{} {}", graded.strength, graded.id),
+        (None, true) => "failed step".to_owned(),
+        (None, false) => "failed teardown".to_owned(),
+    };
+    let mut case = match scenario.verdict() {
+        Verdict::Passed => TestCaseBuilder::success(&name, time),
+        // A failed SHOULD passes a run that is not strict: CI shows it as
+        // passed, with why it is non-strict beside it.
+        Verdict::NonStrict if !strict => {
+            let mut case = TestCaseBuilder::success(&name, time);
+            case.set_system_err(&format!("NON-STRICT ({kind}): {message}\n\n{why}"));
+            case
+        }
+        Verdict::FailedMust | Verdict::NonStrict | Verdict::Failed => {
+            let mut case = TestCaseBuilder::failure(&name, time, &kind, &message);
             case.set_trace(&why);
             case
         }
-        Status::Skipped => TestCaseBuilder::skipped_with_cause(&name, "skipped", &why),
+        Verdict::Skipped => TestCaseBuilder::skipped_with_cause(&name, "skipped", &why),
     };
     case.set_classname(file)
         .set_filepath(&format!("{file}:{}", scenario.line));
@@ -76,4 +90,13 @@ fn test_case(file: &str, scenario: &ScenarioReport) -> TestCase {
         case.set_system_out(&as_text(&scenario.transcript));
     }
     case.build()
+}
+
+/// `text`'s lines joined by spaces, each trimmed.
+fn one_line(text: &str) -> String {
+    text.lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
 }

@@ -11,10 +11,13 @@
 mod coverage;
 mod html;
 mod junit;
+mod legend;
+mod markdown;
 mod saved;
 mod snippet;
 pub mod terminal;
 mod transcript;
+mod verdict;
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -34,8 +37,10 @@ pub use saved::{MergeError, Suite, merge, read_json};
 pub use snippet::Snippet;
 pub use terminal::Terminal;
 pub use transcript::{Direction, TranscriptLine};
+pub use verdict::{Fared, Graded, Headline, Tally, Verdict, tagged};
 
 use super::DiscosWorld;
+use super::contract::Requirement;
 
 /// How a step or scenario ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -195,11 +200,21 @@ pub struct ScenarioReport {
     /// Every line its clients sent and received.
     #[serde(default)]
     pub transcript: Vec<TranscriptLine>,
+    /// When its teardown began, since it started: transcript lines from
+    /// then on are the teardown's (connections closing), not its steps'.
+    #[serde(default, with = "optional_seconds")]
+    pub teardown_from: Option<Duration>,
     /// Why the run left it out, for scenarios that did not run.
     pub skip_reason: Option<String>,
     /// How long it took, teardown included; `None` if it did not run.
     #[serde(default, with = "optional_seconds")]
     pub duration: Option<Duration>,
+    /// For a failed scenario, the requirement of the contract its failure
+    /// broke: the one its failed step cites, else the one its tag names;
+    /// `None` when it names none (a `@simulator` scenario, an undefined
+    /// step).
+    #[serde(default)]
+    pub graded: Option<Graded>,
     /// When it started, to time its steps.
     #[serde(skip)]
     started: Option<SystemTime>,
@@ -221,8 +236,10 @@ impl ScenarioReport {
             artifacts: Vec::new(),
             attachments: Vec::new(),
             transcript: Vec::new(),
+            teardown_from: None,
             skip_reason: None,
             duration: None,
+            graded: None,
             started: None,
             step_started: None,
         }
@@ -234,6 +251,12 @@ impl ScenarioReport {
             example: Example::of(scenario),
             ..ScenarioReport::new(&scenario.name, scenario.position.line)
         }
+    }
+
+    /// Whether nothing failed in it yet: the first failure is the one it is
+    /// graded by.
+    fn first_failure(&self) -> bool {
+        self.hook_failure.is_none() && self.steps.iter().all(|s| s.status != Status::Failed)
     }
 
     /// Failed if a step or the teardown failed; skipped if a step had no
@@ -271,6 +294,38 @@ impl ScenarioReport {
         }
     }
 
+    /// Why it failed, whole, without the transcript the reports show
+    /// beside it: its failed step and that step's message, or its
+    /// teardown's; `None` unless it failed.
+    pub fn reason(&self) -> Option<String> {
+        if self.status() != Status::Failed {
+            return None;
+        }
+        let step = self.steps.iter().find(|s| s.status == Status::Failed);
+        Some(match (step, &self.hook_failure) {
+            (Some(step), _) => {
+                let message = step.message.as_deref().unwrap_or("it failed");
+                format!(
+                    "{}{}: {}",
+                    step.keyword,
+                    step.text,
+                    transcript::without_transcript(message).trim_end()
+                )
+            }
+            (None, Some(failure)) => transcript::without_transcript(failure)
+                .trim_end()
+                .to_owned(),
+            (None, None) => "it failed".to_owned(),
+        })
+    }
+
+    /// [`Self::reason`] as the places that summarise failures show it (the
+    /// terminal's recap, the report's index, JUnit's message): whole up to
+    /// [`REASON_LIMIT`] characters, cut there saying so.
+    pub fn summarised_reason(&self) -> Option<String> {
+        self.reason().map(|reason| cut(&reason, REASON_LIMIT))
+    }
+
     /// Why it failed or was skipped; `None` if it passed.
     pub fn why(&self) -> Option<String> {
         match self.status() {
@@ -294,6 +349,25 @@ impl ScenarioReport {
     }
 }
 
+/// Where a failure is summarised (the terminal's recap, the report's index
+/// of failures, JUnit's `message`), its reason is shown whole up to this
+/// many characters; a longer one is cut there, saying so, and the whole
+/// stays with the scenario (its steps, in the terminal and the report).
+pub const REASON_LIMIT: usize = 1200;
+
+/// `text` whole if it holds at most `limit` characters; else its first
+/// `limit`, saying where the rest is.
+pub fn cut(text: &str, limit: usize) -> String {
+    match text.char_indices().nth(limit) {
+        None => text.to_owned(),
+        Some((at, _)) => format!(
+            "{}… (cut at {limit} of {} characters: the whole reason is with the scenario)",
+            &text[..at],
+            text.chars().count()
+        ),
+    }
+}
+
 /// One feature file as it ran.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct FeatureReport {
@@ -311,13 +385,25 @@ pub struct FeatureReport {
     pub scenarios: Vec<ScenarioReport>,
 }
 
-/// A step no definition matches, with the code to start one from.
+/// A step no definition matches: as the features say it, where, what may
+/// have been meant, and the code to start a definition from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UndefinedStep {
     /// The cucumber expression a definition would match it with.
     pub expression: String,
     /// The step definition to paste.
     pub snippet: String,
+    /// The step as the feature says it, keyword included.
+    #[serde(default)]
+    pub step: String,
+    /// Where the features say it: `file:line`, the file relative to the
+    /// features folder.
+    #[serde(default)]
+    pub places: Vec<String>,
+    /// The defined steps closest to it, nearest first, as `Keyword phrase
+    /// (where it is defined)`.
+    #[serde(default)]
+    pub neighbours: Vec<String>,
 }
 
 /// One run a merged report was made from.
@@ -361,10 +447,17 @@ pub struct Report {
     /// For a merged report, the runs it was made from.
     #[serde(default)]
     pub runs: Vec<RunInfo>,
+    /// Whether a failed SHOULD fails the run (`--strict`).
+    #[serde(default)]
+    pub strict: bool,
+    /// The contract's requirements the run was graded against, as its
+    /// `discos-sim` had them.
+    #[serde(default)]
+    pub requirements: Vec<Requirement>,
     /// Transcripts the after hook handed over, until their scenario's end
     /// reaches the writer.
     #[serde(skip)]
-    transcripts: HashMap<(Option<PathBuf>, usize), Vec<TranscriptLine>>,
+    transcripts: HashMap<(Option<PathBuf>, usize), (Vec<TranscriptLine>, Duration)>,
 }
 
 impl Report {
@@ -373,6 +466,9 @@ impl Report {
         Report {
             target,
             suite: Suite::of(features),
+            requirements: super::contract::requirements()
+                .map(<[Requirement]>::to_vec)
+                .unwrap_or_default(),
             ..Report::default()
         }
     }
@@ -430,19 +526,24 @@ impl Report {
 
     /// Keeps the transcript of `world`, whose scenario is ending, for the
     /// report of that scenario: the after hook calls it, since only the
-    /// hook still holds the world.
+    /// hook still holds the world. `teardown_from` is when the teardown
+    /// began, since the scenario started.
     pub fn keep_transcript(
         report: &Mutex<Report>,
         feature: &cucumber::gherkin::Feature,
         scenario: &cucumber::gherkin::Scenario,
         world: &DiscosWorld,
+        teardown_from: Duration,
     ) {
         let lines = TranscriptLine::of(world);
         report
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .transcripts
-            .insert((feature.path.clone(), scenario.position.line), lines);
+            .insert(
+                (feature.path.clone(), scenario.position.line),
+                (lines, teardown_from),
+            );
     }
 
     fn feature_index(&mut self, feature: &cucumber::gherkin::Feature) -> usize {
@@ -478,7 +579,7 @@ impl Report {
     /// Writes the self-contained HTML page to `path`.
     pub fn write_html(&self, path: &Path) -> std::io::Result<()> {
         create_parent(path)?;
-        std::fs::write(path, html::render(self, path.parent()))
+        std::fs::write(path, html::render(self))
     }
 
     /// Writes the JUnit XML of the report to `path`.
@@ -699,7 +800,7 @@ impl Reports {
                     }
                     event::Step::Passed(..) => (Status::Passed, None),
                     event::Step::Skipped => {
-                        undefined(&mut report, step);
+                        undefined(&mut report, feature, step);
                         (
                             Status::Skipped,
                             Some("no step definition matches this step".to_owned()),
@@ -708,9 +809,21 @@ impl Reports {
                     event::Step::Failed(_, _, _, error) => {
                         // Outside @wip an undefined step arrives as a failure.
                         if matches!(error, event::StepError::NotFound) {
-                            undefined(&mut report, step);
+                            undefined(&mut report, feature, step);
                         }
-                        (Status::Failed, Some(describe(error)))
+                        let message = match error {
+                            // A check of the backend that failed, graded by
+                            // the requirement it broke; a step the suite
+                            // cannot match says nothing of the backend.
+                            event::StepError::Panic(_) if current.first_failure() => {
+                                let (graded, message) =
+                                    verdict::grade(&current.tags, describe(error));
+                                current.graded = graded;
+                                message
+                            }
+                            _ => describe(error),
+                        };
+                        (Status::Failed, Some(message))
                     }
                 };
                 let duration = match (current.step_started.take(), since_start) {
@@ -728,7 +841,14 @@ impl Reports {
                     HookType::Before => "before the scenario",
                     HookType::After => "in the teardown",
                 };
-                current.hook_failure = Some(format!("{when}: {}", panic_text(info)));
+                let message = format!("{when}: {}", panic_text(info));
+                current.hook_failure = Some(if current.first_failure() {
+                    let (graded, message) = verdict::grade(&current.tags, message);
+                    current.graded = graded;
+                    message
+                } else {
+                    message
+                });
             }
             event::Scenario::Finished => {
                 let Some(mut finished) = self.running.remove(&key) else {
@@ -741,7 +861,10 @@ impl Reports {
                     .iter()
                     .filter_map(|path| Attachment::read(path))
                     .collect();
-                finished.transcript = report.transcripts.remove(&key).unwrap_or_default();
+                if let Some((lines, teardown_from)) = report.transcripts.remove(&key) {
+                    finished.transcript = lines;
+                    finished.teardown_from = Some(teardown_from);
+                }
                 finished.duration = since_start;
                 let index = report.feature_index(feature);
                 report.features[index].scenarios.push(finished);
@@ -756,18 +879,35 @@ impl Reports {
 }
 
 /// Records an undefined step: its snippet for the terminal, and once per
-/// expression what the reports show.
-fn undefined(report: &mut Report, step: &cucumber::gherkin::Step) {
+/// expression what the reports show, with every place it is said.
+fn undefined(
+    report: &mut Report,
+    feature: &cucumber::gherkin::Feature,
+    step: &cucumber::gherkin::Step,
+) {
     let snippet = Snippet::for_step(step);
-    if !report
+    let file = feature
+        .path
+        .as_deref()
+        .map_or_else(|| feature.name.clone(), |path| report.suite.relative(path));
+    let place = format!("{file}:{}", step.position.line);
+    match report
         .undefined
-        .iter()
-        .any(|u| u.expression == snippet.expression)
+        .iter_mut()
+        .find(|u| u.expression == snippet.expression)
     {
-        report.undefined.push(UndefinedStep {
+        Some(known) => {
+            if !known.places.contains(&place) {
+                known.places.push(place);
+            }
+        }
+        None => report.undefined.push(UndefinedStep {
             expression: snippet.expression.clone(),
             snippet: snippet.to_string(),
-        });
+            step: snippet.step.clone(),
+            places: vec![place],
+            neighbours: snippet.neighbours.iter().map(ToString::to_string).collect(),
+        }),
     }
     report.snippets.push(snippet);
 }

@@ -294,12 +294,19 @@ fn add(merged: &mut Report, run: Report) {
         }
     }
     for step in run.undefined {
-        if !merged
+        match merged
             .undefined
-            .iter()
-            .any(|u| u.expression == step.expression)
+            .iter_mut()
+            .find(|u| u.expression == step.expression)
         {
-            merged.undefined.push(step);
+            Some(known) => {
+                for place in step.places {
+                    if !known.places.contains(&place) {
+                        known.places.push(place);
+                    }
+                }
+            }
+            None => merged.undefined.push(step),
         }
     }
 }

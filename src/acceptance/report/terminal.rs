@@ -12,7 +12,8 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use super::{FeatureReport, Report, ScenarioReport, Status};
+use super::transcript::{self, TranscriptLine};
+use super::{FeatureReport, Report, ScenarioReport, Status, Verdict, verdict};
 
 /// Where the terminal output goes: standard output, or a buffer a caller
 /// reads afterwards (the runner's own tests keep a green run quiet).
@@ -133,14 +134,26 @@ impl Terminal {
     /// A scenario that finished: one line, and its steps if it failed.
     pub fn scenario(&self, feature: &FeatureReport, scenario: &ScenarioReport) {
         let status = scenario.status();
-        let (mark, code) = match status {
-            Status::Passed => ("✔", "32"),
-            Status::Failed => ("✘", "31"),
-            Status::Skipped => ("-", "33"),
+        let (mark, code) = match scenario.verdict() {
+            Verdict::Passed => ("✔", "32"),
+            Verdict::FailedMust | Verdict::Failed => ("✘", "31"),
+            Verdict::NonStrict => ("!", "35"),
+            Verdict::Skipped => ("-", "33"),
         };
         let took = scenario.duration.map(human).unwrap_or_default();
+        let graded = scenario
+            .graded
+            .as_ref()
+            .filter(|_| status == Status::Failed)
+            .map(|graded| {
+                format!(
+                    "  {}",
+                    self.paint(code, &format!("[{}]", verdict::label(graded)))
+                )
+            })
+            .unwrap_or_default();
         let mut text = format!(
-            "  {} {}  {}\n",
+            "  {} {}{graded}  {}\n",
             self.paint(code, mark),
             scenario.title(),
             self.paint("2", &took)
@@ -170,12 +183,15 @@ impl Terminal {
             if step.status == Status::Failed
                 && let Some(message) = &step.message
             {
-                text.push_str(&indent(message, 8));
+                text.push_str(&indent(transcript::without_transcript(message), 8));
             }
         }
         if let Some(failure) = &scenario.hook_failure {
             text.push_str(&format!("    {} {}\n", self.paint("31", "✘"), "teardown"));
-            text.push_str(&indent(failure, 8));
+            text.push_str(&indent(transcript::without_transcript(failure), 8));
+        }
+        if status == Status::Failed {
+            text.push_str(&self.transcript(scenario));
         }
         for artifact in &scenario.artifacts {
             text.push_str(&format!("      saved: {}\n", artifact.display()));
@@ -188,48 +204,124 @@ impl Terminal {
         self.print(&format!("{} {error}\n", self.paint("31", "✘")));
     }
 
-    /// The counts of scenarios and steps, then every failed scenario again
-    /// as `path:line  name — why`, so that a long run's failures need no
-    /// scrolling.
+    /// The transcript of a failed scenario, teardown and polling folded.
+    fn transcript(&self, scenario: &ScenarioReport) -> String {
+        let lines = &scenario.transcript;
+        if lines.is_empty() {
+            return String::new();
+        }
+        let mut text = String::from("        Transcript (seconds since the scenario started):\n");
+        for part in transcript::fold(lines, scenario.teardown_from) {
+            match part {
+                transcript::Part::Line(line) => {
+                    text.push_str(&format!("          {}\n", show(line)))
+                }
+                transcript::Part::Folded(folded) => text.push_str(&format!(
+                    "          {}\n",
+                    self.paint("2", &format!("… {}", folded.summary()))
+                )),
+            }
+        }
+        text
+    }
+
+    /// The counts of scenarios (by verdict: a failed MUST, or a failure
+    /// naming no requirement, fails any run; a failed SHOULD is non-strict)
+    /// and of steps; then every failed and non-strict scenario again as
+    /// `path:line  name [MUST id]` with its whole reason, so that a long
+    /// run's failures need no scrolling; then the verdict: whether DISCOS
+    /// can drive this backend, or exactly why not.
     pub fn summary(&self, report: &Report) {
-        let scenarios: Vec<&ScenarioReport> = report.scenarios().map(|(_, s)| s).collect();
-        let count = |status| scenarios.iter().filter(|s| s.status() == status).count();
-        let steps: Vec<_> = scenarios.iter().flat_map(|s| &s.steps).collect();
+        let tally = report.tally();
+        let steps: Vec<_> = report.scenarios().flat_map(|(_, s)| &s.steps).collect();
         let step_count = |status| steps.iter().filter(|s| s.status == status).count();
         let mut text = format!(
-            "\n{} scenario(s): {} passed, {} failed, {} skipped\n{} step(s): {} passed, {} failed, {} skipped\n",
-            scenarios.len(),
-            count(Status::Passed),
-            count(Status::Failed),
-            count(Status::Skipped),
+            "\n{} scenario(s): {} passed, {} failed, {} non-strict, {} skipped\n",
+            tally.total(),
+            tally.passed,
+            tally.failed(),
+            tally.non_strict,
+            tally.skipped,
+        );
+        if tally.failed() > 0 {
+            text.push_str(&format!(
+                "  failed: {} broke a MUST, {} named no requirement (@simulator, untagged, undefined steps)\n",
+                tally.failed_must, tally.failed_other
+            ));
+        }
+        text.push_str(&format!(
+            "{} step(s): {} passed, {} failed, {} skipped\n",
             steps.len(),
             step_count(Status::Passed),
             step_count(Status::Failed),
             step_count(Status::Skipped),
-        );
+        ));
         for error in &report.parse_errors {
             text.push_str(&format!(
                 "{} {error}\n",
                 self.paint("31", "feature file error:")
             ));
         }
-        let failed: Vec<_> = report
-            .scenarios()
-            .filter(|(_, s)| s.status() == Status::Failed)
-            .collect();
+        let listed = |verdicts: &[Verdict]| -> Vec<(&FeatureReport, &ScenarioReport)> {
+            report
+                .scenarios()
+                .filter(|(_, s)| verdicts.contains(&s.verdict()))
+                .collect()
+        };
+        let failed = listed(&[Verdict::FailedMust, Verdict::Failed]);
         if !failed.is_empty() {
             text.push_str(&format!("\n{}\n", self.paint("31", "Failed scenarios:")));
-            for (feature, scenario) in failed {
-                text.push_str(&format!(
-                    "  {}  {} — {}\n",
-                    self.location(feature, scenario),
-                    scenario.title(),
-                    first_line(&why(scenario))
-                ));
-            }
+            text.push_str(&self.recap(&failed));
         }
+        let non_strict = listed(&[Verdict::NonStrict]);
+        if !non_strict.is_empty() {
+            let heading = if report.strict {
+                "Non-strict scenarios (a SHOULD failed; the run is --strict, so they fail it):"
+            } else {
+                "Non-strict scenarios (a SHOULD failed; they fail the run only with --strict):"
+            };
+            text.push_str(&format!("\n{}\n", self.paint("35", heading)));
+            text.push_str(&self.recap(&non_strict));
+        }
+        let headline = report.headline();
+        let code = if headline.can_drive() { "32" } else { "31" };
+        text.push_str(&format!("\n{}\n", self.paint(code, &headline.sentence())));
         self.print(&text);
     }
+
+    /// `path:line  name [grade]` and the whole reason (up to
+    /// [`super::REASON_LIMIT`]) of each scenario.
+    fn recap(&self, scenarios: &[(&FeatureReport, &ScenarioReport)]) -> String {
+        let mut text = String::new();
+        for (feature, scenario) in scenarios {
+            let graded = scenario
+                .graded
+                .as_ref()
+                .map(|graded| format!("  [{}]", verdict::label(graded)))
+                .unwrap_or_default();
+            text.push_str(&format!(
+                "  {}  {}{graded}\n",
+                self.location(feature, scenario),
+                scenario.title(),
+            ));
+            text.push_str(&indent(
+                &scenario.summarised_reason().unwrap_or_default(),
+                6,
+            ));
+        }
+        text
+    }
+}
+
+/// A transcript line as the terminal shows it.
+fn show(line: &TranscriptLine) -> String {
+    format!(
+        "{:>8.3}s {:>8} {} {}",
+        line.at.as_secs_f64(),
+        line.client,
+        line.direction.arrow(),
+        line.text
+    )
 }
 
 /// Why a failed scenario failed: its failed step's message, or its
@@ -245,10 +337,6 @@ pub fn why(scenario: &ScenarioReport) -> String {
         })
         .or_else(|| scenario.hook_failure.clone())
         .unwrap_or_else(|| "it failed".to_owned())
-}
-
-fn first_line(text: &str) -> &str {
-    text.lines().next().unwrap_or_default()
 }
 
 fn indent(text: &str, spaces: usize) -> String {
