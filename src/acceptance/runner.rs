@@ -531,17 +531,9 @@ async fn run_to(
     }
 
     let mut report = report.lock().unwrap_or_else(|e| e.into_inner()).clone();
-    for snippet in &undefined.snippets {
-        if !report
-            .undefined
-            .iter()
-            .any(|u| u.expression == snippet.expression)
-        {
-            report.undefined.push(super::report::UndefinedStep {
-                expression: snippet.expression.clone(),
-                snippet: snippet.to_string(),
-            });
-        }
+    report.name_paths(|path| paths.show(path));
+    for (snippet, place) in undefined.snippets.iter().zip(&undefined.places) {
+        report.add_undefined(snippet, place);
     }
     report.snippets = undefined.snippets.clone();
     let terminal = Terminal::new(sink, color, false, paths.clone());

@@ -10,7 +10,7 @@ use clap::builder::TypedValueParser;
 use clap::{Args, Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 
-use discos_acceptance::acceptance::{Status, report};
+use discos_acceptance::acceptance::report;
 use discos_acceptance::address::Address;
 use discos_acceptance::backend::{BackendHandler, Catalogue, HandlerKind, Simulator};
 use discos_acceptance::client::{Client, ClientOptions};
@@ -68,7 +68,8 @@ enum Command {
 enum ReportCommand {
     /// Join the reports of several runs of one suite (shards, or runs on
     /// several machines), each written with --report-json, into one report.
-    /// Exits 1 if a scenario failed, 2 if the reports cannot be merged.
+    /// Exits 1 if a scenario failed a MUST or named no requirement (with
+    /// --strict, a SHOULD too), 2 if the reports cannot be merged.
     Merge(MergeArgs),
 }
 
@@ -86,6 +87,10 @@ struct MergeArgs {
     /// Write the merged report's model as JSON to FILE, to merge again.
     #[arg(long, value_name = "FILE")]
     report_json: Option<PathBuf>,
+    /// Fail on a failed SHOULD too, as a run with --strict does (a merge of
+    /// runs made with --strict is strict without it).
+    #[arg(long)]
+    strict: bool,
 }
 
 #[derive(Debug, Args)]
@@ -227,7 +232,9 @@ fn main() -> ExitCode {
 }
 
 /// Reads every report, merges them and writes what was asked for; the
-/// merged report's counts are printed as a run prints them.
+/// merged report's counts and verdict are printed as a run prints them,
+/// and it exits as the whole run would have (a failed SHOULD fails it only
+/// when strict).
 fn merge_reports(args: MergeArgs) -> anyhow::Result<ExitCode> {
     if args.html.is_none() && args.junit.is_none() && args.report_json.is_none() {
         anyhow::bail!("nothing to write: give --html FILE, --junit FILE or --report-json FILE");
@@ -237,7 +244,8 @@ fn merge_reports(args: MergeArgs) -> anyhow::Result<ExitCode> {
         .iter()
         .map(|path| Ok((path.display().to_string(), report::read_json(path)?)))
         .collect::<Result<Vec<_>, report::MergeError>>()?;
-    let merged = report::merge(runs)?;
+    let mut merged = report::merge(runs)?;
+    merged.strict |= args.strict;
     let written = |path: &PathBuf, result: std::io::Result<()>| {
         result.with_context(|| format!("cannot write {}", path.display()))
     };
@@ -250,21 +258,22 @@ fn merge_reports(args: MergeArgs) -> anyhow::Result<ExitCode> {
     if let Some(path) = &args.report_json {
         written(path, merged.write_json(path))?;
     }
+    let tally = merged.tally();
     println!(
-        "{} report(s) merged: {} scenario(s): {} passed, {} failed, {} skipped",
+        "{} report(s) merged: {} scenario(s): {} passed, {} failed, {} non-strict, {} skipped\n{}",
         args.reports.len(),
-        merged.scenarios().count(),
-        merged.count(Status::Passed),
-        merged.count(Status::Failed),
-        merged.count(Status::Skipped),
+        tally.total(),
+        tally.passed,
+        tally.failed(),
+        tally.non_strict,
+        tally.skipped,
+        merged.headline().sentence()
     );
-    Ok(
-        if merged.count(Status::Failed) == 0 && merged.parse_errors.is_empty() {
-            ExitCode::SUCCESS
-        } else {
-            ExitCode::FAILURE
-        },
-    )
+    Ok(if merged.passes() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
 
 /// Prints the step catalogue; a feature file that cannot be read is named

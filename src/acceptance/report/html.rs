@@ -298,7 +298,7 @@ impl Page<'_> {
                 );
                 let links: Vec<String> = scenarios
                     .iter()
-                    .filter_map(|(place, _)| self.scenario_at(place))
+                    .filter_map(|at| self.scenario_at(&format!("{}:{}", at.file, at.line)))
                     .map(|(feature, scenario)| {
                         format!(
                             "<a href=\"#{}\">{}</a>",

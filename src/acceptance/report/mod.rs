@@ -37,7 +37,7 @@ pub use saved::{MergeError, Suite, merge, read_json};
 pub use snippet::Snippet;
 pub use terminal::Terminal;
 pub use transcript::{Direction, TranscriptLine};
-pub use verdict::{Fared, Graded, Headline, Tally, Verdict, tagged};
+pub use verdict::{Fared, Graded, Headline, Tally, Verdict, Where, tagged};
 
 use super::DiscosWorld;
 use super::contract::Requirement;
@@ -567,6 +567,18 @@ impl Report {
         })
     }
 
+    /// Names its feature files and folder as `show` does, as the user knows
+    /// them: the features `discos-sim check` carries are unpacked to a
+    /// temporary folder gone after the run, which a report must not name.
+    pub fn name_paths(&mut self, show: impl Fn(&Path) -> String) {
+        self.suite.root = PathBuf::from(show(&self.suite.root));
+        for feature in &mut self.features {
+            if let Some(path) = &feature.path {
+                feature.path = Some(PathBuf::from(show(path)));
+            }
+        }
+    }
+
     /// Features by file, scenarios by line: the order of the files,
     /// whatever order they ran or were left out in.
     fn sort(&mut self) {
@@ -890,26 +902,44 @@ fn undefined(
         .path
         .as_deref()
         .map_or_else(|| feature.name.clone(), |path| report.suite.relative(path));
-    let place = format!("{file}:{}", step.position.line);
-    match report
-        .undefined
-        .iter_mut()
-        .find(|u| u.expression == snippet.expression)
-    {
-        Some(known) => {
-            if !known.places.contains(&place) {
-                known.places.push(place);
-            }
-        }
-        None => report.undefined.push(UndefinedStep {
-            expression: snippet.expression.clone(),
-            snippet: snippet.to_string(),
-            step: snippet.step.clone(),
-            places: vec![place],
-            neighbours: snippet.neighbours.iter().map(ToString::to_string).collect(),
-        }),
-    }
+    report.add_undefined(&snippet, &format!("{file}:{}", step.position.line));
     report.snippets.push(snippet);
+}
+
+impl Report {
+    /// Adds an undefined step said at `place` (`file:line`, the file
+    /// relative to the features folder or as a feature of the report
+    /// names it) to what the reports show: once per expression, with every
+    /// place it is said.
+    pub fn add_undefined(&mut self, snippet: &Snippet, place: &str) {
+        let place = match place.rsplit_once(':') {
+            Some((file, line)) => {
+                let known = self.features.iter().find(|f| {
+                    f.file == file || f.path.as_deref().is_some_and(|p| p == Path::new(file))
+                });
+                format!("{}:{line}", known.map_or(file, |f| f.file.as_str()))
+            }
+            None => place.to_owned(),
+        };
+        match self
+            .undefined
+            .iter_mut()
+            .find(|u| u.expression == snippet.expression)
+        {
+            Some(known) => {
+                if !known.places.contains(&place) {
+                    known.places.push(place);
+                }
+            }
+            None => self.undefined.push(UndefinedStep {
+                expression: snippet.expression.clone(),
+                snippet: snippet.to_string(),
+                step: snippet.step.clone(),
+                places: vec![place],
+                neighbours: snippet.neighbours.iter().map(ToString::to_string).collect(),
+            }),
+        }
+    }
 }
 
 fn describe(error: &event::StepError) -> String {

@@ -258,6 +258,7 @@ pub fn merge(runs: Vec<(String, Report)>) -> Result<Report, MergeError> {
         {
             spans.push((start, start + run.duration.unwrap_or_default()));
         }
+        merged.strict |= run.strict;
         if run.runs.is_empty() {
             merged.runs.push(RunInfo {
                 file: file.clone(),

@@ -259,13 +259,21 @@ impl Report {
             .iter()
             .filter(|r| r.strength == Strength::Must)
             .collect();
-        let mut broken: Vec<(&str, Vec<(&FeatureReport, &ScenarioReport)>)> = Vec::new();
+        let mut broken: Vec<(&str, Vec<Where>)> = Vec::new();
         for (id, how) in &fared {
-            let failed: Vec<_> = how
+            let failed: Vec<Where> = how
                 .failed
                 .iter()
-                .copied()
                 .filter(|(_, s)| s.verdict() == Verdict::FailedMust)
+                .map(|(feature, scenario)| Where {
+                    file: feature.file.clone(),
+                    shown: feature
+                        .path
+                        .as_deref()
+                        .map_or_else(|| feature.file.clone(), |p| p.display().to_string()),
+                    line: scenario.line,
+                    title: scenario.title(),
+                })
                 .collect();
             if !failed.is_empty() {
                 broken.push((id, failed));
@@ -275,15 +283,7 @@ impl Report {
             return Headline::CannotDrive {
                 broken: broken
                     .into_iter()
-                    .map(|(id, scenarios)| {
-                        (
-                            id.to_owned(),
-                            scenarios
-                                .iter()
-                                .map(|(f, s)| (format!("{}:{}", f.file, s.line), s.title()))
-                                .collect(),
-                        )
-                    })
+                    .map(|(id, s)| (id.to_owned(), s))
                     .collect(),
             };
         }
@@ -308,6 +308,19 @@ impl Report {
     }
 }
 
+/// A scenario, where a verdict names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Where {
+    /// Its file, relative to the features folder (as the report keys it).
+    pub file: String,
+    /// Its file as the user knows it.
+    pub shown: String,
+    /// Its line.
+    pub line: usize,
+    /// Its title.
+    pub title: String,
+}
+
 /// The verdict of a run, in the words of a backend author.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Headline {
@@ -320,14 +333,13 @@ pub enum Headline {
         /// The MUSTs no scenario that ran checked.
         unchecked: Vec<String>,
     },
-    /// Some MUSTs failed: each, with where (`file:line`) and which
-    /// scenario.
+    /// Some MUSTs failed: each, with the scenarios it failed in.
     CannotDrive {
         /// Each broken MUST, with its failed scenarios.
-        broken: Vec<(String, Vec<(String, String)>)>,
+        broken: Vec<(String, Vec<Where>)>,
     },
-    /// No scenario that ran names a requirement (a run of `@simulator`
-    /// scenarios, or of features without tags).
+    /// No scenario that ran checked a MUST (a run of `@simulator`
+    /// scenarios, of SHOULDs only, or of features without tags).
     NothingChecked,
 }
 
@@ -359,15 +371,17 @@ impl Headline {
                 let parts: Vec<String> = broken
                     .iter()
                     .map(|(id, scenarios)| {
-                        let places: Vec<&str> =
-                            scenarios.iter().map(|(place, _)| place.as_str()).collect();
+                        let places: Vec<String> = scenarios
+                            .iter()
+                            .map(|at| format!("{}:{}", at.shown, at.line))
+                            .collect();
                         format!("MUST {id} failed in {}", places.join(", "))
                     })
                     .collect();
                 format!("DISCOS cannot drive this backend: {}.", parts.join("; "))
             }
             Headline::NothingChecked => {
-                "No requirement of the contract was checked: no scenario that ran names one (@must:ID or @should:ID), so this run says nothing of whether DISCOS can drive this backend.".to_owned()
+                "No MUST of the contract was checked: no scenario that ran names one (@must:ID), so this run says nothing of whether DISCOS can drive this backend.".to_owned()
             }
         }
     }
