@@ -80,11 +80,22 @@ async fn a_leaked_connection_fails_the_scenario_and_is_named() {
         scenario.steps.iter().all(|s| s.status == Status::Passed),
         "only the teardown fails"
     );
-    // The recap names the file as the user knows it, the line and why.
+    // The recap names the file as the user knows it, the line and the
+    // whole reason, every line of it.
+    let recap = outcome
+        .output
+        .split("Failed scenarios:\n")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no recap: {}", outcome.output));
     assert!(
-        outcome.output.contains(
-            "  fixtures/features/leak/teardown.feature:14  A connection leaked on purpose fails the teardown — in the teardown: the scenario"
+        recap.starts_with(
+            "  fixtures/features/leak/teardown.feature:14  A connection leaked on purpose fails the teardown\n      in the teardown: the scenario"
         ),
+        "{}",
+        outcome.output
+    );
+    assert!(
+        recap.contains("\n        - 1 connection(s) still open on the backend after every client closed\n"),
         "{}",
         outcome.output
     );

@@ -198,8 +198,9 @@ async fn two_halves_merged_are_the_report_of_the_whole_run() {
     assert_eq!(
         stdout.trim(),
         format!(
-            "2 report(s) merged: {} scenario(s): {passed} passed, {failed} failed, {skipped} skipped",
-            whole.scenarios().count()
+            "2 report(s) merged: {} scenario(s): {passed} passed, {failed} failed, 0 non-strict, {skipped} skipped\n{}",
+            whole.scenarios().count(),
+            whole.headline().sentence()
         )
     );
 
