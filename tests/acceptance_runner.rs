@@ -95,7 +95,9 @@ async fn a_leaked_connection_fails_the_scenario_and_is_named() {
         outcome.output
     );
     assert!(
-        recap.contains("\n        - 1 connection(s) still open on the backend after every client closed\n"),
+        recap.contains(
+            "\n        - 1 connection(s) still open on the backend after every client closed\n"
+        ),
         "{}",
         outcome.output
     );
@@ -133,7 +135,13 @@ async fn an_undefined_step_fails_the_run_with_a_snippet() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn undefined_steps_name_the_nearest_steps_then_code_that_compiles() {
-    let outcome = run(&["--snippets"], &dir("fixtures/features/snippets")).await;
+    let html = scratch_file("undefined.html");
+    let html_arg = html.display().to_string();
+    let outcome = run(
+        &["--snippets", "--html", &html_arg],
+        &dir("fixtures/features/snippets"),
+    )
+    .await;
     assert!(!outcome.passed);
     let mut snippets = outcome.report.snippets.clone();
     assert_eq!(snippets.len(), 10, "{}", outcome.output);
@@ -180,6 +188,40 @@ async fn undefined_steps_name_the_nearest_steps_then_code_that_compiles() {
         ),
         "the run prints the same code: {output}"
     );
+
+    // The report says the same as sentences: the step, where it is said,
+    // what may have been meant; the code comes after, folded.
+    let slip = outcome
+        .report
+        .undefined
+        .iter()
+        .find(|u| u.step == "When the client send \"status\"")
+        .expect("the slip, as the report keeps it");
+    assert_eq!(slip.places, ["snippets.feature:41"]);
+    assert!(
+        slip.neighbours[0]
+            .starts_with("When {client} sends {string}  (src/acceptance/steps/exchange.rs:"),
+        "{:?}",
+        slip.neighbours
+    );
+    let page = std::fs::read_to_string(&html).unwrap();
+    let section = page
+        .split("<section id=\"undefined\">")
+        .nth(1)
+        .and_then(|rest| rest.split("</section>").next())
+        .expect("the report has a section of undefined steps");
+    let entry = section
+        .split("<div class=\"undefined-step\">")
+        .find(|entry| entry.contains("When the client send &quot;status&quot;"))
+        .unwrap_or_else(|| panic!("{section}"));
+    assert!(entry.contains(">snippets.feature:41</a>"), "{entry}");
+    assert!(
+        entry.contains("Did you mean:<ul><li><code>When {client} sends {string}"),
+        "{entry}"
+    );
+    let (sentence, code) = entry.split_once("<details>").expect("the code is folded");
+    assert!(!sentence.contains("async fn"), "{entry}");
+    assert!(code.contains("async fn"), "{entry}");
 }
 
 // ---------------------------------------------------------------- dry run
@@ -561,6 +603,37 @@ async fn the_html_report_shows_features_scenarios_and_failures() {
     assert!(page.contains("A scenario that closes everything passes its teardown"));
     assert!(page.contains("<span class=\"status\">passed</span>"));
     assert!(page.contains("<span class=\"status\">FAILED</span>"));
+    // A reviewer who has not read the README is told what the tags and the
+    // target are, and which time is which.
+    let legend = page
+        .split("<section id=\"legend\">")
+        .nth(1)
+        .and_then(|rest| rest.split("</section>").next())
+        .expect("a legend");
+    assert!(
+        legend.contains("<dt>Target embedded</dt><dd>the simulator"),
+        "{legend}"
+    );
+    assert!(
+        legend.contains("<dt>@deliberate-leak</dt><dd>leaks a connection on purpose"),
+        "{legend}"
+    );
+    assert!(
+        page.contains("wall time"),
+        "the run's time is said to be wall time"
+    );
+    assert!(page.contains("<th>Scenario time (summed)</th>"));
+    // The closing of every connection at teardown is folded away from the
+    // scenario's own exchanges.
+    let passing = page
+        .split("<span class=\"name\">A scenario that closes everything passes its teardown</span>")
+        .nth(1)
+        .and_then(|rest| rest.split("</details>\n").next())
+        .expect("the passing scenario");
+    assert!(
+        passing.contains("<details class=\"folded\"><summary>at teardown, "),
+        "{passing}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -682,6 +755,23 @@ async fn a_failed_browser_step_leaves_the_page_behind_linked_from_the_report() {
     let report = std::fs::read_to_string(&html).unwrap();
     let name = png.file_name().unwrap().to_string_lossy();
     assert!(report.contains(&*name), "the report links {name}");
+    // The failure shows the page's text as lines, and does not claim that
+    // nothing was exchanged: the page shows the exchange.
+    let message = scenario
+        .steps
+        .iter()
+        .find_map(|step| step.message.clone())
+        .expect("the failed step's message");
+    assert!(
+        message.contains("the page shows:\n    DISCOS console\n"),
+        "{message}"
+    );
+    assert!(!message.contains("\\n"), "no literal \\n: {message}");
+    assert!(
+        !message.contains("nothing was sent or received.")
+            && !report.contains("nothing was sent or received"),
+        "{message}"
+    );
     std::fs::remove_dir_all(base).unwrap();
 }
 
@@ -1182,4 +1272,84 @@ fn an_interrupted_browser_run_leaves_no_chromium_and_no_profile() {
             folders_of(pid)
         );
     }
+}
+
+// ------------------------------------------------------------- graded runs
+
+/// `discos-sim check --features fixtures/features/graded` against
+/// fixtures/graded_backend.py breaking `breaks`: the exit code and what it
+/// printed.
+fn graded_check(breaks: &str, extra: &[&str]) -> (Option<i32>, String) {
+    let target = format!(
+        "cmd:python3 {} --breaks {breaks} --port {{port}}",
+        dir("fixtures/graded_backend.py").display()
+    );
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_discos-sim"))
+        .arg("check")
+        .arg("--features")
+        .arg(dir("fixtures/features/graded"))
+        .args(["--target", &target])
+        .args(extra)
+        .env_remove("DISCOS_TARGET")
+        .output()
+        .expect("discos-sim check runs");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.code(), text)
+}
+
+/// A backend that fails one SHOULD can be driven by DISCOS: the run passes,
+/// listing it as non-strict; with --strict it fails. One that fails a MUST
+/// fails any run, which says exactly which and where.
+#[test]
+fn check_grades_what_a_backend_breaks_by_the_requirements_strength() {
+    let (code, out) = graded_check("should", &[]);
+    assert_eq!(code, Some(0), "a failed SHOULD alone passes the run\n{out}");
+    assert!(
+        out.contains("\n3 scenario(s): 2 passed, 0 failed, 1 non-strict, 0 skipped\n"),
+        "{out}"
+    );
+    assert!(
+        out.contains(
+            "Non-strict scenarios (a SHOULD failed; they fail the run only with --strict):\n  \
+             fixtures/features/graded/graded.feature:14  The backend says it speaks protocol 1.4  \
+             [SHOULD version-reply (non-strict)]\n      Then the backend answers \"!version,ok,1.4\": \
+             SHOULD version-reply — docs/protocol.md#version: expected the backend to answer\n"
+        ),
+        "{out}"
+    );
+    assert!(out.contains("\nDISCOS can drive this backend"), "{out}");
+
+    let (code, out) = graded_check("should", &["--strict"]);
+    assert_eq!(code, Some(1), "--strict fails on a SHOULD\n{out}");
+    assert!(
+        out.contains(
+            "Non-strict scenarios (a SHOULD failed; the run is --strict, so they fail it):"
+        ),
+        "{out}"
+    );
+
+    let (code, out) = graded_check("must", &[]);
+    assert_eq!(code, Some(1), "a failed MUST fails the run\n{out}");
+    assert!(
+        out.contains(
+            "\n3 scenario(s): 2 passed, 1 failed, 0 non-strict, 0 skipped\n  failed: 1 broke a MUST"
+        ),
+        "{out}"
+    );
+    assert!(
+        out.contains(
+            "  ✘ A configuration id is read back as it was written  [MUST ids-as-written]"
+        ),
+        "{out}"
+    );
+    assert!(
+        out.contains(
+            "\nDISCOS cannot drive this backend: MUST ids-as-written failed in fixtures/features/graded/graded.feature:9.\n"
+        ),
+        "{out}"
+    );
 }

@@ -1,14 +1,18 @@
 //! The features and the contract stay in step: a portable scenario (one not
 //! tagged `@simulator`) may quote a reason only if `docs/protocol.md` fixes
 //! it word for word, so that its failure can only mean "this backend breaks
-//! the contract", never "it words a reason differently from our simulator".
+//! the contract", never "it words a reason differently from our simulator";
+//! and it names the one requirement of the contract it checks, with the
+//! strength the contract gives it, so that its failure is graded right.
 
 use std::path::Path;
 
 use cucumber::feature::Ext as _;
 use cucumber::gherkin::{Feature, GherkinEnv};
 
-use discos_acceptance::acceptance::contract::{CONTRACT, is_fixed_phrase};
+use discos_acceptance::acceptance::contract::{
+    CONTRACT, Requirement, is_fixed_phrase, requirement_tag, requirements,
+};
 use discos_acceptance::protocol::{Code, request_from_text};
 
 /// Steps whose quoted text is a reason the backend gave.
@@ -152,4 +156,174 @@ fn the_check_notices_a_reason_the_contract_leaves_free() {
     assert!(!checks_the_simulator(
         "the reply holds a number for each section"
     ));
+}
+
+/// The requirement tags (`must:crlf`) among `tags`.
+fn requirement_tags(tags: &[String]) -> Vec<&String> {
+    tags.iter()
+        .filter(|t| requirement_tag(t).is_some())
+        .collect()
+}
+
+/// What is wrong with the requirement tags of `features`, graded against
+/// `table`: each portable scenario names exactly one requirement (its own
+/// tag, else its feature's), which the table lists with that strength; a
+/// `@simulator` scenario names none of its own.
+fn requirement_problems(features: &[Feature], table: &[Requirement]) -> (usize, Vec<String>) {
+    let mut problems = Vec::new();
+    let mut tagged = 0;
+    let check = |at: &str, tag: &str| -> Option<String> {
+        let (strength, id) = requirement_tag(tag)?;
+        match table.iter().find(|r| r.id == id) {
+            None => Some(format!(
+                "{at}: @{tag} names a requirement {CONTRACT} does not list; its ids are {}",
+                table
+                    .iter()
+                    .map(|r| r.id.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )),
+            Some(requirement) if requirement.strength != strength => Some(format!(
+                "{at}: @{tag}, but {CONTRACT} makes `{id}` a {}: tag it @{}:{id}",
+                requirement.strength,
+                requirement.strength.tag()
+            )),
+            Some(_) => None,
+        }
+    };
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    for feature in features {
+        let path = feature.path.clone().unwrap_or_default();
+        let file = path
+            .strip_prefix(root)
+            .unwrap_or(&path)
+            .display()
+            .to_string();
+        let default = requirement_tags(&feature.tags);
+        if default.len() > 1 {
+            problems.push(format!(
+                "{file}:{}: the feature names {} requirements ({}); a feature names at most one, for the scenarios that name none",
+                feature.position.line,
+                default.len(),
+                default.iter().map(|t| format!("@{t}")).collect::<Vec<_>>().join(" ")
+            ));
+        }
+        for tag in &default {
+            problems.extend(check(&format!("{file}:{}", feature.position.line), tag));
+        }
+        let scenarios = feature
+            .scenarios
+            .iter()
+            .chain(feature.rules.iter().flat_map(|r| &r.scenarios));
+        for scenario in scenarios {
+            let at = format!("{file}:{}", scenario.position.line);
+            let own = requirement_tags(&scenario.tags);
+            let about_the_simulator = feature
+                .tags
+                .iter()
+                .chain(&scenario.tags)
+                .any(|t| t == "simulator");
+            if about_the_simulator {
+                if let Some(tag) = own.first() {
+                    problems.push(format!(
+                        "{at}: \"{}\" is @simulator, about the simulator's own behaviour, and names @{tag}; a requirement is named by the portable scenario that checks it",
+                        scenario.name
+                    ));
+                }
+                continue;
+            }
+            match (own.as_slice(), default.as_slice()) {
+                ([tag], _) => problems.extend(check(&at, tag)),
+                ([], [_]) => {}
+                ([], _) => problems.push(format!(
+                    "{at}: \"{}\" names no requirement; tag it with the one it checks (@must:ID or @should:ID, from {CONTRACT}'s table), or its feature",
+                    scenario.name
+                )),
+                (many, _) => problems.push(format!(
+                    "{at}: \"{}\" names {} requirements ({}); a scenario checks one",
+                    scenario.name,
+                    many.len(),
+                    many.iter().map(|t| format!("@{t}")).collect::<Vec<_>>().join(" ")
+                )),
+            }
+            tagged += 1;
+        }
+    }
+    (tagged, problems)
+}
+
+#[test]
+fn the_requirement_check_names_every_kind_of_mistake() {
+    let table = requirements().unwrap_or_else(|error| panic!("{error}"));
+    let text = "@must:crlf @should:version-reply\n\
+        Feature: mistakes\n\n\
+        Scenario: none of its own\n    When the client asks for the status\n\n\
+        @must:no-such-requirement\n  Scenario: unknown\n    When the client asks for the status\n\n\
+        @should:crlf\n  Scenario: too weak\n    When the client asks for the status\n\n\
+        @must:crlf @must:same-name\n  Scenario: two\n    When the client asks for the status\n\n\
+        @simulator @must:crlf\n  Scenario: about the simulator\n    When the client asks for the status\n";
+    let feature = Feature::parse(text, GherkinEnv::default()).unwrap();
+    let (_, problems) = requirement_problems(&[feature], table);
+    let all = problems.join("\n");
+    for expected in [
+        "the feature names 2 requirements (@must:crlf @should:version-reply)",
+        "\"none of its own\" names no requirement",
+        "@must:no-such-requirement names a requirement docs/protocol.md does not list",
+        "@should:crlf, but docs/protocol.md makes `crlf` a MUST: tag it @must:crlf",
+        "\"two\" names 2 requirements (@must:crlf @must:same-name)",
+        "\"about the simulator\" is @simulator",
+    ] {
+        assert!(all.contains(expected), "{expected:?} not in\n{all}");
+    }
+    assert_eq!(problems.len(), 6, "{all}");
+}
+
+/// The `.rs` files under `dir`.
+fn sources(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            found.extend(sources(&path));
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            found.push(path);
+        }
+    }
+    found
+}
+
+/// A step that names the requirement it checks names one the contract
+/// lists: its failure is graded by it.
+#[test]
+fn every_requirement_a_step_names_is_in_the_contract() {
+    let table = requirements().unwrap_or_else(|error| panic!("{error}"));
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut named = 0;
+    let mut problems = Vec::new();
+    for file in sources(&root.join("src")) {
+        let whole = std::fs::read_to_string(&file).unwrap();
+        // A unit test may name a requirement that does not exist, to test
+        // what a step that does is told.
+        let text = whole.split("#[cfg(test)]").next().unwrap_or_default();
+        for (at, _) in text.match_indices("fail_requirement(") {
+            let rest = text[at + "fail_requirement(".len()..].trim_start();
+            // Calls with a literal id; the definition and its docs have none.
+            let Some(id) = rest
+                .strip_prefix('"')
+                .and_then(|rest| rest.split('"').next())
+            else {
+                continue;
+            };
+            named += 1;
+            if !table.iter().any(|r| r.id == id) {
+                let line = text[..at].matches('\n').count() + 1;
+                problems.push(format!(
+                    "{}:{line}: fail_requirement(\"{id}\"): {CONTRACT} lists no such requirement",
+                    file.strip_prefix(root).unwrap_or(&file).display()
+                ));
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    eprintln!("{named} call(s) name a requirement of the contract");
 }

@@ -9,6 +9,7 @@ use std::process::Command;
 
 use clap::Parser;
 
+use discos_acceptance::acceptance::contract::Strength;
 use discos_acceptance::acceptance::report::{self, Report};
 use discos_acceptance::acceptance::{self, Options, Status};
 
@@ -67,7 +68,7 @@ async fn run_to_json(scratch: &Scratch, features: &Path, args: &[&str], json: &P
         .expect("the run starts");
     assert_eq!(
         outcome.passed,
-        outcome.report.count(Status::Failed) == 0,
+        outcome.report.passes(),
         "{}",
         outcome.output
     );
@@ -335,4 +336,216 @@ async fn reports_that_make_no_one_run_are_refused_naming_the_file() {
     let out = merge(&[&whole]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("nothing to write"));
+}
+
+/// The graded fixtures against fixtures/graded_backend.py breaking
+/// `breaks`, their model written to `json` and read back.
+async fn graded_run(scratch: &Scratch, breaks: &str, extra: &[&str], json: &Path) -> Report {
+    let target = format!(
+        "cmd:python3 {} --breaks {breaks} --port {{port}}",
+        dir("fixtures/graded_backend.py").display()
+    );
+    let mut args = vec!["--target", target.as_str()];
+    args.extend_from_slice(extra);
+    run_to_json(scratch, &dir("fixtures/features/graded"), &args, json).await
+}
+
+/// The `href="#…"` of a page, each with whether an element of the page has
+/// that id.
+fn own_links(page: &str) -> Vec<(String, bool)> {
+    page.split("href=\"#")
+        .skip(1)
+        .filter_map(|rest| rest.split('"').next())
+        .map(|id| (id.to_owned(), page.contains(&format!(" id=\"{id}\""))))
+        .collect()
+}
+
+/// A graded run keeps its grading in every report: the saved model and a
+/// merge of it, JUnit (a failed MUST typed as such with its whole reason, a
+/// failed SHOULD a passed case saying it is non-strict, unless strict), and
+/// the page, whose verdict, requirement rows and clause links all work
+/// wherever it is opened: it carries the contract.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_graded_run_keeps_its_grading_in_every_report() {
+    let scratch = Scratch::new("report-graded");
+    let must = graded_run(&scratch, "must", &[], &scratch.join("must.json")).await;
+    let (feature, failed) = must
+        .scenarios()
+        .find(|(_, s)| s.status() == Status::Failed)
+        .expect("a scenario failed");
+    assert_eq!(
+        failed.graded,
+        Some(report::Graded {
+            id: "ids-as-written".to_owned(),
+            strength: Strength::Must
+        })
+    );
+    assert_eq!(failed.verdict(), report::Verdict::FailedMust);
+    assert!(!must.passes());
+    assert!(!must.requirements.is_empty(), "the model carries the table");
+    let sentence = format!(
+        "DISCOS cannot drive this backend: MUST ids-as-written failed in {}:{}.",
+        feature.path.as_ref().unwrap().display(),
+        failed.line
+    );
+    assert_eq!(must.headline().sentence(), sentence);
+
+    // Merged, it says the same, in every file, and fails.
+    let (html, junit, merged_json) = (
+        scratch.join("elsewhere/must.html"),
+        scratch.join("must.xml"),
+        scratch.join("merged.json"),
+    );
+    std::fs::create_dir_all(html.parent().unwrap()).unwrap();
+    let out = merge(&[
+        &scratch.join("must.json"),
+        Path::new("--html"),
+        &html,
+        Path::new("--junit"),
+        &junit,
+        Path::new("--report-json"),
+        &merged_json,
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(stdout.ends_with(&format!("{sentence}\n")), "{stdout}");
+    let merged = report::read_json(&merged_json).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(merged.tally(), must.tally());
+    assert_eq!(merged.headline(), must.headline());
+
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    assert_eq!(occurrences(&xml, "<failure "), 1, "{xml}");
+    let failure = xml
+        .split("<failure ")
+        .nth(1)
+        .and_then(|rest| rest.split('>').next())
+        .unwrap();
+    assert!(
+        failure.contains("type=\"MUST ids-as-written\""),
+        "{failure}"
+    );
+    // The whole reason, its second line (the reply itself) included.
+    assert!(
+        failure.contains("MUST ids-as-written — docs/protocol.md#get-configuration: expected the configuration to be &quot;K2000&quot;, but it is &quot;k2000&quot; !get-configuration,ok,k2000"),
+        "{failure}"
+    );
+
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(
+        page.contains("<section id=\"verdict\" class=\"cannot\">"),
+        "{page}"
+    );
+    assert!(page.contains("<b id=\"count-failed\">1</b>"));
+    let row = page
+        .split("<tr id=\"r-ids-as-written\"")
+        .nth(1)
+        .and_then(|rest| rest.split("</tr>").next())
+        .expect("the requirement has its row");
+    assert!(row.contains("FAILED in 1 of 1 scenario(s)"), "{row}");
+    // Every link within the page has its target in the page, the clauses of
+    // the contract first: nothing points at a file beside the page.
+    let links = own_links(&page);
+    let clauses: Vec<&(String, bool)> = links
+        .iter()
+        .filter(|(id, _)| id.starts_with("c-"))
+        .collect();
+    assert!(clauses.len() > 40, "{clauses:?}");
+    assert!(links.iter().any(|(id, _)| id == "c-get-configuration"));
+    let dead: Vec<&String> = links
+        .iter()
+        .filter(|(_, ok)| !ok)
+        .map(|(id, _)| id)
+        .collect();
+    assert!(dead.is_empty(), "links to nothing: {dead:?}");
+    assert!(
+        !page.contains("href=\"docs/") && !page.contains("href=\"../"),
+        "no relative file links"
+    );
+
+    // A failed SHOULD: passed in JUnit, saying why it is non-strict; the
+    // run and the merge pass, unless strict.
+    let should = graded_run(&scratch, "should", &[], &scratch.join("should.json")).await;
+    assert_eq!(should.tally().non_strict, 1);
+    assert!(should.passes() && should.headline().can_drive());
+    let junit = scratch.join("should.xml");
+    let out = merge(&[&scratch.join("should.json"), Path::new("--junit"), &junit]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    assert_eq!(occurrences(&xml, "<failure "), 0, "{xml}");
+    assert!(
+        xml.contains("<system-err><![CDATA[NON-STRICT (SHOULD version-reply): a SHOULD failed"),
+        "{xml}"
+    );
+    let out = merge(&[
+        &scratch.join("should.json"),
+        Path::new("--strict"),
+        Path::new("--junit"),
+        &junit,
+    ]);
+    assert_eq!(out.status.code(), Some(1), "merge --strict fails on it");
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    assert!(
+        xml.contains("<failure type=\"SHOULD version-reply\""),
+        "{xml}"
+    );
+
+    // A strict run's model is strict, and so is its merge.
+    let strict = graded_run(
+        &scratch,
+        "should",
+        &["--strict"],
+        &scratch.join("strict.json"),
+    )
+    .await;
+    assert!(strict.strict && !strict.passes());
+    let out = merge(&[&scratch.join("strict.json"), Path::new("--junit"), &junit]);
+    assert_eq!(out.status.code(), Some(1));
+}
+
+/// The features `discos-sim check` carries are unpacked to a temporary
+/// folder, gone after the run: no report names it. They are `features/…`,
+/// as in the project.
+#[test]
+fn a_check_report_names_no_temporary_folder() {
+    let scratch = Scratch::new("report-check-paths");
+    let (html, json, junit) = (
+        scratch.join("check.html"),
+        scratch.join("check.json"),
+        scratch.join("check.xml"),
+    );
+    let out = Command::new(BIN)
+        .args(["check", "--name", "^A new connection is greeted"])
+        .arg("--html")
+        .arg(&html)
+        .arg("--report-json")
+        .arg(&json)
+        .arg("--junit")
+        .arg(&junit)
+        .env_remove("DISCOS_TARGET")
+        .output()
+        .expect("discos-sim check runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    for file in [&html, &json, &junit] {
+        let text = std::fs::read_to_string(file).unwrap();
+        assert!(
+            !text.contains("discos-check-"),
+            "{} names the temporary folder:\n{text}",
+            file.display()
+        );
+    }
+    let report = report::read_json(&json).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(report.suite.root, Path::new("features"));
+    let (feature, _) = report.scenarios().next().expect("it ran");
+    assert_eq!(
+        feature.path.as_deref(),
+        Some(Path::new("features/handshake.feature"))
+    );
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(page.contains("file(s) in <code>features</code>"), "{page}");
 }

@@ -101,7 +101,11 @@ async fn a_reviewer_follows_a_failure_and_filters_by_status() {
         .connect(&webdriver)
         .await
         .unwrap_or_else(|e| panic!("{e}\n{}", driver.output_lines().join("\n")));
-    let url = format!("file://{}", html.display());
+    // The reviewer opens a copy of the page far from where it was written.
+    let elsewhere = scratch.join("downloads/some/folder/report.html");
+    std::fs::create_dir_all(elsewhere.parent().unwrap()).unwrap();
+    std::fs::copy(&html, &elsewhere).unwrap();
+    let url = format!("file://{}", elsewhere.display());
     client.goto(&url).await.expect("the report opens");
 
     // The counts at the top are the run's.
@@ -182,6 +186,45 @@ async fn a_reviewer_follows_a_failure_and_filters_by_status() {
     assert_eq!(eval(&client, &in_view).await, Value::Bool(true));
     let message = text_of(&client, &format!("#{section9_id} .message")).await;
     assert!(!message.is_empty(), "the failed step's message is shown");
+
+    // A clause the failure names opens the contract the page carries, at
+    // that clause.
+    client
+        .execute("window.scrollTo(0, 0);", Vec::new())
+        .await
+        .unwrap();
+    let clause = client
+        .find(Locator::Css("#failures a.clause"))
+        .await
+        .expect("a failure names a clause of the contract");
+    let href = clause.attr("href").await.unwrap().unwrap_or_default();
+    let anchor = clause.text().await.unwrap();
+    assert!(href.starts_with("#c-"), "{href}");
+    clause.click().await.unwrap();
+    let current = client.current_url().await.unwrap();
+    assert_eq!(
+        current.path(),
+        url::Url::parse(&url).unwrap().path(),
+        "still this page"
+    );
+    let id = current.fragment().unwrap_or_default().to_owned();
+    assert_eq!(format!("#{id}"), href);
+    let heading = format!(
+        "const h = document.getElementById('{id}');\
+         if (!h) return null;\
+         const r = h.getBoundingClientRect();\
+         return [/^H[1-6]$/.test(h.tagName), h.closest('#contract') !== null,\
+                 r.top >= 0 && r.top < window.innerHeight];"
+    );
+    assert_eq!(
+        eval(&client, &heading).await,
+        serde_json::json!([true, true, true]),
+        "{anchor} opens at its heading, in the contract, in view"
+    );
+    assert!(
+        anchor.ends_with(id.trim_start_matches("c-")),
+        "the link says which clause: {anchor}"
+    );
 
     // Failed only: exactly the failures of the index.
     client

@@ -107,7 +107,7 @@ pub enum BrowserError {
         source: CmdError,
     },
     /// A wait ran out.
-    #[error("waited {after:?} for {waiting_for}; the page shows: {page_text:?}")]
+    #[error("waited {after:?} for {waiting_for}; the page shows:\n{}", as_lines(.page_text))]
     Timeout {
         /// What was awaited.
         waiting_for: String,
@@ -804,6 +804,15 @@ pub fn processes_mentioning(text: &str) -> Vec<(u32, String)> {
         .collect();
     found.sort();
     found
+}
+
+/// A page's text as lines a person reads, indented under the message,
+/// instead of one quoted string of `\n`s.
+fn as_lines(text: &str) -> String {
+    text.lines()
+        .map(|line| format!("    {line}"))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 #[cfg(test)]

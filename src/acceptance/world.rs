@@ -188,7 +188,11 @@ impl DiscosWorld {
             }
         }
         if lines.is_empty() {
-            return "Transcript: nothing was sent or received.".to_owned();
+            return if self.web.is_some() {
+                "Transcript: nothing was sent or received by the scenario's clients; the console's exchanges are those its page shows.".to_owned()
+            } else {
+                "Transcript: nothing was sent or received.".to_owned()
+            };
         }
         lines.sort_by_key(|(at, _)| *at);
         let mut text = String::from("Transcript (seconds since the scenario started):\n");

@@ -345,6 +345,17 @@ impl Page<'_> {
             .find(|(f, s)| f.file == file && s.line == line)
     }
 
+    /// The scenario whose step is at `file:line`: the last that starts
+    /// before it in its file.
+    fn scenario_saying(&self, place: &str) -> Option<(&FeatureReport, &ScenarioReport)> {
+        let (file, line) = place.rsplit_once(':')?;
+        let line: usize = line.parse().ok()?;
+        self.report
+            .scenarios()
+            .filter(|(f, s)| f.file == file && s.line <= line)
+            .max_by_key(|(_, s)| s.line)
+    }
+
     fn summary(&self, html: &mut String) {
         let report = self.report;
         let tally = report.tally();
@@ -590,7 +601,8 @@ impl Page<'_> {
                         None => {
                             let what = match code {
                                 crate::protocol::Code::Ok => "never accepted",
-                                _ => "never refused",
+                                crate::protocol::Code::Fail => "never refused",
+                                crate::protocol::Code::Invalid => "never rejected as malformed",
                             };
                             let _ = write!(
                                 html,
@@ -954,7 +966,7 @@ impl Page<'_> {
             );
             for place in &step.places {
                 let link = self
-                    .scenario_at(place)
+                    .scenario_saying(place)
                     .map(|(f, s)| format!("#{}", scenario_id(f, s)));
                 match link {
                     Some(href) => {

@@ -74,7 +74,9 @@ fn test_case(file: &str, scenario: &ScenarioReport, strict: bool) -> TestCase {
         // passed, with why it is non-strict beside it.
         Verdict::NonStrict if !strict => {
             let mut case = TestCaseBuilder::success(&name, time);
-            case.set_system_err(&format!("NON-STRICT ({kind}): {message}\n\n{why}"));
+            case.set_system_err(&format!(
+                "NON-STRICT ({kind}): a SHOULD failed, which fails the run only with --strict.\n\n{why}"
+            ));
             case
         }
         Verdict::FailedMust | Verdict::NonStrict | Verdict::Failed => {

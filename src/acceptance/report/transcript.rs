@@ -89,7 +89,7 @@ impl TranscriptLine {
 /// data beside the message.
 const MARKERS: [&str; 2] = [
     "\n\nTranscript (seconds since the scenario started):",
-    "\n\nTranscript: nothing was sent or received.",
+    "\n\nTranscript: nothing was sent or received",
 ];
 
 /// `message` without the transcript it ends with, if it carries one.
