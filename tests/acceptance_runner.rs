@@ -618,6 +618,19 @@ async fn the_html_report_shows_features_scenarios_and_failures() {
         legend.contains("<dt>@deliberate-leak</dt><dd>leaks a connection on purpose"),
         "{legend}"
     );
+    // Coverage gaps are told from cells that cannot be gaps, quietly.
+    assert!(
+        page.contains("<td class=\"gap\" data-code=\"fail\">0 <small>(never refused)</small></td>"),
+        "a command never refused is a gap"
+    );
+    assert!(
+        page.contains("<td class=\"na\" data-code=\"ok\" title=\"cannot occur: a name the contract does not know is refused, never done\">—</td>"),
+        "an unknown name's ok is no gap"
+    );
+    assert!(
+        page.contains(".coverage td.gap { background: #fef7e0;"),
+        "in a quiet colour"
+    );
     assert!(
         page.contains("wall time"),
         "the run's time is said to be wall time"

@@ -1234,6 +1234,23 @@ mod tests {
     }
 
     #[test]
+    fn a_runs_time_is_its_wall_time_and_says_what_its_scenarios_add_up_to() {
+        let mut report = Report::default();
+        let mut feature = FeatureReport::default();
+        for seconds in [40, 50, 60] {
+            let mut scenario = ScenarioReport::new("s", seconds);
+            scenario.duration = Some(Duration::from_secs(seconds as u64));
+            feature.scenarios.push(scenario);
+        }
+        report.features.push(feature);
+        assert_eq!(
+            took(&report, Duration::from_secs(75)),
+            "75.0 s wall time; its scenarios' own times add up to 150.0 s, as several ran at once"
+        );
+        assert_eq!(took(&report, Duration::from_secs(150)), "150.0 s wall time");
+    }
+
+    #[test]
     fn times_in_transcripts_read_as_dates() {
         assert_eq!(
             dated("?start,17953395590538408").as_deref(),

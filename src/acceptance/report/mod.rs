@@ -975,3 +975,53 @@ impl Writer<DiscosWorld> for Reports {
 }
 
 impl writer::NonTransforming for Reports {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn failed(message: &str) -> ScenarioReport {
+        let mut scenario = ScenarioReport::new("s", 3);
+        scenario.steps.push(StepReport {
+            keyword: "Then ".to_owned(),
+            text: "the backend accepts it".to_owned(),
+            status: Status::Failed,
+            message: Some(message.to_owned()),
+            duration: None,
+            background: false,
+            table: None,
+            docstring: None,
+        });
+        scenario
+    }
+
+    #[test]
+    fn a_reason_is_whole_up_to_its_stated_length_and_cut_saying_so() {
+        let scenario = failed(
+            "expected ok, but it answered\n    !a,fail,busy\n\nTranscript (seconds since the scenario started):\n  0.001s x",
+        );
+        assert_eq!(
+            scenario.summarised_reason().unwrap(),
+            "Then the backend accepts it: expected ok, but it answered\n    !a,fail,busy"
+        );
+        let long = "é".repeat(REASON_LIMIT * 2);
+        let summarised = failed(&long).summarised_reason().unwrap();
+        let whole = failed(&long).reason().unwrap();
+        assert_eq!(
+            whole.chars().count(),
+            REASON_LIMIT * 2 + "Then the backend accepts it: ".len()
+        );
+        assert!(
+            summarised.ends_with(&format!(
+                "… (cut at {REASON_LIMIT} of {} characters: the whole reason is with the scenario)",
+                whole.chars().count()
+            )),
+            "{summarised}"
+        );
+        assert_eq!(
+            summarised.chars().take_while(|c| *c != '…').count(),
+            REASON_LIMIT
+        );
+        assert_eq!(cut("short", 10), "short");
+    }
+}
