@@ -76,12 +76,18 @@ async fn a_reviewer_follows_a_failure_and_filters_by_status() {
     let outcome = run_with_report(&scratch, &html).await;
     assert!(!outcome.passed, "scenarios fail on purpose");
     let report = &outcome.report;
-    let (total, passed, failed) = (
+    let tally = report.tally();
+    let (total, passed, failed, non_strict) = (
         report.scenarios().count(),
-        report.count(Status::Passed),
-        report.count(Status::Failed),
+        tally.passed,
+        tally.failed(),
+        tally.non_strict,
     );
-    assert!(failed >= 2 && passed >= 2, "{}", outcome.output);
+    assert!(
+        failed >= 1 && non_strict >= 1 && passed >= 2,
+        "{}",
+        outcome.output
+    );
     let (feature, section9) = report
         .scenarios()
         .find(|(_, s)| s.name.starts_with("Section 9 can be set"))
@@ -113,6 +119,7 @@ async fn a_reviewer_follows_a_failure_and_filters_by_status() {
         ("count-total", total),
         ("count-passed", passed),
         ("count-failed", failed),
+        ("count-non-strict", non_strict),
     ] {
         assert_eq!(text_of(&client, &format!("#{id}")).await, count.to_string());
     }
@@ -120,7 +127,17 @@ async fn a_reviewer_follows_a_failure_and_filters_by_status() {
         .find_all(Locator::Css("#failures a.failure"))
         .await
         .unwrap();
-    assert_eq!(index.len(), failed, "one entry per failure");
+    assert_eq!(
+        index.len(),
+        failed + non_strict,
+        "one entry per failure, non-strict ones included"
+    );
+    assert!(
+        text_of(&client, "#verdict")
+            .await
+            .starts_with("DISCOS cannot drive this backend: MUST set-section failed in "),
+        "the verdict comes first"
+    );
     assert!(
         text_of(&client, "#shown")
             .await
@@ -244,6 +261,18 @@ async fn a_reviewer_follows_a_failure_and_filters_by_status() {
     )
     .await;
     assert_eq!(pressed, Value::String("true".into()));
+
+    // Non-strict only: the scenario whose SHOULD failed.
+    client
+        .find(Locator::Css(".filters button[data-status='non-strict']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let visible = shown(&client).await;
+    assert_eq!(visible.len(), non_strict, "{visible:?}");
+    assert!(!visible.contains(&section9_id));
 
     // A tag, from the by-tag table: its scenarios, whatever their status.
     let tagged = report
