@@ -1,9 +1,10 @@
 @simulator @fresh
 Feature: The simulator's catalogue of configurations
   A real backend knows a fixed list of configurations, each acquiring on its
-  own number of sections. Given that list, the simulator behaves like that
-  backend: unknown names are refused and total power comes with one value per
-  section of the configuration in use.
+  own number of sections and reading its own number of inputs. Given that
+  list, the simulator behaves like that backend: unknown names are refused
+  and total power comes with one value per input of the configuration in
+  use. A full-Stokes configuration has half the sections and as many inputs.
 
   Background:
     Given a backend with the catalogue "fixtures/catalogue.toml"
@@ -17,15 +18,18 @@ Feature: The simulator's catalogue of configurations
     When the client sets the configuration to "Q9"
     Then the backend refuses it, saying "cannot find configuration 'Q9'"
 
-  Scenario Outline: Total power has one value per section of <configuration>, which has <sections>
+  Scenario Outline: Total power has one value per input of <configuration>, which has <inputs>
     Given the backend is configured as "<configuration>"
     When the client asks for the total power
-    Then the reply holds <sections> numbers between 0 and 100
+    Then the reply holds <inputs> numbers between 0 and 100
+    When the client sends "get-rms"
+    Then the reply holds <inputs> numbers between 0 and 1
     When the client asks for the zero level
-    Then the reply holds <sections> numbers between 0 and 0
+    Then the reply holds <inputs> numbers between 0 and 0
 
     Examples:
-      | configuration | sections |
-      | K2000         | 2        |
-      | C4            | 4        |
-      | TP1           | 1        |
+      | configuration | inputs |
+      | K2000         | 2      |
+      | K2000S        | 2      |
+      | C4            | 4      |
+      | TP1           | 1      |

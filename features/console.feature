@@ -5,6 +5,7 @@ Feature: The web console
   is a real browser's, so what it shows is what the operator would see; each
   request and its reply appear as they happen, in order.
 
+  @should:version-reply
   Scenario: The operator asks the backend its version
     Given the user opens the console
     When the user enters "version"
@@ -12,6 +13,7 @@ Feature: The web console
     Then the user sees "!version,ok,1.4"
     And the page shows 1 exchange
 
+  @must:ids-as-written
   Scenario: A configuration set from the page is read back from the page
     Given the user opens the console
     When the user enters "set-configuration,K2000"
@@ -22,6 +24,7 @@ Feature: The web console
     Then the user sees "!get-configuration,ok,K2000"
     And the page shows 2 exchanges
 
+  @should:malformed-lines
   Scenario: A malformed line gets the backend's own answer, rejecting it as invalid
     Given the user opens the console
     When the user enters "set configuration"
@@ -29,6 +32,7 @@ Feature: The web console
     Then the user sees "invalid"
     And the page shows 1 exchange
 
+  @must:shared-state
   Scenario: Two operators see the state the other set
     Given the users "Anna" and "Bruno" open the console
     When "Anna" enters "set-configuration,K2000"
@@ -38,6 +42,7 @@ Feature: The web console
     And "Bruno" hits "send"
     Then "Bruno" sees "!get-configuration,ok,K2000"
 
+  @must:shared-state
   Scenario: The page shows what a protocol client did to the shared state
     Given the user opens the console
     When the client sets the configuration to "K2000"
@@ -45,7 +50,9 @@ Feature: The web console
     And the user hits "send"
     Then the user sees "!get-configuration,ok,K2000"
 
-  @fresh
+  # It stops the backend, and checks the console, not the backend: it is
+  # about this project's own tools.
+  @fresh @simulator
   Scenario: A backend that goes away is shown, not hidden
     Given the user opens the console
     When the backend stops

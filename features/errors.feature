@@ -8,26 +8,32 @@ Feature: Malformed lines and unknown commands
   Background:
     Given a backend
 
+  @should:unknown-command
   Scenario: An unknown command is refused, naming the command
     When the client sends "point-antenna,M31"
     Then the backend answers "!point-antenna,fail,invalid command 'point-antenna'"
 
+  @should:malformed-lines
   Scenario: A line without the leading question mark is malformed
     When the client sends the raw line "status\r\n"
     Then the backend rejects the line as malformed
 
+  @should:escapes
   Scenario: A backslash before a letter other than t is malformed, and the reply carries the command's name
     When the client sends the raw line "?set-filename,a\\qb\r\n"
     Then the backend rejects the line as malformed, under the name "set-filename"
 
+  @should:escapes
   Scenario: A line that ends with a lone backslash is malformed
     When the client sends the raw line "?set-filename,a\\\r\n"
     Then the backend rejects the line as malformed, under the name "set-filename"
 
+  @should:malformed-lines
   Scenario: An empty line is malformed, and its reply is named "undefined"
     When the client sends the raw line "\r\n"
     Then the backend rejects the line as malformed, under the name "undefined"
 
+  @should:malformed-lines
   Scenario Outline: A command name that <what is wrong> is malformed
     When the client sends the raw line "<line>\r\n"
     Then the backend rejects the line as malformed
@@ -39,10 +45,12 @@ Feature: Malformed lines and unknown commands
       | ?get_tpi | holds an underscore    |
       | ?        | is missing altogether  |
 
+  @should:malformed-lines
   Scenario: A reply sent to the backend is rejected as malformed, under its name
     When the client sends the raw line "!status,ok\r\n"
     Then the backend rejects the line as malformed, under the name "status"
 
+  @should:malformed-lines
   Scenario: After a malformed line the connection goes on
     When the client sends the raw line "nonsense\r\n"
     And the client asks for the protocol version

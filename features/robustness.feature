@@ -8,18 +8,21 @@ Feature: Robustness against bad bytes
   Background:
     Given a backend
 
+  @should:line-limit
   Scenario: A line longer than any backend's limit is rejected, and the next request is answered
     When the client sends a line of 2 megabytes
     Then the backend rejects the line as malformed
     When the client asks for the protocol version
     Then the backend answers "!version,ok,1.4"
 
+  @should:non-utf8
   Scenario: Bytes that are not UTF-8 get an answer, and the connection goes on
     When the client sends the raw line "?set-filename,caf\xe9\xff\r\n"
     Then the backend answers the line
     When the client asks for the protocol version
     Then the backend answers "!version,ok,1.4"
 
+  @should:non-utf8
   Scenario: A NUL byte gets an answer, and the connection goes on
     When the client sends the raw line "?set-filename,a\x00b\r\n"
     Then the backend answers the line
@@ -28,10 +31,12 @@ Feature: Robustness against bad bytes
     When the client asks for the protocol version
     Then the backend answers "!version,ok,1.4"
 
+  @should:bare-lf
   Scenario: A bare line feed ends a line too
     When the client sends the raw line "?version\n"
     Then the backend answers "!version,ok,1.4"
 
+  @must:split-lines
   Scenario: A request split across packets is answered once complete
     When the client sends the raw line "?get-con"
     And the client sends the raw line "figuration\r\n"

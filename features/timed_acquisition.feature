@@ -9,58 +9,62 @@ Feature: Timed start and stop
   Background:
     Given a backend
 
-  @fresh
+  @fresh @should:timed-start-stop
   Scenario: A timed start begins the acquisition at its time
     When the acquisition is started in 500 milliseconds
     Then the backend is not acquiring
     And the backend is acquiring within 5 seconds
 
-  @fresh
+  @fresh @should:timed-start-stop
   Scenario: A timed stop ends the acquisition at its time
     Given the acquisition is started
     When the acquisition is stopped in 500 milliseconds
     Then the backend is acquiring
     And the backend is not acquiring within 5 seconds
 
-  @fresh
+  @fresh @should:timed-start-stop
   Scenario: A start and a stop may both be pending, and both happen
     When the acquisition is started in 300 milliseconds
     And the acquisition is stopped in 1500 milliseconds
     Then the backend is acquiring within 5 seconds
     And the backend is not acquiring within 5 seconds
 
-  @fresh
+  @fresh @should:timed-start-stop
   Scenario: A new timed start replaces the pending one
     When the acquisition is started in 300 milliseconds
     And the acquisition is started in 1 hour
     Then the backend stays not acquiring for 1 second
 
-  @fresh
+  @fresh @should:timed-start-stop
   Scenario: A timed stop that comes first cancels the pending start
     When the acquisition is started in 800 milliseconds
     And the acquisition is stopped in 200 milliseconds
     Then the backend stays not acquiring for 1500 milliseconds
 
-  @fresh
+  @fresh @should:timed-start-stop
   Scenario: Stopping now cancels a pending start
     When the acquisition is started in 500 milliseconds
     And the client stops the acquisition
     Then the backend accepts it
     And the backend stays not acquiring for 1 second
 
+  @should:timestamps
   Scenario: A start time in the past is refused
     When the client starts the acquisition at a time one hour ago
     Then the backend refuses it
 
+  @should:timestamps
   Scenario: A stop time in the past is refused, in decimal seconds too
     When the client stops the acquisition at a time one hour ago, written in decimal seconds
     Then the backend refuses it
 
+  @should:timestamps
   Scenario: A negative tick count is a time long past, not a malformed time
     When the client starts the acquisition at "-5"
     Then the backend refuses it
     And the reason is not "wrong timestamp '-5'"
 
+  @should:fixed-phrases
   Scenario Outline: A time that is not a time is refused, naming it (<command> at "<time>")
     When the client <command> the acquisition at "<time>"
     Then the backend refuses it, saying "wrong timestamp '<time>'"
@@ -72,6 +76,7 @@ Feature: Timed start and stop
       | stops   | 1.2.3    |
       | stops   |          |
 
+  @should:timestamps
   Scenario: A start time may be written in decimal seconds, and an immediate stop cancels it
     When the client starts the acquisition at midnight on 1 January 2100, written in decimal seconds
     Then the backend accepts it

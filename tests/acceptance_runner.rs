@@ -321,7 +321,7 @@ async fn one_feature_file_runs_on_its_own() {
     let outcome = run(&[], &dir("features/handshake.feature")).await;
     assert!(outcome.passed, "{}", outcome.output);
     assert_eq!(outcome.report.features.len(), 1);
-    assert_eq!(outcome.report.scenarios().count(), 4, "{}", outcome.output);
+    assert_eq!(outcome.report.scenarios().count(), 5, "{}", outcome.output);
     // Its folder's neighbours are where it finds what it names.
     let outcome = run(&[], &dir("features/catalogue.feature")).await;
     assert!(outcome.passed, "{}", outcome.output);
@@ -853,6 +853,24 @@ async fn a_command_target_runs_the_features_and_a_failing_one_says_why() {
     assert!(error.contains("exited before it was ready"), "{error}");
     assert!(error.contains("exit status: 3"), "{error}");
     assert!(error.contains("cannot open the receiver"), "{error}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_profile_reaches_the_embedded_simulator_and_a_command_backend() {
+    let features = dir("fixtures/features/profile");
+    let outcome = run(&["--profile", "sardara"], &features).await;
+    assert!(outcome.passed, "SK77 has 14 inputs with Sardara's profile");
+    let outcome = run(&[], &features).await;
+    assert!(!outcome.passed, "without it, the simulator's SK77 has 2");
+    let simulator = env!("CARGO_BIN_EXE_discos-sim");
+    let target = format!("cmd:{simulator} serve --port {{port}}");
+    let outcome = run(&["--profile", "sardara", "--target", &target], &features).await;
+    assert!(outcome.passed, "a cmd: backend reads the profile's file");
+    let error = Options::try_parse_from(["acceptance", "--profile", "roach"]).unwrap_err();
+    assert!(
+        error.to_string().contains("unknown profile 'roach'"),
+        "{error}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

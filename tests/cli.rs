@@ -130,6 +130,30 @@ fn the_catalogue_option_is_used() {
     );
 }
 
+#[test]
+fn the_profile_option_makes_a_backend_discos_drives() {
+    let served = Served::start(&["--profile", "sardara"]);
+    let out = send(
+        &served.address,
+        &["set-configuration,SK77S", "get-tpi,0,0", "set-shift,3"],
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines[0], "!set-configuration,ok", "{stdout}");
+    let values = lines[1].strip_prefix("!get-tpi,ok,").unwrap().split(',');
+    assert_eq!(values.count(), 14, "SK77S has 14 inputs: {stdout}");
+    assert_eq!(lines[2], "!set-shift,fail,invalid command 'set-shift'");
+    let served = Served::start(&["--profile", "skarab"]);
+    let out = send(
+        &served.address,
+        &["set-configuration,SKARAB_1", "set-shift,3"],
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "!set-configuration,ok\n!set-shift,ok\n"
+    );
+}
+
 /// Runs discos-sim with `args` and returns its exit code and stderr.
 fn refused(args: &[&str]) -> (Option<i32>, String) {
     let out = Command::new(BIN).args(args).output().unwrap();
@@ -148,6 +172,24 @@ fn bad_arguments_get_a_clear_error_not_a_panic() {
         (
             &["serve", "--catalogue", "/nonexistent.toml", "--port", "0"],
             "cannot read catalogue /nonexistent.toml",
+        ),
+        (
+            &["serve", "--profile", "roach", "--port", "0"],
+            "unknown profile 'roach'; expected one of sardara, skarab",
+        ),
+        (
+            &[
+                "serve",
+                "--profile",
+                "sardara",
+                "--catalogue",
+                "fixtures/catalogue.toml",
+            ],
+            "--catalogue",
+        ),
+        (
+            &["serve", "--profile", "skarab", "--handler", "always-ok"],
+            "--profile is for the simulator handler only",
         ),
         (
             &["serve", "--host", "256.0.0.1", "--port", "0"],

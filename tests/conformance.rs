@@ -154,7 +154,7 @@ fn the_check_notices_a_reason_the_contract_leaves_free() {
         "the reply holds 2 numbers between 0 and 100"
     ));
     assert!(!checks_the_simulator(
-        "the reply holds a number for each section"
+        "the reply holds a number for each input"
     ));
 }
 

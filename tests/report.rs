@@ -302,7 +302,7 @@ async fn reports_that_make_no_one_run_are_refused_naming_the_file() {
                 name(&whole)
             ),
             "sections.feature:",
-            "Section 9 can be set",
+            "Section 20 can be set",
         ],
     );
     refused(

@@ -195,7 +195,15 @@ async fn every_failure_row_fails_with_its_reason() {
         ),
         (
             "get-tpi,1",
-            "!get-tpi,fail,get-tpi takes no arguments (got 1)",
+            "!get-tpi,fail,get-tpi takes no arguments or the 2 numbers of a Tsys range (got 1)",
+        ),
+        (
+            "get-tpi,1,x",
+            "!get-tpi,fail,the Tsys range must be numbers in MHz (got 'x')",
+        ),
+        (
+            "get-rms,1",
+            "!get-rms,fail,get-rms takes no arguments (got 1)",
         ),
         (
             "get-tp0,1",
@@ -214,12 +222,12 @@ async fn every_failure_row_fails_with_its_reason() {
             "!set-section,fail,wrong parameter format",
         ),
         (
-            "set-section,5,*,*,*,*,*,*",
-            "!set-section,fail,section 5 is beyond the maximum: sections go from 0 to 4",
+            "set-section,14,*,*,*,*,*,*",
+            "!set-section,fail,section 14 is beyond the maximum: sections go from 0 to 13",
         ),
         (
-            "set-section,0,*,2000.5,*,*,*,*",
-            "!set-section,fail,bandwidth 2000.5 MHz is above the maximum of 2000 MHz",
+            "set-section,0,*,2300.5,*,*,*,*",
+            "!set-section,fail,bandwidth 2300.5 MHz is above the maximum of 2300 MHz",
         ),
         (
             "cal-on,-2",
@@ -246,12 +254,12 @@ async fn every_failure_row_fails_with_its_reason() {
             "!set-enable,fail,feeds must be integer numbers (got 'a')",
         ),
         (
-            "set-enable,0,2",
-            "!set-enable,fail,feed 2 is out of range: feeds go from 0 to 1",
+            "set-enable,0,8",
+            "!set-enable,fail,feed 8 is out of range: feeds go from 0 to 7",
         ),
         (
             "set-enable,-1,0",
-            "!set-enable,fail,feed -1 is out of range: feeds go from 0 to 1",
+            "!set-enable,fail,feed -1 is out of range: feeds go from 0 to 7",
         ),
         (
             "end-schedule,1",
@@ -1215,4 +1223,382 @@ fn serve_refuses_bounds_that_cannot_work() {
         assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
         assert!(stderr.contains(expected), "{args:?}: {stderr}");
     }
+}
+
+/// A client that reads replies as DISCOS's components do: byte by byte to
+/// the LF, into a 512-byte buffer, the last character (the CR) dropped, the
+/// code read strictly. Every line it reads must be one DISCOS can read.
+struct AsDiscos {
+    stream: TcpStream,
+    /// What was sent and read, for the failure message.
+    log: Vec<String>,
+}
+
+impl AsDiscos {
+    async fn connect(server: &Server) -> AsDiscos {
+        let stream = TcpStream::connect(server.local_addr()).await.unwrap();
+        let mut discos = AsDiscos {
+            stream,
+            log: Vec::new(),
+        };
+        // The greeting: one line, its content ignored.
+        let greeting = discos.line().await;
+        discos.log.push(format!("greeting {greeting}"));
+        discos
+    }
+
+    /// One line as DISCOS reads it: to the LF, which must follow a CR, and
+    /// under 512 bytes with both.
+    async fn line(&mut self) -> String {
+        let mut bytes = Vec::new();
+        loop {
+            let mut byte = [0u8; 1];
+            let n = tokio::time::timeout(Duration::from_secs(5), self.stream.read(&mut byte))
+                .await
+                .unwrap_or_else(|_| panic!("no reply within 5 s\n{}", self.log.join("\n")))
+                .unwrap();
+            assert_eq!(n, 1, "the backend closed\n{}", self.log.join("\n"));
+            if byte[0] == b'\n' {
+                break;
+            }
+            bytes.push(byte[0]);
+        }
+        assert!(
+            bytes.len() + 1 < 512,
+            "a line of {} bytes overruns DISCOS's 512-byte buffer\n{}",
+            bytes.len() + 1,
+            self.log.join("\n")
+        );
+        assert_eq!(
+            bytes.pop(),
+            Some(b'\r'),
+            "DISCOS drops the character before the LF: it must be the CR\n{}",
+            self.log.join("\n")
+        );
+        String::from_utf8(bytes).unwrap()
+    }
+
+    /// Sends `request` as DISCOS writes it and reads the reply as DISCOS's
+    /// library parses it: `!`, the request's name, a code exactly `ok`,
+    /// `fail` or `invalid`, and (for a refusal) a reason. Returns the code
+    /// and the fields after it.
+    async fn send(&mut self, request: &str) -> (String, Vec<String>) {
+        assert!(
+            request.len() + 3 < 512,
+            "DISCOS builds requests in 512 bytes"
+        );
+        self.stream
+            .write_all(format!("?{request}\r\n").as_bytes())
+            .await
+            .unwrap();
+        let reply = self.line().await;
+        self.log.push(format!("?{request} → {reply}"));
+        let name = request.split(',').next().unwrap();
+        let fields: Vec<String> = reply.split(',').map(str::to_owned).collect();
+        assert_eq!(
+            fields[0],
+            format!("!{name}"),
+            "the reply is named as its request\n{}",
+            self.log.join("\n")
+        );
+        let code = fields.get(1).cloned().unwrap_or_default();
+        assert!(
+            matches!(code.as_str(), "ok" | "fail" | "invalid"),
+            "DISCOS reads the code strictly\n{}",
+            self.log.join("\n")
+        );
+        if code != "ok" {
+            assert!(
+                fields.get(2).is_some_and(|reason| !reason.is_empty()),
+                "a refusal without a reason makes DISCOS throw\n{}",
+                self.log.join("\n")
+            );
+        }
+        (code, fields[2..].to_vec())
+    }
+
+    /// A request whose refusal DISCOS reports, or acts on: it must be `ok`.
+    async fn ok(&mut self, request: &str) -> Vec<String> {
+        let (code, fields) = self.send(request).await;
+        assert_eq!(
+            code,
+            "ok",
+            "DISCOS needs {request} done\n{}",
+            self.log.join("\n")
+        );
+        fields
+    }
+
+    /// `get-tpi` or `get-rms`: exactly `inputs` numbers, as DISCOS reads
+    /// them into its sequence of doubles.
+    async fn values(&mut self, request: &str, inputs: usize) {
+        let values = self.ok(request).await;
+        assert_eq!(
+            values.len(),
+            inputs,
+            "DISCOS reads one value per input\n{}",
+            self.log.join("\n")
+        );
+        for value in values {
+            assert!(value.parse::<f64>().is_ok(), "{value} is not a double");
+        }
+    }
+}
+
+/// An observation as DISCOS runs it (connect, configure, sections, Tsys,
+/// two scans of two subscans with their double stop, file names, end of
+/// schedule), for a configuration of `inputs` inputs whose sections DISCOS
+/// sets with `sections`.
+async fn observe(
+    server: &Server,
+    configuration: &str,
+    sections: &[String],
+    inputs: usize,
+    skarab: bool,
+) {
+    let mut discos = AsDiscos::connect(server).await;
+    discos
+        .ok(&format!("set-configuration,{configuration}"))
+        .await;
+    let read_back = discos.ok("get-configuration").await;
+    assert_eq!(read_back.first().map(String::as_str), Some(configuration));
+    for section in sections {
+        discos.ok(&format!("set-section,{section}")).await;
+    }
+    discos.ok("set-integration,40").await;
+    discos.ok("cal-on").await;
+    discos.ok("cal-on,10").await;
+    if skarab {
+        discos.ok("set-shift,3").await;
+        discos.ok("set-enable,7,7").await;
+    } else if inputs > 2 {
+        discos.ok("set-enable,0,3").await;
+    }
+    // tsys: the power, the zero (a get-tpi too), the power with the mark.
+    for _ in 0..3 {
+        discos.values("get-tpi,0,0", inputs).await;
+    }
+    discos.values("get-tpi,22235.1,300", inputs).await;
+    discos.values("get-tpi,1e+06,2.5e-05", inputs).await;
+    discos.values("get-rms", inputs).await;
+    let base =
+        "/archive/data/proj/20250110/20250110-093012-proj-3C286/tmp/20250110-093012-proj-3C286";
+    for scan in 1..=2 {
+        if scan > 1 {
+            // The scan's end: a second stop, which DISCOS sends to an idle backend.
+            discos.send("stop").await;
+        }
+        for subscan in 1..=2 {
+            discos.ok("start").await;
+            let (_, status) = discos.send("status").await;
+            assert_eq!(status.get(2).map(String::as_str), Some("1"), "acquiring");
+            discos.ok("stop").await;
+            // DISCOS reads the line and never parses it.
+            discos
+                .send(&format!("set-filename,{base}_{scan:03}_{subscan:03}.fits"))
+                .await;
+        }
+    }
+    discos.send("stop").await;
+    let (_, status) = discos.send("status").await;
+    assert_eq!(
+        status.get(2).map(String::as_str),
+        Some("0"),
+        "idle after the stops"
+    );
+    let (_, time) = discos.send("time").await;
+    let seconds: i64 = time[0].split('.').next().unwrap().parse().unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    assert!((seconds - now).abs() < 5, "Unix seconds: {}", time[0]);
+    let (_, version) = discos.send("version").await;
+    assert!(!version.is_empty());
+    if skarab {
+        discos.ok("backend-park").await;
+        discos.ok("end-schedule").await;
+    }
+}
+
+/// `set-section` lines as DISCOS sends them for `count` sections: feeds
+/// two by two, polarisation `pol` (or alternating 0 and 1 when `None`).
+fn sections(count: usize, bandwidth: &str, rate: &str, bins: u32, pol: Option<u8>) -> Vec<String> {
+    (0..count)
+        .map(|j| {
+            let pol = pol.unwrap_or((j % 2) as u8);
+            let feed = if pol == 2 { j } else { j / 2 };
+            format!("{j},0,{bandwidth},{feed},{pol},{rate},{bins}")
+        })
+        .collect()
+}
+
+async fn profile(name: &str) -> Server {
+    let catalogue = Catalogue::profile(name).unwrap();
+    serve(HandlerKind::Simulator.build(Some(catalogue))).await
+}
+
+#[tokio::test]
+async fn without_a_profile_the_simulator_runs_discos_s_sk00_observation() {
+    let server = simulator().await;
+    observe(
+        &server,
+        "SK00",
+        &sections(2, "1500", "3000", 16384, None),
+        2,
+        false,
+    )
+    .await;
+    // And takes every other line DISCOS sends: Skarab's commands, SL00's
+    // 2300 MHz, section 13 of SK77, Skarab's feed 7.
+    let mut discos = AsDiscos::connect(&server).await;
+    for line in [
+        "set-configuration,SKARAB_1S",
+        "set-section,0,0,2300,0,0,4600,1024",
+        "set-section,13,0,1500,6,1,3000,1024",
+        "set-section,0,906.25,187.5,0,0,375,32768",
+        "set-enable,7,7",
+        "set-shift,3",
+        "backend-park",
+        "end-schedule",
+    ] {
+        discos.ok(line).await;
+    }
+    discos.values("get-rms", 2).await;
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn with_the_sardara_profile_discos_runs_sk00_sk77_and_sk77s() {
+    let server = profile("sardara").await;
+    observe(
+        &server,
+        "SK00",
+        &sections(2, "1500", "3000", 16384, None),
+        2,
+        false,
+    )
+    .await;
+    observe(
+        &server,
+        "SK77",
+        &sections(14, "1500", "3000", 1024, None),
+        14,
+        false,
+    )
+    .await;
+    observe(
+        &server,
+        "SK77S",
+        &sections(7, "1500", "3000", 1024, Some(2)),
+        14,
+        false,
+    )
+    .await;
+    observe(
+        &server,
+        "SK00S",
+        &sections(1, "1500", "3000", 1024, Some(2)),
+        2,
+        false,
+    )
+    .await;
+    observe(
+        &server,
+        "SK01",
+        &sections(4, "1500", "3000", 1024, None),
+        4,
+        false,
+    )
+    .await;
+    let mut discos = AsDiscos::connect(&server).await;
+    discos.ok("set-configuration,SL00").await;
+    discos.ok("set-section,0,0,2300,0,0,4600,1024").await;
+    // Beyond Sardara's hardware, as DISCOS's own limits are.
+    for line in [
+        "set-section,14,0,1500,0,0,3000,1024",
+        "set-section,0,0,2400,0,0,3000,1024",
+        "set-section,0,151,1500,0,0,3000,1024",
+        "set-section,0,0,1500,0,0,3000,2048",
+        "set-section,0,0,1500,0,0,5000,1024",
+        "set-enable,7,7",
+        "set-configuration,SK03S",
+        "set-configuration,sk00",
+    ] {
+        assert_eq!(discos.send(line).await.0, "fail", "{line}");
+    }
+    // What DISCOS's Sardara never sends, it does not know.
+    let (code, reason) = discos.send("set-shift,3").await;
+    assert_eq!(
+        (code.as_str(), reason[0].as_str()),
+        ("fail", "invalid command 'set-shift'")
+    );
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn with_the_skarab_profile_discos_runs_skarab_1() {
+    let server = profile("skarab").await;
+    observe(
+        &server,
+        "SKARAB_1",
+        &sections(14, "1400", "2800", 2048, None),
+        14,
+        true,
+    )
+    .await;
+    observe(
+        &server,
+        "SKARAB_2S",
+        &(0..7)
+            .map(|j| format!("{j},906.25,187.5,{j},2,375,32768"))
+            .collect::<Vec<_>>(),
+        14,
+        true,
+    )
+    .await;
+    let mut discos = AsDiscos::connect(&server).await;
+    for line in [
+        "set-section,0,0,1400,0,0,2800,1000",
+        "set-section,0,1501,1400,0,0,2800,2048",
+        "set-enable,8,8",
+        "set-configuration,SKARAB_7S",
+        "set-configuration,SKARAB_6",
+    ] {
+        assert_eq!(discos.send(line).await.0, "fail", "{line}");
+    }
+    server.shutdown().await;
+}
+
+#[test]
+fn every_profile_is_valid_and_names_its_backend() {
+    for profile in discos_acceptance::backend::PROFILES {
+        let catalogue = Catalogue::profile(profile.name).unwrap();
+        assert!(!catalogue.name.is_empty(), "{}", profile.path);
+        let on_disk = std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(profile.path),
+        )
+        .unwrap();
+        assert_eq!(
+            on_disk, profile.text,
+            "{} is compiled in as it is",
+            profile.path
+        );
+    }
+    let sardara = Catalogue::profile("sardara").unwrap();
+    let ids: Vec<&str> = sardara
+        .configurations
+        .iter()
+        .map(|c| c.id.as_str())
+        .collect();
+    assert_eq!(
+        ids,
+        [
+            "SK00", "SK01", "SK03", "SK04", "SK06", "SK77", "SCC00", "SCH00", "SL00", "SP00",
+            "SK00S", "SK77S", "SCC00S", "SCH00S", "SL00S", "SP00S"
+        ]
+    );
+    let skarab = Catalogue::profile("skarab").unwrap();
+    assert_eq!(skarab.configurations.len(), 15);
+    assert!(skarab.configurations.iter().all(|c| c.inputs == 14));
 }

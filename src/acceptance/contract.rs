@@ -25,29 +25,9 @@ pub const CONTRACT_TEXT: &str = include_str!("../../docs/protocol.md");
 /// `@simulator` scenarios check.
 pub const SIMULATOR_CLAUSE: &str = "the-simulators-own-behaviour";
 
-/// The commands of protocol 1.4; each has a clause of its own, anchored by
-/// its name.
-pub const COMMANDS: [&str; 19] = [
-    "status",
-    "version",
-    "get-configuration",
-    "set-configuration",
-    "get-integration",
-    "set-integration",
-    "get-tpi",
-    "get-tp0",
-    "time",
-    "start",
-    "stop",
-    "set-section",
-    "cal-on",
-    "set-filename",
-    "convert-data",
-    "set-enable",
-    "end-schedule",
-    "backend-park",
-    "set-shift",
-];
+/// The commands of protocol 1.4, and `get-rms`, which DISCOS sends; each
+/// has a clause of its own, anchored by its name.
+pub const COMMANDS: [&str; 20] = crate::protocol::COMMAND_NAMES;
 
 /// The reasons the contract fixes word for word; `<…>` stands for what the
 /// request held.

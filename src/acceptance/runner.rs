@@ -115,6 +115,12 @@ pub struct RunArgs {
     /// MUST always fails it).
     #[arg(long)]
     pub strict: bool,
+    /// Give the backend the configurations of a backend DISCOS drives:
+    /// sardara or skarab (profiles/NAME.toml), for the @sardara or @skarab
+    /// scenarios. The embedded simulator takes it compiled in; a cmd:
+    /// backend gets the file through DISCOS_CATALOGUE.
+    #[arg(long, value_name = "NAME", value_parser = crate::backend::Profile::named)]
+    pub profile: Option<crate::backend::Profile>,
     /// A message broker (amqp://USER:PASS@HOST:PORT/VHOST) for the @broker
     /// scenarios, instead of a rabbitmq-server started for the run.
     #[arg(long, value_name = "URL", env = "DISCOS_BROKER")]
@@ -336,6 +342,7 @@ async fn run_to(
         ready_when: args.ready_when.clone(),
         browsers: Arc::new(Browsers::new(args.webdriver.clone())),
         broker: Arc::new(RunBroker::new(args.broker.clone())),
+        profile: args.profile,
     });
     let browser_missing = browser_missing(&settings);
     let broker_missing = broker_missing(&settings);

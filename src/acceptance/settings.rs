@@ -30,6 +30,9 @@ pub struct Settings {
     pub browsers: Arc<Browsers>,
     /// The message broker of the @broker scenarios.
     pub broker: Arc<RunBroker>,
+    /// The profile every backend of the run is given (`--profile`), unless
+    /// a scenario names a catalogue of its own.
+    pub profile: Option<crate::backend::Profile>,
 }
 
 impl Settings {
@@ -67,6 +70,7 @@ impl Default for Settings {
             ready_when: None,
             browsers: Arc::new(Browsers::new(None)),
             broker: Arc::default(),
+            profile: None,
         }
     }
 }

@@ -150,6 +150,22 @@ impl FromStr for ReadyWhen {
     }
 }
 
+/// The file of a profile, for a `cmd:` backend, which reads catalogues
+/// from files: the checkout's, which the compiled-in text came from.
+fn profile_file(profile: crate::backend::Profile) -> anyhow::Result<std::path::PathBuf> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(profile.path);
+    if path.is_file() {
+        Ok(path)
+    } else {
+        anyhow::bail!(
+            "--profile {} reaches a cmd: backend as the file {}, which is not at {}: run from the project's checkout, or give your backend that file yourself",
+            profile.name,
+            profile.path,
+            path.display()
+        )
+    }
+}
+
 /// Starts a `cmd:` backend and proves that the listener clients will reach
 /// is its own: a free port handed to a backend can be taken by another
 /// program first (another scenario's backend, on a busy machine), and a
@@ -300,9 +316,14 @@ impl BackendUnderTest {
         let catalogue = catalogue
             .map(|name| settings.resolve(name).map_err(anyhow::Error::msg))
             .transpose()?;
+        let profile = settings.profile.filter(|_| catalogue.is_none());
         match &settings.target {
             Target::Embedded => {
-                let catalogue = catalogue.map(Catalogue::load).transpose()?;
+                let catalogue = match (catalogue, profile) {
+                    (Some(path), _) => Some(Catalogue::load(path)?),
+                    (None, Some(profile)) => Some(profile.catalogue()?),
+                    (None, None) => None,
+                };
                 let simulator = Arc::new(BackendHandler::new(Simulator::new(catalogue)));
                 let config = Config {
                     shutdown_grace: EMBEDDED_GRACE,
@@ -313,7 +334,13 @@ impl BackendUnderTest {
                     .context("cannot start the embedded simulator")?;
                 Ok(BackendUnderTest::Embedded { server, simulator })
             }
-            Target::Command(command) => start_command(settings, command, catalogue).await,
+            Target::Command(command) => {
+                let catalogue = match (catalogue, profile) {
+                    (None, Some(profile)) => Some(profile_file(profile)?),
+                    (catalogue, _) => catalogue,
+                };
+                start_command(settings, command, catalogue).await
+            }
             Target::Address(address) => {
                 if catalogue.is_some() {
                     anyhow::bail!(

@@ -15,13 +15,17 @@ mod simulator;
 
 use async_trait::async_trait;
 
-pub use catalogue::{Catalogue, CatalogueError, Configuration};
+pub use catalogue::{
+    Bins, Catalogue, CatalogueError, Configuration, Hardware, MAX_INPUTS, Mistake, PROFILES,
+    Profile, profile_names,
+};
 pub use debug::{AlwaysFail, AlwaysOk, AlwaysPanic};
 pub use simulator::{
-    DEFAULT_SECTIONS, MAX_BANDWIDTH_MHZ, MAX_SECTIONS, Section, Simulator, Snapshot, UNCONFIGURED,
+    DEFAULT_SECTIONS, FEEDS, MAX_BANDWIDTH_MHZ, MAX_SECTIONS, Section, Simulator, Snapshot,
+    UNCONFIGURED,
 };
 
-use crate::protocol::{Command, Message, PROTOCOL_VERSION, SectionUpdate, Timestamp};
+use crate::protocol::{Command, Message, PROTOCOL_VERSION, SectionUpdate, Timestamp, TsysRange};
 
 /// Answers one request with one reply.
 ///
@@ -73,6 +77,13 @@ pub struct Status {
 /// can do what is asked.
 #[async_trait]
 pub trait Backend: Send + Sync + 'static {
+    /// Whether the backend knows the command `name`; one it does not is
+    /// answered as an unknown command, before its arguments are read. All
+    /// of them unless overridden.
+    fn knows(&self, name: &str) -> bool {
+        let _ = name;
+        true
+    }
     /// `status`.
     async fn status(&self) -> BackendResult<Status>;
     /// `version`: the protocol version spoken, 1.4 unless overridden.
@@ -87,9 +98,12 @@ pub trait Backend: Send + Sync + 'static {
     async fn get_integration(&self) -> BackendResult<u64>;
     /// `set-integration`.
     async fn set_integration(&self, milliseconds: u64) -> BackendResult<()>;
-    /// `get-tpi`: one value per active section.
-    async fn get_tpi(&self) -> BackendResult<Vec<f64>>;
-    /// `get-tp0`: one value per active section.
+    /// `get-tpi`: one value per input of the configuration in use; `range`
+    /// is the Tsys range DISCOS sends (what to do with it is the backend's).
+    async fn get_tpi(&self, range: Option<TsysRange>) -> BackendResult<Vec<f64>>;
+    /// `get-rms`: one value per input, as many as `get-tpi`.
+    async fn get_rms(&self) -> BackendResult<Vec<f64>>;
+    /// `get-tp0`: as many values as `get-tpi`.
     async fn get_tp0(&self) -> BackendResult<Vec<f64>>;
     /// `time`: the backend's clock, the system clock unless overridden.
     async fn time(&self) -> BackendResult<Timestamp> {
@@ -139,6 +153,10 @@ impl<B: Backend> BackendHandler<B> {
 #[async_trait]
 impl<B: Backend> Handler for BackendHandler<B> {
     async fn handle(&self, request: &Message) -> Message {
+        if !self.backend.knows(&request.name) {
+            let unknown = crate::protocol::CommandError::Unknown(request.name.clone());
+            return Message::fail(&request.name, unknown.to_string());
+        }
         match Command::from_request(request) {
             // The request is remembered for the events the change publishes.
             Ok(command) if changes_state(&command) => {
@@ -159,7 +177,8 @@ fn changes_state(command: &Command) -> bool {
             | Command::Version
             | Command::GetConfiguration
             | Command::GetIntegration
-            | Command::GetTpi
+            | Command::GetTpi { .. }
+            | Command::GetRms
             | Command::GetTp0
             | Command::Time
     )
@@ -168,7 +187,7 @@ fn changes_state(command: &Command) -> bool {
 /// Runs one command on a backend and writes its reply.
 pub async fn execute<B: Backend + ?Sized>(backend: &B, command: Command) -> Message {
     let name = command.name();
-    let values = |values: Vec<f64>| values.into_iter().map(float).collect::<Vec<_>>();
+    let values = |values: Vec<f64>| values.into_iter().map(measured).collect::<Vec<_>>();
     let result = match command {
         Command::Status => backend.status().await.map(|s| {
             vec![
@@ -187,7 +206,8 @@ pub async fn execute<B: Backend + ?Sized>(backend: &B, command: Command) -> Mess
         Command::SetIntegration { milliseconds } => {
             backend.set_integration(milliseconds).await.map(none)
         }
-        Command::GetTpi => backend.get_tpi().await.map(values),
+        Command::GetTpi { range } => backend.get_tpi(range).await.map(values),
+        Command::GetRms => backend.get_rms().await.map(values),
         Command::GetTp0 => backend.get_tp0().await.map(values),
         Command::Time => backend.time().await.map(|t| vec![t.to_string()]),
         Command::Start { at } => backend.start(at).await.map(none),
@@ -207,21 +227,42 @@ pub async fn execute<B: Backend + ?Sized>(backend: &B, command: Command) -> Mess
     }
 }
 
-/// Writes a float exactly as `f64::to_string` does, faster.
+/// Writes a measured value (`get-tpi`, `get-rms`, `get-tp0`) with at most
+/// six decimals, trailing zeros dropped (`42.123457`, `0.5`, `0`).
 ///
-/// `get-tpi` is what a busy client repeats, and the shortest-digits search
-/// of the standard formatter was the largest cost of answering it. `ryu`
-/// finds the same shortest digits; it writes some values differently
-/// (`5.0` for `5`, exponents for the very small and very large), and those
-/// are left to the standard formatter. (Where two shortest forms are equally
-/// close the two may pick different last digits; both read back as the same
-/// number.)
-fn float(value: f64) -> String {
+/// A choice, not an accident: DISCOS reads each value into a `double`, and
+/// every reply must stay under its 512-byte buffer, 14 inputs included. Six
+/// decimals are as many as DISCOS writes numbers with (six significant
+/// digits) and keep a value of the simulator's, below 100, within 9 bytes:
+/// 14 of them need 151 bytes, 32 (the most a catalogue allows) 331. Past a
+/// million, or when rounding leaves nothing, the value is written with an
+/// exponent (`1.5e7`), as DISCOS's own streams read it, so no value takes
+/// more than 24 bytes.
+///
+/// `get-tpi` is what a busy client repeats, so the digits come from `ryu`
+/// (the standard formatter's shortest-digits search was the largest cost of
+/// answering it): rounded to six decimals, a value has at most 15
+/// significant digits, and its shortest form is those digits.
+pub fn measured(value: f64) -> String {
     let magnitude = value.abs();
-    if value.fract() != 0.0 && (1e-4..1e7).contains(&magnitude) {
-        ryu::Buffer::new().format_finite(value).to_owned()
+    if !value.is_finite() {
+        return value.to_string();
+    }
+    if magnitude >= 1e6 || (magnitude < 5e-7 && magnitude != 0.0) {
+        return format!("{value:e}");
+    }
+    let rounded = (value * 1e6).round() / 1e6;
+    if rounded == 0.0 {
+        "0".to_owned()
+    } else if rounded.fract() == 0.0 {
+        // Whole: no decimal point, as `0` and `100` are written.
+        format!("{rounded}")
+    } else if magnitude < 1e-3 {
+        // `ryu` writes these with an exponent; six decimals are shorter.
+        let fixed = format!("{rounded:.6}");
+        fixed.trim_end_matches('0').to_owned()
     } else {
-        value.to_string()
+        ryu::Buffer::new().format_finite(rounded).to_owned()
     }
 }
 
@@ -284,14 +325,14 @@ impl std::str::FromStr for HandlerKind {
 }
 
 #[cfg(test)]
-mod float_tests {
-    use super::float;
+mod measured_tests {
+    use super::measured;
 
     #[test]
-    fn floats_are_written_as_the_standard_formatter_writes_them() {
+    fn values_have_at_most_six_decimals_and_read_back_within_half_a_millionth() {
         let mut x = 0.000_123_456_789_f64;
-        let mut values = vec![0.0, -0.0, 5.0, 1e-7, 1e16, 123.5, -42.25, f64::NAN];
-        while x < 1e17 {
+        let mut values = vec![0.0, -0.0, 5.0, 1e-7, 123.5, -42.25, 99.999_999_9, 1e-6];
+        while x < 1e6 {
             values.extend([x, -x, x * 3.7, 1.0 / x]);
             x *= 1.37;
         }
@@ -299,15 +340,33 @@ mod float_tests {
             values.push(rand::random_range(0.0..100.0));
         }
         for value in values {
-            let written = float(value);
-            if value.is_nan() {
-                assert_eq!(written, "NaN");
+            let written = measured(value);
+            let read: f64 = written.parse().unwrap();
+            if (5e-7..1e6).contains(&value.abs()) || value == 0.0 {
+                assert!(
+                    (read - value).abs() <= 5e-7 + 1e-12,
+                    "{value:e} → {written}"
+                );
+                let decimals = written.split_once('.').map_or(0, |(_, f)| f.len());
+                assert!(
+                    decimals <= 6 && !written.contains('e'),
+                    "{value:e} → {written}"
+                );
             } else {
-                assert_eq!(written.parse::<f64>(), Ok(value), "{value:e}");
+                assert_eq!(read, value, "{value:e} → {written}");
             }
-            if value.abs() < 1e7 {
-                assert_eq!(written, value.to_string(), "{value:e}");
-            }
+            assert!(written.len() <= 24, "{value:e} → {written}");
         }
+    }
+
+    #[test]
+    fn values_are_written_as_discos_reads_them() {
+        assert_eq!(measured(0.0), "0");
+        assert_eq!(measured(100.0), "100");
+        assert_eq!(measured(42.123_456_789), "42.123457");
+        assert_eq!(measured(0.5), "0.5");
+        assert_eq!(measured(99.999_999_9), "100");
+        assert_eq!(measured(1.5e7), "1.5e7");
+        assert_eq!(measured(1e-9), "1e-9");
     }
 }

@@ -26,15 +26,21 @@ use async_trait::async_trait;
 use serde_json::{Map, Value, json};
 use tokio::task::AbortHandle;
 
-use super::{Backend, BackendError, BackendResult, Catalogue, Status};
+use super::{Backend, BackendError, BackendResult, Catalogue, Hardware, Status};
 use crate::events::{EventKind, EventSink, current_request};
-use crate::protocol::{SectionUpdate, Timestamp};
+use crate::protocol::{SectionUpdate, Timestamp, TsysRange};
 
-/// Sections a backend has at most.
-pub const MAX_SECTIONS: usize = 5;
-/// The widest bandwidth a section accepts, in MHz.
-pub const MAX_BANDWIDTH_MHZ: f64 = 2000.0;
-/// Sections of a configuration when no catalogue says otherwise.
+/// Sections the simulator has when no catalogue says otherwise: as many as
+/// DISCOS addresses (14, numbered 0 to 13, for SK77 and Skarab).
+pub const MAX_SECTIONS: usize = 14;
+/// Feeds the simulator has when no catalogue says otherwise: 0 to 7, for
+/// DISCOS sends 0 to 6 and Skarab `7,7`.
+pub const FEEDS: usize = 8;
+/// The widest bandwidth a section accepts when no catalogue says
+/// otherwise, in MHz: DISCOS's maximum (SL00 at 2300 MHz).
+pub const MAX_BANDWIDTH_MHZ: f64 = 2300.0;
+/// Sections, and inputs, of a configuration when no catalogue says
+/// otherwise.
 pub const DEFAULT_SECTIONS: usize = 2;
 /// What `get-configuration` answers before any `set-configuration`.
 pub const UNCONFIGURED: &str = "unconfigured";
@@ -86,6 +92,8 @@ pub struct Snapshot {
     pub sections: Vec<Section>,
     /// Sections of the current configuration.
     pub active_sections: usize,
+    /// Inputs of the current configuration: `get-tpi`'s values.
+    pub inputs: usize,
     /// The enabled feeds.
     pub feeds: (i64, i64),
     /// Calibration interleave, if `cal-on` was sent.
@@ -112,8 +120,10 @@ pub struct Simulator {
 struct Shared {
     state: Mutex<State>,
     catalogue: Option<Catalogue>,
-    /// `snapshot.active_sections`, readable without the lock.
-    active_sections: AtomicUsize,
+    /// Its hardware: the catalogue's, or room for all DISCOS sends.
+    hardware: Hardware,
+    /// `snapshot.inputs`, readable without the lock.
+    inputs: AtomicUsize,
     /// `snapshot.acquiring`, readable without the lock.
     acquiring: AtomicBool,
     /// Where changes are published, if anywhere.
@@ -153,7 +163,8 @@ impl Default for Simulator {
 
 impl Simulator {
     /// A simulator that knows every configuration whose id starts with a
-    /// letter or, given a catalogue, exactly the catalogue's entries.
+    /// letter (2 sections, 2 inputs each) or, given a catalogue, exactly
+    /// the catalogue's entries, on the catalogue's hardware.
     pub fn new(catalogue: Option<Catalogue>) -> Simulator {
         Simulator::build(catalogue, None)
     }
@@ -165,14 +176,19 @@ impl Simulator {
     }
 
     fn build(catalogue: Option<Catalogue>, events: Option<EventSink>) -> Simulator {
+        let hardware = catalogue
+            .as_ref()
+            .map(|c| c.hardware.clone())
+            .unwrap_or_default();
         let snapshot = Snapshot {
             configuration: None,
             integration: 0,
             acquiring: false,
             pending_start: None,
             pending_stop: None,
-            sections: vec![Section::default(); MAX_SECTIONS],
+            sections: vec![Section::default(); hardware.sections],
             active_sections: DEFAULT_SECTIONS,
+            inputs: DEFAULT_SECTIONS,
             feeds: (0, 1),
             calibration: None,
             filename: None,
@@ -191,7 +207,8 @@ impl Simulator {
                     next_timer_id: 0,
                 }),
                 catalogue,
-                active_sections: AtomicUsize::new(DEFAULT_SECTIONS),
+                hardware,
+                inputs: AtomicUsize::new(DEFAULT_SECTIONS),
                 acquiring: AtomicBool::new(false),
                 events,
             }),
@@ -255,8 +272,7 @@ impl Shared {
     /// As [`Shared::publish`], for a change that a timer of `action`,
     /// scheduled by the request `cause`, has just made.
     fn publish_change(&self, state: &mut State, fired: Option<(Action, Option<String>)>) {
-        self.active_sections
-            .store(state.snapshot.active_sections, Ordering::SeqCst);
+        self.inputs.store(state.snapshot.inputs, Ordering::SeqCst);
         self.acquiring
             .store(state.snapshot.acquiring, Ordering::SeqCst);
         let (Some(events), Some(before)) = (&self.events, &state.published) else {
@@ -316,8 +332,9 @@ fn changes(
     for kind in EventKind::ALL {
         let event = match kind {
             EventKind::ConfigurationSet => (before.configuration != after.configuration
-                || before.active_sections != after.active_sections)
-                .then(|| json!({"configuration": after.configuration, "sections": after.active_sections})),
+                || before.active_sections != after.active_sections
+                || before.inputs != after.inputs)
+                .then(|| json!({"configuration": after.configuration, "sections": after.active_sections, "inputs": after.inputs})),
             EventKind::SectionSet => {
                 let changed: Vec<Value> = (0..after.sections.len())
                     .filter(|&i| before.sections.get(i).is_none_or(|s| !same_section(s, &after.sections[i])))
@@ -422,19 +439,27 @@ impl Backend for Simulator {
             .unwrap_or_else(|| UNCONFIGURED.to_owned()))
     }
 
+    fn knows(&self, command: &str) -> bool {
+        self.shared
+            .catalogue
+            .as_ref()
+            .is_none_or(|catalogue| catalogue.knows(command))
+    }
+
     async fn set_configuration(&self, id: &str) -> BackendResult<()> {
-        let sections = match &self.shared.catalogue {
-            Some(catalogue) => catalogue.get(id).map(|c| c.sections),
+        let known = match &self.shared.catalogue {
+            Some(catalogue) => catalogue.get(id).map(|c| (c.sections, c.inputs)),
             None => id
                 .starts_with(|c: char| c.is_ascii_alphabetic())
-                .then_some(DEFAULT_SECTIONS),
+                .then_some((DEFAULT_SECTIONS, DEFAULT_SECTIONS)),
         };
-        let Some(sections) = sections else {
+        let Some((sections, inputs)) = known else {
             return fail(format!("cannot find configuration '{id}'"));
         };
         let mut state = self.state();
         state.snapshot.configuration = Some(id.to_owned());
         state.snapshot.active_sections = sections;
+        state.snapshot.inputs = inputs;
         self.shared.publish(&mut state);
         Ok(())
     }
@@ -450,18 +475,22 @@ impl Backend for Simulator {
         Ok(())
     }
 
-    async fn get_tpi(&self) -> BackendResult<Vec<f64>> {
-        let sections = self.shared.active_sections.load(Ordering::SeqCst);
-        Ok((0..sections)
+    async fn get_tpi(&self, _range: Option<TsysRange>) -> BackendResult<Vec<f64>> {
+        // The Tsys range picks where in the band a real backend measures;
+        // the simulator's noise is the same everywhere.
+        let inputs = self.shared.inputs.load(Ordering::SeqCst);
+        Ok((0..inputs)
             .map(|_| rand::random_range(0.0..100.0))
             .collect())
     }
 
+    async fn get_rms(&self) -> BackendResult<Vec<f64>> {
+        let inputs = self.shared.inputs.load(Ordering::SeqCst);
+        Ok((0..inputs).map(|_| rand::random_range(0.0..1.0)).collect())
+    }
+
     async fn get_tp0(&self) -> BackendResult<Vec<f64>> {
-        Ok(vec![
-            0.0;
-            self.shared.active_sections.load(Ordering::SeqCst)
-        ])
+        Ok(vec![0.0; self.shared.inputs.load(Ordering::SeqCst)])
     }
 
     async fn start(&self, at: Option<Timestamp>) -> BackendResult<()> {
@@ -519,27 +548,55 @@ impl Backend for Simulator {
     }
 
     async fn set_section(&self, update: &SectionUpdate) -> BackendResult<()> {
+        let hardware = &self.shared.hardware;
         let range = match update.section {
-            None => 0..MAX_SECTIONS,
+            None => 0..hardware.sections,
             Some(section) => match usize::try_from(section) {
-                Ok(index) if index < MAX_SECTIONS => index..index + 1,
+                Ok(index) if index < hardware.sections => index..index + 1,
                 _ => {
                     return fail(format!(
                         "section {section} is beyond the maximum: sections go from 0 to {}",
-                        MAX_SECTIONS - 1
+                        hardware.sections - 1
                     ));
                 }
             },
         };
         if let Some(bandwidth) = update.bandwidth {
-            if bandwidth > MAX_BANDWIDTH_MHZ {
+            if bandwidth > hardware.max_bandwidth {
                 return fail(format!(
-                    "bandwidth {bandwidth} MHz is above the maximum of {MAX_BANDWIDTH_MHZ} MHz"
+                    "bandwidth {bandwidth} MHz is above the maximum of {} MHz",
+                    hardware.max_bandwidth
                 ));
             }
             if bandwidth < 0.0 {
                 return fail(format!("bandwidth {bandwidth} MHz is negative"));
             }
+        }
+        if let Some(frequency) = update.start_frequency {
+            if frequency < 0.0 {
+                return fail(format!("start frequency {frequency} MHz is negative"));
+            }
+            if let Some(most) = hardware.max_frequency.filter(|most| frequency > *most) {
+                return fail(format!(
+                    "start frequency {frequency} MHz is above the maximum of {most} MHz"
+                ));
+            }
+        }
+        if let Some(rate) = update.sample_rate {
+            if rate < 0.0 {
+                return fail(format!("sample rate {rate} MHz is negative"));
+            }
+            if let Some(most) = hardware.max_sample_rate.filter(|most| rate > *most) {
+                return fail(format!(
+                    "sample rate {rate} MHz is above the maximum of {most} MHz"
+                ));
+            }
+        }
+        if let Some(bins) = update.bins.filter(|bins| !hardware.bins.allow(*bins)) {
+            return fail(format!(
+                "{bins} bins cannot be made: bins are {}",
+                hardware.bins.describe()
+            ));
         }
         let mut state = self.state();
         for section in &mut state.snapshot.sections[range] {
@@ -578,7 +635,7 @@ impl Backend for Simulator {
     }
 
     async fn set_enable(&self, feed1: i64, feed2: i64) -> BackendResult<()> {
-        let feeds = (MAX_SECTIONS / 2) as i64;
+        let feeds = i64::try_from(self.shared.hardware.feeds).unwrap_or(i64::MAX);
         if let Some(feed) = [feed1, feed2].into_iter().find(|f| !(0..feeds).contains(f)) {
             return fail(format!(
                 "feed {feed} is out of range: feeds go from 0 to {}",
@@ -727,6 +784,7 @@ mod tests {
         assert_eq!(event.request.as_deref(), Some("?set-configuration,K2000"));
         assert_eq!(event.details["configuration"], "K2000");
         assert_eq!(event.details["sections"], 2);
+        assert_eq!(event.details["inputs"], 2);
         // The same configuration again changes nothing, so tells nothing.
         sim.set_configuration("K2000").await.unwrap();
         // A refused request changes nothing either.

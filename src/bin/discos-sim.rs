@@ -119,6 +119,12 @@ struct ServeArgs {
     /// run's `cmd:` target passes it through `DISCOS_CATALOGUE`.
     #[arg(long, value_name = "FILE", env = "DISCOS_CATALOGUE")]
     catalogue: Option<PathBuf>,
+    /// Behave as a backend DISCOS drives: sardara or skarab, their
+    /// configurations, inputs and limits (profiles/NAME.toml, compiled in;
+    /// the same as --catalogue of that file).
+    #[arg(long, value_name = "NAME", conflicts_with = "catalogue",
+          value_parser = discos_acceptance::backend::Profile::named)]
+    profile: Option<discos_acceptance::backend::Profile>,
     /// Longest request line accepted, in bytes, from 4096 to 1048576 as the
     /// contract allows; longer ones get `invalid`.
     #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_MAX_LINE,
@@ -360,9 +366,17 @@ fn one_line(error: &anyhow::Error) -> String {
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
-    let catalogue = args.catalogue.as_deref().map(Catalogue::load).transpose()?;
+    let catalogue = match args.profile {
+        Some(profile) => Some(profile.catalogue()?),
+        None => args.catalogue.as_deref().map(Catalogue::load).transpose()?,
+    };
     if catalogue.is_some() && args.handler != HandlerKind::Simulator {
-        anyhow::bail!("--catalogue is for the simulator handler only");
+        let option = if args.profile.is_some() {
+            "--profile"
+        } else {
+            "--catalogue"
+        };
+        anyhow::bail!("{option} is for the simulator handler only");
     }
     if let (None, Some(option)) = (args.console_port, args.console.first_given()) {
         anyhow::bail!("{option} is for the console: add --console-port PORT");

@@ -123,7 +123,7 @@ impl EventKind {
 /// ```json
 /// {"event":"configuration set","sequence":3,"time":"1795361845.646607733",
 ///  "request":"?set-configuration,K2000","source":"127.0.0.1:8978",
-///  "details":{"configuration":"K2000","sections":2}}
+///  "details":{"configuration":"K2000","inputs":2,"sections":2}}
 /// ```
 ///
 /// `sequence` counts the backend's events from 1 without gaps, so a

@@ -10,6 +10,32 @@ use super::timestamp::{Timestamp, TimestampError};
 /// The protocol version this crate speaks, sent in the handshake.
 pub const PROTOCOL_VERSION: &str = "1.4";
 
+/// The names of the commands: protocol 1.4's, and `get-rms`, which DISCOS
+/// sends although no document has it. Each has a clause of its own in the
+/// contract, anchored by its name.
+pub const COMMAND_NAMES: [&str; 20] = [
+    "status",
+    "version",
+    "get-configuration",
+    "set-configuration",
+    "get-integration",
+    "set-integration",
+    "get-tpi",
+    "get-rms",
+    "get-tp0",
+    "time",
+    "start",
+    "stop",
+    "set-section",
+    "cal-on",
+    "set-filename",
+    "convert-data",
+    "set-enable",
+    "end-schedule",
+    "backend-park",
+    "set-shift",
+];
+
 /// A request of protocol 1.4 with its arguments checked and typed.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Command {
@@ -31,8 +57,16 @@ pub enum Command {
         /// Integration time in milliseconds.
         milliseconds: u64,
     },
-    /// `get-tpi`: total power, one value per active section.
-    GetTpi,
+    /// `get-tpi[,frequency,bandwidth]`: total power, one value per input of
+    /// the configuration in use.
+    GetTpi {
+        /// The Tsys range DISCOS sends with every request (`0,0` unless the
+        /// operator chose one); `None` when the request names none.
+        range: Option<TsysRange>,
+    },
+    /// `get-rms`: the RMS of the total power, one value per input. In no
+    /// document of the protocol, but sent by DISCOS.
+    GetRms,
     /// `get-tp0`: total power with the inputs terminated (zero level).
     GetTp0,
     /// `time`: the backend's clock.
@@ -77,6 +111,16 @@ pub enum Command {
         /// The shift, an integer.
         shift: i64,
     },
+}
+
+/// The Tsys range of a `get-tpi` request, in MHz: where in the band DISCOS
+/// measures the system temperature.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TsysRange {
+    /// Frequency, MHz.
+    pub frequency: f64,
+    /// Bandwidth, MHz.
+    pub bandwidth: f64,
 }
 
 /// A `set-section` request; `None` in a field stands for `*`, "leave unchanged".
@@ -140,6 +184,12 @@ pub enum CommandError {
     /// A timestamp in neither accepted form.
     #[error(transparent)]
     Timestamp(#[from] TimestampError),
+    /// `get-tpi` with neither no argument nor the two of a Tsys range.
+    #[error("get-tpi takes no arguments or the 2 numbers of a Tsys range (got {0})")]
+    TsysRangeArity(usize),
+    /// A Tsys range field that is not a number.
+    #[error("the Tsys range must be numbers in MHz (got '{0}')")]
+    TsysRangeNotNumber(String),
     /// `set-section` without exactly seven fields; a fixed phrase of the
     /// contract, which a backend may not add to.
     #[error("set-section needs 7 arguments")]
@@ -176,7 +226,10 @@ impl Command {
             "version" => none(args, "version", Command::Version)?,
             "get-configuration" => none(args, "get-configuration", Command::GetConfiguration)?,
             "get-integration" => none(args, "get-integration", Command::GetIntegration)?,
-            "get-tpi" => none(args, "get-tpi", Command::GetTpi)?,
+            "get-tpi" => Command::GetTpi {
+                range: tsys_range(args)?,
+            },
+            "get-rms" => none(args, "get-rms", Command::GetRms)?,
             "get-tp0" => none(args, "get-tp0", Command::GetTp0)?,
             "time" => none(args, "time", Command::Time)?,
             "convert-data" => none(args, "convert-data", Command::ConvertData)?,
@@ -253,7 +306,8 @@ impl Command {
             Command::SetConfiguration { .. } => "set-configuration",
             Command::GetIntegration => "get-integration",
             Command::SetIntegration { .. } => "set-integration",
-            Command::GetTpi => "get-tpi",
+            Command::GetTpi { .. } => "get-tpi",
+            Command::GetRms => "get-rms",
             Command::GetTp0 => "get-tp0",
             Command::Time => "time",
             Command::Start { .. } => "start",
@@ -316,36 +370,73 @@ fn optional_time(
         .transpose()
 }
 
+fn tsys_range(args: &[String]) -> Result<Option<TsysRange>, CommandError> {
+    match args {
+        [] => Ok(None),
+        [frequency, bandwidth] => {
+            let number = |text: &String| {
+                float(text).ok_or_else(|| CommandError::TsysRangeNotNumber(text.clone()))
+            };
+            Ok(Some(TsysRange {
+                frequency: number(frequency)?,
+                bandwidth: number(bandwidth)?,
+            }))
+        }
+        _ => Err(CommandError::TsysRangeArity(args.len())),
+    }
+}
+
+/// A number as the contract writes floats: decimal, with an optional sign,
+/// fraction and exponent (`-1209.23`, `100`, `1e+06`, `2.5e-05`, the forms
+/// DISCOS's C++ streams write). Rust's float syntax is wider (`inf`, `NaN`,
+/// `infinity`), so the characters are checked first.
+fn float(text: &str) -> Option<f64> {
+    let numeric = text
+        .bytes()
+        .all(|b| b.is_ascii_digit() || matches!(b, b'-' | b'+' | b'.' | b'e' | b'E'));
+    let starts = text
+        .trim_start_matches(['+', '-'])
+        .starts_with(|c: char| c.is_ascii_digit() || c == '.');
+    if numeric && starts {
+        text.parse().ok()
+    } else {
+        None
+    }
+}
+
 fn section(args: &[String]) -> Result<SectionUpdate, CommandError> {
     let [section, start, bandwidth, feed, mode, sample_rate, bins] = args else {
         return Err(CommandError::SectionArity);
     };
     Ok(SectionUpdate {
-        section: field(section)?,
-        start_frequency: field(start)?,
-        bandwidth: field(bandwidth)?,
-        feed: field(feed)?,
+        section: integer_field(section)?,
+        start_frequency: float_field(start)?,
+        bandwidth: float_field(bandwidth)?,
+        feed: integer_field(feed)?,
         mode: (mode != "*").then(|| mode.clone()),
-        sample_rate: field(sample_rate)?,
-        bins: field(bins)?,
+        sample_rate: float_field(sample_rate)?,
+        bins: integer_field(bins)?,
     })
 }
 
-fn field<T: std::str::FromStr>(text: &str) -> Result<Option<T>, CommandError> {
+/// A `set-section` float: `*` for "unchanged", else a number as [`float`]
+/// reads it.
+fn float_field(text: &str) -> Result<Option<f64>, CommandError> {
     if text == "*" {
         return Ok(None);
     }
-    let wrong = || CommandError::SectionFormat;
-    let value = text.parse::<T>().map_err(|_| wrong())?;
-    // Rust's float syntax is wider than the protocol's decimals.
-    let decimal = text
-        .bytes()
-        .all(|b| b.is_ascii_digit() || matches!(b, b'-' | b'+' | b'.'));
-    if decimal {
-        Ok(Some(value))
-    } else {
-        Err(wrong())
+    float(text).map(Some).ok_or(CommandError::SectionFormat)
+}
+
+/// A `set-section` integer: `*` for "unchanged", else decimal digits with
+/// an optional sign.
+fn integer_field(text: &str) -> Result<Option<i64>, CommandError> {
+    if text == "*" {
+        return Ok(None);
     }
+    text.parse()
+        .map(Some)
+        .map_err(|_| CommandError::SectionFormat)
 }
 
 #[cfg(test)]
@@ -375,7 +466,35 @@ mod tests {
                 "?set-integration,10",
                 Command::SetIntegration { milliseconds: 10 },
             ),
-            ("?get-tpi", Command::GetTpi),
+            ("?get-tpi", Command::GetTpi { range: None }),
+            (
+                "?get-tpi,0,0",
+                Command::GetTpi {
+                    range: Some(TsysRange {
+                        frequency: 0.0,
+                        bandwidth: 0.0,
+                    }),
+                },
+            ),
+            (
+                "?get-tpi,22235.1,300",
+                Command::GetTpi {
+                    range: Some(TsysRange {
+                        frequency: 22235.1,
+                        bandwidth: 300.0,
+                    }),
+                },
+            ),
+            (
+                "?get-tpi,1e+06,2.5e-05",
+                Command::GetTpi {
+                    range: Some(TsysRange {
+                        frequency: 1e6,
+                        bandwidth: 2.5e-5,
+                    }),
+                },
+            ),
+            ("?get-rms", Command::GetRms),
             ("?get-tp0", Command::GetTp0),
             ("?time", Command::Time),
             ("?start", Command::Start { at: None }),
@@ -406,6 +525,35 @@ mod tests {
     }
 
     #[test]
+    fn every_command_name_is_a_command() {
+        for name in COMMAND_NAMES {
+            let request = Message::request(name, Vec::<String>::new());
+            let parsed = Command::from_request(&request);
+            assert!(
+                !matches!(parsed, Err(CommandError::Unknown(_))),
+                "{name} is not a command"
+            );
+            if let Ok(command) = parsed {
+                assert_eq!(command.name(), name);
+            }
+        }
+    }
+
+    #[test]
+    fn set_section_reads_numbers_as_discos_writes_them() {
+        let Command::SetSection(update) =
+            parse("?set-section,13,2.5e-05,2300,6,1,1e+06,16384").unwrap()
+        else {
+            panic!("not a set-section")
+        };
+        assert_eq!(update.section, Some(13));
+        assert_eq!(update.start_frequency, Some(2.5e-5));
+        assert_eq!(update.bandwidth, Some(2300.0));
+        assert_eq!(update.sample_rate, Some(1e6));
+        assert_eq!(update.bins, Some(16384));
+    }
+
+    #[test]
     fn set_section_takes_stars_for_unchanged_fields() {
         let Command::SetSection(update) = parse("?set-section,0,*,1000.5,-1,*,2.0,*").unwrap()
         else {
@@ -428,7 +576,27 @@ mod tests {
         let cases: &[(&str, &str)] = &[
             ("?bogus", "invalid command 'bogus'"),
             ("?status,1", "status takes no arguments (got 1)"),
-            ("?get-tpi,a,b", "get-tpi takes no arguments (got 2)"),
+            (
+                "?get-tpi,0",
+                "get-tpi takes no arguments or the 2 numbers of a Tsys range (got 1)",
+            ),
+            (
+                "?get-tpi,0,0,0",
+                "get-tpi takes no arguments or the 2 numbers of a Tsys range (got 3)",
+            ),
+            (
+                "?get-tpi,a,b",
+                "the Tsys range must be numbers in MHz (got 'a')",
+            ),
+            (
+                "?get-tpi,0,inf",
+                "the Tsys range must be numbers in MHz (got 'inf')",
+            ),
+            (
+                "?get-tpi,e5,0",
+                "the Tsys range must be numbers in MHz (got 'e5')",
+            ),
+            ("?get-rms,0", "get-rms takes no arguments (got 1)"),
             (
                 "?set-configuration",
                 "set-configuration needs a configuration id",
@@ -459,6 +627,8 @@ mod tests {
             ("?set-section,0,1,2", "set-section needs 7 arguments"),
             ("?set-section,x,1,2,3,m,5,6", "wrong parameter format"),
             ("?set-section,0,1,2,3,m,inf,6", "wrong parameter format"),
+            ("?set-section,0,1,2,3,m,NaN,6", "wrong parameter format"),
+            ("?set-section,1e1,1,2,3,m,5,6", "wrong parameter format"),
             ("?cal-on,-1", "interleave samples must be a positive int"),
             ("?cal-on,x", "interleave samples must be a positive int"),
             ("?set-filename", "set-filename needs a file name"),

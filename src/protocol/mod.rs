@@ -14,7 +14,9 @@ mod message;
 mod timestamp;
 
 pub use codec::{DEFAULT_MAX_LINE, Line, LineCodec, LineEnd, ProtocolError};
-pub use command::{Command, CommandError, PROTOCOL_VERSION, SectionUpdate};
+pub use command::{
+    COMMAND_NAMES, Command, CommandError, PROTOCOL_VERSION, SectionUpdate, TsysRange,
+};
 pub use grammar::{
     ParseError, SyntaxError, TextError, parse, parse_text, readable_name, request_from_text,
 };

@@ -142,16 +142,16 @@ fn expect_code(world: &DiscosWorld, code: Code, what: &str) -> Message {
     reply
 }
 
-/// A total power or zero level reply: at least one number, one per section
-/// of the configuration in use (how many is the backend's own).
-#[then("the reply holds a number for each section")]
-async fn a_number_per_section(world: &mut DiscosWorld) {
+/// A total power, RMS or zero level reply: at least one number, one per
+/// input of the configuration in use (how many is the backend's own).
+#[then("the reply holds a number for each input")]
+async fn a_number_per_input(world: &mut DiscosWorld) {
     let reply = expect_code(world, Code::Ok, "accept the request (ok)");
     numbers(world, &reply);
 }
 
-/// The zero level has as many values as the total power: asks `get-tpi`
-/// itself to count.
+/// As many values as the total power (a zero level, an RMS, a total power
+/// with a Tsys range): asks `get-tpi` itself to count.
 #[then("the reply holds as many numbers as the total power has")]
 async fn as_many_as_the_total_power(world: &mut DiscosWorld) {
     let reply = expect_code(world, Code::Ok, "accept the request (ok)");
@@ -160,7 +160,7 @@ async fn as_many_as_the_total_power(world: &mut DiscosWorld) {
     let sections = numbers(world, &power);
     if levels.len() != sections.len() {
         world.fail_clause(
-            "get-tp0",
+            clause_of(&reply.name),
             format!(
                 "expected as many values as get-tpi has ({}), but the reply is\n    {reply}",
                 sections.len()
@@ -191,7 +191,7 @@ fn numbers(world: &DiscosWorld, reply: &Message) -> Vec<f64> {
         Some(values) if !values.is_empty() => values,
         _ => world.fail_clause(
             clause_of(&reply.name),
-            format!("expected one number per section, at least one, but the reply is\n    {reply}"),
+            format!("expected one number per input, at least one, but the reply is\n    {reply}"),
         ),
     }
 }
@@ -207,7 +207,7 @@ async fn holds_status(world: &mut DiscosWorld) {
             format!("expected a time, a state and 0 or 1, but the reply is\n    {reply}"),
         );
     };
-    current_time(world, &reply, time);
+    unix_seconds(world, &reply, time);
     if state.is_empty() || !matches!(acquiring.as_str(), "0" | "1") {
         world.fail_clause(
             "status",
@@ -216,9 +216,23 @@ async fn holds_status(world: &mut DiscosWorld) {
     }
 }
 
-/// `time`: the backend's clock, close to this machine's.
+/// `time`: the backend's clock, close to this machine's, in decimal Unix
+/// seconds to the microsecond.
 #[then("the reply holds the current time")]
 async fn holds_the_current_time(world: &mut DiscosWorld) {
+    let (reply, time) = the_time(world);
+    current_time(world, &reply, &time);
+}
+
+/// `time`: the backend's clock, close to this machine's, in whole Unix
+/// seconds before any dot: what DISCOS reads of it.
+#[then("the reply holds the current time in Unix seconds")]
+async fn holds_unix_seconds(world: &mut DiscosWorld) {
+    let (reply, time) = the_time(world);
+    unix_seconds(world, &reply, &time);
+}
+
+fn the_time(world: &DiscosWorld) -> (Message, String) {
     let reply = expect_code(world, Code::Ok, "accept the request (ok)");
     let [time] = reply.arguments.as_slice() else {
         world.fail_clause(
@@ -226,27 +240,39 @@ async fn holds_the_current_time(world: &mut DiscosWorld) {
             format!("expected only a time after ok, but the reply is\n    {reply}"),
         );
     };
-    current_time(world, &reply, time);
+    let time = time.clone();
+    (reply, time)
 }
 
+/// The digits before the dot are Unix seconds, close to this machine's:
+/// DISCOS reads a time as the integer it starts with.
+fn unix_seconds(world: &DiscosWorld, reply: &Message, text: &str) {
+    let now = i64::try_from(Timestamp::now().since_epoch().as_secs()).unwrap_or(i64::MAX);
+    let whole = text.split_once('.').map_or(text, |(whole, _)| whole);
+    let close = whole
+        .parse::<i64>()
+        .is_ok_and(|seconds| seconds.abs_diff(now) <= CLOCK_SKEW.as_secs());
+    if !close {
+        world.fail_requirement(
+            "unix-seconds",
+            format!(
+                "expected the time to start with the Unix seconds, within {CLOCK_SKEW:?} of now ({now}), as DISCOS reads it, but the reply is\n    {reply}"
+            ),
+        );
+    }
+}
+
+/// Unix seconds first (what DISCOS reads, a MUST whatever the scenario),
+/// then to the microsecond, as the reference writes them.
 fn current_time(world: &DiscosWorld, reply: &Message, text: &str) {
-    let now = Timestamp::now();
-    let close = text.parse::<Timestamp>().ok().is_some_and(|time| {
-        let skew = time
-            .until(now)
-            .or_else(|| now.until(time))
-            .unwrap_or_default();
-        skew <= CLOCK_SKEW
-    });
+    unix_seconds(world, reply, text);
     let decimals = text
         .split_once('.')
         .map_or(0, |(_, fraction)| fraction.len());
-    if !close || decimals < 6 {
-        world.fail_clause(
-            "timestamps",
-            format!(
-                "expected decimal Unix seconds with at least 6 decimals, within {CLOCK_SKEW:?} of now ({now}), but the reply is\n    {reply}"
-            ),
+    if decimals < 6 {
+        world.fail_requirement(
+            "time-precision",
+            format!("expected decimal Unix seconds with at least 6 decimals, but the reply is\n    {reply}"),
         );
     }
 }
