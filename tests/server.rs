@@ -1471,46 +1471,16 @@ async fn without_a_profile_the_simulator_runs_discos_s_sk00_observation() {
 #[tokio::test]
 async fn with_the_sardara_profile_discos_runs_sk00_sk77_and_sk77s() {
     let server = profile("sardara").await;
-    observe(
-        &server,
-        "SK00",
-        &sections(2, "1500", "3000", 16384, None),
-        2,
-        false,
-    )
-    .await;
-    observe(
-        &server,
-        "SK77",
-        &sections(14, "1500", "3000", 1024, None),
-        14,
-        false,
-    )
-    .await;
-    observe(
-        &server,
-        "SK77S",
-        &sections(7, "1500", "3000", 1024, Some(2)),
-        14,
-        false,
-    )
-    .await;
-    observe(
-        &server,
-        "SK00S",
-        &sections(1, "1500", "3000", 1024, Some(2)),
-        2,
-        false,
-    )
-    .await;
-    observe(
-        &server,
-        "SK01",
-        &sections(4, "1500", "3000", 1024, None),
-        4,
-        false,
-    )
-    .await;
+    let runs = [
+        ("SK00", sections(2, "1500", "3000", 16384, None), 2),
+        ("SK77", sections(14, "1500", "3000", 1024, None), 14),
+        ("SK77S", sections(7, "1500", "3000", 1024, Some(2)), 14),
+        ("SK00S", sections(1, "1500", "3000", 1024, Some(2)), 2),
+        ("SK01", sections(4, "1500", "3000", 1024, None), 4),
+    ];
+    for (configuration, lines, inputs) in runs {
+        observe(&server, configuration, &lines, inputs, false).await;
+    }
     let mut discos = AsDiscos::connect(&server).await;
     discos.ok("set-configuration,SL00").await;
     discos.ok("set-section,0,0,2300,0,0,4600,1024").await;
@@ -1527,6 +1497,12 @@ async fn with_the_sardara_profile_discos_runs_sk00_sk77_and_sk77s() {
     ] {
         assert_eq!(discos.send(line).await.0, "fail", "{line}");
     }
+    let (_, reason) = discos.send("set-section,0,0,1500,0,0,3000,2048").await;
+    assert_eq!(
+        reason,
+        ["2048 bins cannot be made: bins are one of 1024 or 16384"],
+        "a reason without a comma, which DISCOS would cut"
+    );
     // What DISCOS's Sardara never sends, it does not know.
     let (code, reason) = discos.send("set-shift,3").await;
     assert_eq!(

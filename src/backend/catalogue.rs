@@ -87,7 +87,8 @@ impl Bins {
             Bins::Any => "a positive number".to_owned(),
             Bins::OneOf(values) => {
                 let values: Vec<String> = values.iter().map(i64::to_string).collect();
-                format!("one of {}", values.join(", "))
+                // No comma: DISCOS would cut the reason there.
+                format!("one of {}", values.join(" or "))
             }
             Bins::Between(low, high) => format!("from {low} to {high}"),
         }
@@ -648,7 +649,7 @@ mod tests {
         assert!(sardara.allow(1024) && sardara.allow(16384) && !sardara.allow(2048));
         let skarab = Bins::Between(1024, 65536);
         assert!(skarab.allow(1024) && skarab.allow(32768) && !skarab.allow(65537));
-        assert_eq!(sardara.describe(), "one of 1024, 16384");
+        assert_eq!(sardara.describe(), "one of 1024 or 16384");
         assert_eq!(skarab.describe(), "from 1024 to 65536");
     }
 }

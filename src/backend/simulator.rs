@@ -416,6 +416,23 @@ impl Drop for Simulator {
     }
 }
 
+/// A `set-section` quantity in MHz, if given, is neither negative nor above
+/// the hardware's maximum, if it has one.
+fn within(what: &str, value: Option<f64>, most: Option<f64>) -> BackendResult<()> {
+    let Some(value) = value else {
+        return Ok(());
+    };
+    if let Some(most) = most.filter(|most| value > *most) {
+        return fail(format!(
+            "{what} {value} MHz is above the maximum of {most} MHz"
+        ));
+    }
+    if value < 0.0 {
+        return fail(format!("{what} {value} MHz is negative"));
+    }
+    Ok(())
+}
+
 fn fail<T>(reason: impl Into<String>) -> BackendResult<T> {
     Err(BackendError::new(reason))
 }
@@ -561,37 +578,13 @@ impl Backend for Simulator {
                 }
             },
         };
-        if let Some(bandwidth) = update.bandwidth {
-            if bandwidth > hardware.max_bandwidth {
-                return fail(format!(
-                    "bandwidth {bandwidth} MHz is above the maximum of {} MHz",
-                    hardware.max_bandwidth
-                ));
-            }
-            if bandwidth < 0.0 {
-                return fail(format!("bandwidth {bandwidth} MHz is negative"));
-            }
-        }
-        if let Some(frequency) = update.start_frequency {
-            if frequency < 0.0 {
-                return fail(format!("start frequency {frequency} MHz is negative"));
-            }
-            if let Some(most) = hardware.max_frequency.filter(|most| frequency > *most) {
-                return fail(format!(
-                    "start frequency {frequency} MHz is above the maximum of {most} MHz"
-                ));
-            }
-        }
-        if let Some(rate) = update.sample_rate {
-            if rate < 0.0 {
-                return fail(format!("sample rate {rate} MHz is negative"));
-            }
-            if let Some(most) = hardware.max_sample_rate.filter(|most| rate > *most) {
-                return fail(format!(
-                    "sample rate {rate} MHz is above the maximum of {most} MHz"
-                ));
-            }
-        }
+        within("bandwidth", update.bandwidth, Some(hardware.max_bandwidth))?;
+        within(
+            "start frequency",
+            update.start_frequency,
+            hardware.max_frequency,
+        )?;
+        within("sample rate", update.sample_rate, hardware.max_sample_rate)?;
         if let Some(bins) = update.bins.filter(|bins| !hardware.bins.allow(*bins)) {
             return fail(format!(
                 "{bins} bins cannot be made: bins are {}",
