@@ -21,5 +21,6 @@ pub mod events;
 pub mod load;
 pub mod orchestration;
 pub mod protocol;
+pub mod proxy;
 pub mod server;
 pub mod system;

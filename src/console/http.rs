@@ -28,15 +28,15 @@ const CLOSE_WAIT: Duration = Duration::from_secs(1);
 
 /// Where a request's connection came from and arrived at.
 #[derive(Debug, Clone, Copy)]
-pub(super) struct Arrival {
-    pub(super) local: SocketAddr,
-    pub(super) peer: SocketAddr,
+pub(crate) struct Arrival {
+    pub(crate) local: SocketAddr,
+    pub(crate) peer: SocketAddr,
 }
 
 /// Serves `router` on `listener` until `token` is cancelled; returns once
 /// the listener is closed and every connection has ended (upgraded
 /// WebSockets are the relays' own, tracked elsewhere).
-pub(super) async fn serve(
+pub(crate) async fn serve(
     listener: TcpListener,
     router: Router,
     header_timeout: Duration,

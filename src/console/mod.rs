@@ -20,10 +20,10 @@
 //! it started has ended, so a teardown check can prove nothing leaked.
 
 mod args;
-mod http;
+pub(crate) mod http;
 mod page;
 mod relay;
-mod security;
+pub(crate) mod security;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -22,6 +22,9 @@
 //! Waiting for serving room is fair (first come, first served), and a
 //! connection holds no serving room while it waits for its client to send,
 //! so an unfinished line never keeps another connection from being served.
+//!
+//! The proxy's links hold their buffers in the same kind of budget, for the
+//! same reasons (see [`crate::proxy`]).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -30,14 +33,14 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 /// One pool of bytes, shared by every connection.
 #[derive(Debug)]
-pub(super) struct Pool {
+pub(crate) struct Pool {
     semaphore: Arc<Semaphore>,
     size: usize,
     waiting: AtomicUsize,
 }
 
 impl Pool {
-    pub(super) fn new(size: usize) -> Pool {
+    pub(crate) fn new(size: usize) -> Pool {
         let size = size.min(Semaphore::MAX_PERMITS);
         Pool {
             semaphore: Arc::new(Semaphore::new(size)),
@@ -47,25 +50,25 @@ impl Pool {
     }
 
     /// Bytes held now by all connections together.
-    pub(super) fn in_use(&self) -> usize {
+    pub(crate) fn in_use(&self) -> usize {
         self.size - self.semaphore.available_permits()
     }
 
     /// Connections waiting for room in it now.
-    pub(super) fn waiting(&self) -> usize {
+    pub(crate) fn waiting(&self) -> usize {
         self.waiting.load(Ordering::SeqCst)
     }
 }
 
 /// What one connection holds of one pool.
 #[derive(Debug, Default)]
-pub(super) struct Share {
+pub(crate) struct Share {
     permit: Option<OwnedSemaphorePermit>,
 }
 
 impl Share {
     /// Bytes held.
-    pub(super) fn held(&self) -> usize {
+    pub(crate) fn held(&self) -> usize {
         self.permit
             .as_ref()
             .map_or(0, OwnedSemaphorePermit::num_permits)
@@ -73,7 +76,7 @@ impl Share {
 
     /// Grows or shrinks the share to `bytes` without waiting; false (and
     /// unchanged) when the pool has not that much room left.
-    pub(super) fn try_resize(&mut self, pool: &Pool, bytes: usize) -> bool {
+    pub(crate) fn try_resize(&mut self, pool: &Pool, bytes: usize) -> bool {
         let held = self.held();
         if bytes <= held {
             self.shrink_to(bytes);
@@ -94,7 +97,7 @@ impl Share {
     /// Grows the share to at least `bytes` (at most the whole pool), waiting
     /// in line for the room. Cancel-safe: dropped while waiting, it holds
     /// what it held before.
-    pub(super) async fn grow_to(&mut self, pool: &Pool, bytes: usize) {
+    pub(crate) async fn grow_to(&mut self, pool: &Pool, bytes: usize) {
         let bytes = bytes.min(pool.size);
         let held = self.held();
         if bytes <= held || self.try_resize(pool, bytes) {
@@ -110,7 +113,7 @@ impl Share {
     }
 
     /// Gives back what is held beyond `bytes`.
-    pub(super) fn shrink_to(&mut self, bytes: usize) {
+    pub(crate) fn shrink_to(&mut self, bytes: usize) {
         if bytes == 0 {
             self.permit = None;
         } else if let Some(permit) = &mut self.permit

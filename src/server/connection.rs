@@ -538,7 +538,7 @@ impl Connection {
 nix::ioctl_read_bad!(fionread, nix::libc::FIONREAD, nix::libc::c_int);
 
 /// Bytes that have arrived in the socket and not been read yet.
-fn unread_bytes(stream: &TcpStream) -> io::Result<usize> {
+pub(crate) fn unread_bytes(stream: &TcpStream) -> io::Result<usize> {
     let mut count: nix::libc::c_int = 0;
     // SAFETY: FIONREAD writes one int through the pointer, which points to a
     // live c_int; the descriptor stays open while `stream` is borrowed.
@@ -547,7 +547,7 @@ fn unread_bytes(stream: &TcpStream) -> io::Result<usize> {
 }
 
 /// Reads and throws away what has arrived; `Ok(0)` once the client closed.
-fn discard_ready(stream: &TcpStream) -> io::Result<usize> {
+pub(crate) fn discard_ready(stream: &TcpStream) -> io::Result<usize> {
     let mut sink = [0; 4096];
     stream.try_read(&mut sink)
 }

@@ -30,7 +30,7 @@
 //! [`Config::line_timeout`] is answered `invalid` and discarded, so a
 //! stalled line gives its room back.
 
-mod budget;
+pub(crate) mod budget;
 mod connection;
 mod panic;
 
@@ -46,6 +46,7 @@ use tokio_util::task::TaskTracker;
 
 use budget::Pool;
 use connection::{Budget, Connection, Ending, Settings};
+pub(crate) use connection::{discard_ready, unread_bytes};
 
 use crate::backend::Handler;
 use crate::protocol::{DEFAULT_MAX_LINE, Message};
