@@ -848,6 +848,12 @@ fn skip_reason(
             settings.target
         ));
     }
+    if settings.target != Target::Embedded && has("proxy") && !named("proxy") {
+        return Some(format!(
+            "@proxy: it checks the proxy put in front of the backend, not the backend; {} is another backend (select it with --tags @proxy)",
+            settings.target
+        ));
+    }
     if settings.target != Target::Embedded && has("simulator") && !named("simulator") {
         return Some(format!(
             "@simulator: it checks the simulator's own behaviour, not the contract; {} is another backend (select it with --tags @simulator)",

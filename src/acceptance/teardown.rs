@@ -33,6 +33,11 @@ impl DiscosWorld {
                 ));
             }
         }
+        // The link before the backend: its connections to the backend
+        // close with it.
+        if let Some(link) = self.link.take() {
+            leaks.extend(link.tear_down().await);
+        }
         if let Some(backend) = self.backend.take() {
             leaks.extend(backend.tear_down().await);
         }

@@ -45,6 +45,8 @@ use super::web::Web;
 use crate::client::{Client, ClientOptions, Direction};
 use crate::protocol::{Message, latin1};
 
+pub use super::steps::link::Link;
+
 /// The name of the client that steps about "the client" (or "the user") use.
 pub const DEFAULT_CLIENT: &str = "client";
 
@@ -101,6 +103,9 @@ pub struct DiscosWorld {
     pub broker: Option<ScenarioBroker>,
     /// DISCOS, once a step connected it to the backend.
     pub discos: Option<Discos>,
+    /// The proxy between the clients and the backend, once a step about
+    /// the link to the backend asked for one.
+    pub link: Option<Link>,
 }
 
 impl DiscosWorld {
@@ -118,6 +123,7 @@ impl DiscosWorld {
             web: None,
             broker: None,
             discos: None,
+            link: None,
         }
     }
 
@@ -227,6 +233,15 @@ impl DiscosWorld {
         }
     }
 
+    /// Where clients connect: the link to the backend when a scenario put
+    /// one in front of it, else the backend itself.
+    pub async fn client_address(&mut self) -> String {
+        match &self.link {
+            Some(link) => link.address(),
+            None => self.backend_address().await,
+        }
+    }
+
     /// Starts the backend under test as the target says; a target that cannot
     /// start fails the step with why.
     pub async fn start_backend(&mut self, catalogue: Option<&str>) {
@@ -244,7 +259,7 @@ impl DiscosWorld {
     /// the backend, the console and the WebDriver as needed.
     pub async fn open_console(&mut self, users: &[&str]) {
         if self.web.is_none() {
-            let backend = self.backend_address().await;
+            let backend = self.client_address().await;
             let browsers = self.settings.browsers.clone();
             match Web::start(backend, browsers).await {
                 Ok(web) => self.web = Some(web),
@@ -281,7 +296,7 @@ impl DiscosWorld {
         if self.parties.iter().any(|p| p.name == name) {
             self.fail(format!("client \"{name}\" is already connected"));
         }
-        let address = self.backend_address().await;
+        let address = self.client_address().await;
         match Client::connect_with(address.as_str(), ClientOptions::default()).await {
             Ok(client) => self.parties.push(Party {
                 name: name.to_owned(),

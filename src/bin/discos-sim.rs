@@ -62,6 +62,70 @@ enum Command {
     /// List the steps a scenario can say: each phrase with its parameters,
     /// what it does, an example from the features and how often they use it.
     Steps(StepsArgs),
+    /// Stand between clients and a backend, passing every line through,
+    /// misbehaving on demand (--fault, or the control interface), and
+    /// optionally writing the session down as a feature (--record).
+    Proxy(ProxyArgs),
+}
+
+#[derive(Debug, Args)]
+struct ProxyArgs {
+    /// Port to listen on; 0 picks a free one (printed on stdout).
+    #[arg(long, value_name = "PORT")]
+    listen: u16,
+    /// The backend every client is linked to, HOST:PORT or tcp://HOST:PORT.
+    #[arg(long, value_name = "ADDRESS")]
+    to: Address,
+    /// Address to listen on (the control interface always listens on
+    /// 127.0.0.1).
+    #[arg(long, default_value = "127.0.0.1")]
+    host: String,
+    /// A fault, active from the start; repeatable. E.g. 'delay 2s on
+    /// get-tpi', 'drop after 3 requests', 'fail on set-configuration',
+    /// 'slice 1 byte every 5ms', 'down for 10s'. The README lists them all.
+    #[arg(long = "fault", value_name = "FAULT", value_parser = parse_fault)]
+    faults: Vec<discos_acceptance::proxy::Fault>,
+    /// Port of the control interface on 127.0.0.1, which changes the
+    /// faults while the proxy runs (GET/POST/DELETE /faults); 0 picks a
+    /// free one (printed on stdout).
+    #[arg(long, value_name = "PORT", default_value_t = 0)]
+    control: u16,
+    /// When the proxy stops, write what passed as a feature in the step
+    /// library's words to FILE (a .feature file), to replay against the
+    /// same backend.
+    #[arg(long, value_name = "FILE")]
+    record: Option<PathBuf>,
+    /// Links served at once; one more is refused with a reason.
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_CONNECTIONS,
+          value_parser = clap::value_parser!(u64).range(1..=1 << 24).map(|v| v as usize))]
+    max_connections: usize,
+    /// The longest line a fault holds whole, in bytes; a longer one passes
+    /// as it comes, and no fault acts on it.
+    #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_MAX_LINE,
+          value_parser = clap::value_parser!(u64)
+              .range(MIN_LINE_LIMIT as u64..=MAX_LINE_LIMIT as u64)
+              .map(|v| v as usize))]
+    max_line: usize,
+    /// Bytes of buffers all links together may hold.
+    #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_MAX_BUFFERED,
+          value_parser = clap::value_parser!(u64).range(1..=1 << 40).map(|v| v as usize))]
+    max_buffered: usize,
+    /// On SIGINT or SIGTERM, how long to wait for clients to take their
+    /// replies and close, e.g. 5s; a second signal closes everything at once.
+    #[arg(long, value_name = "D", default_value = "5s",
+          value_parser = |text: &str| duration::parse_within(text, Duration::from_millis(1), Duration::from_secs(3600)))]
+    shutdown_grace: Duration,
+    /// How long a link waits for the backend to accept its connection.
+    #[arg(long, value_name = "D", default_value = "5s", value_parser = duration::parse)]
+    connect_timeout: Duration,
+}
+
+/// Reads `--fault`; the error names what is wrong and where.
+fn parse_fault(text: &str) -> Result<discos_acceptance::proxy::Fault, String> {
+    text.parse()
+        .map_err(|error: discos_acceptance::proxy::FaultError| {
+            format!("at character {}: {}", error.at, error.reason)
+        })
 }
 
 #[derive(Debug, Subcommand)]
@@ -234,6 +298,7 @@ fn main() -> ExitCode {
         Command::Events(args) => run(print_events(args)),
         Command::Send(args) => run(send(args)),
         Command::Console(args) => run(serve_console(args)),
+        Command::Proxy(args) => run(proxy(args)),
     }
 }
 
@@ -651,6 +716,96 @@ async fn wait_for_termination(
             nix::libc::SIGINT
         }
     }
+}
+
+/// `discos-sim proxy`: links every client to the backend until SIGINT or
+/// SIGTERM, then drains the links and, with `--record`, writes the feature.
+async fn proxy(args: ProxyArgs) -> anyhow::Result<ExitCode> {
+    use discos_acceptance::proxy::{self, Control, Proxy, Recorder};
+    if let Err(error) = system::raise_open_file_limit() {
+        tracing::warn!(%error, "cannot raise the open-file limit");
+    }
+    // A path that cannot be written is said now, not after the session.
+    if let Some(path) = &args.record {
+        if path
+            .extension()
+            .is_none_or(|extension| extension != "feature")
+        {
+            anyhow::bail!(
+                "--record {}: a recording is a feature file; name it FILE.feature",
+                path.display()
+            );
+        }
+        std::fs::write(path, "")
+            .with_context(|| format!("--record {}: cannot write there", path.display()))?;
+    }
+    let recorder = args
+        .record
+        .as_ref()
+        .map(|_| std::sync::Arc::new(Recorder::new()));
+    let config = proxy::Config {
+        address: format!("{}:{}", args.host, args.listen),
+        max_connections: args.max_connections,
+        max_line: args.max_line,
+        max_buffered: args.max_buffered,
+        shutdown_grace: args.shutdown_grace,
+        connect_timeout: args.connect_timeout,
+        faults: args.faults.clone(),
+        recorder: recorder.clone(),
+        ..proxy::Config::new(args.to.to_string())
+    };
+    config
+        .check()
+        .map_err(|reason| anyhow::anyhow!("--max-buffered {}: {reason}", args.max_buffered))?;
+    let mut terminate = signal(tokio::signal::unix::SignalKind::terminate())?;
+    let mut interrupt = signal(tokio::signal::unix::SignalKind::interrupt())?;
+    let address = config.address.clone();
+    let proxy = Proxy::start(config)
+        .await
+        .with_context(|| format!("cannot listen on {address}"))?;
+    let control_address = format!("127.0.0.1:{}", args.control);
+    let control = match Control::start(&control_address, &proxy).await {
+        Ok(control) => control,
+        Err(error) => {
+            proxy.shutdown().await;
+            return Err(anyhow::Error::from(error).context(format!(
+                "cannot serve the control interface on {control_address}"
+            )));
+        }
+    };
+    announce(&format!("listening on {}", proxy.local_addr()));
+    announce(&format!("control on {}", control.url()));
+    for entry in proxy.faults().list().iter() {
+        tracing::info!(id = entry.id, fault = %entry.fault, "fault active");
+    }
+    wait_for_termination(&mut terminate, &mut interrupt).await;
+    control.shutdown().await;
+    let status = tokio::select! {
+        drained = proxy.shutdown() => {
+            if drained.cut > 0 {
+                tracing::warn!(
+                    cut = drained.cut,
+                    "link(s) cut: their clients did not read their replies within the grace"
+                );
+            }
+            ExitCode::SUCCESS
+        }
+        signal = wait_for_termination(&mut terminate, &mut interrupt) => {
+            tracing::warn!("second signal: closing every link now");
+            ExitCode::from(128 + signal as u8)
+        }
+    };
+    if let (Some(path), Some(recorder)) = (&args.record, &recorder) {
+        recorder
+            .write(path)
+            .with_context(|| format!("cannot write the recording to {}", path.display()))?;
+        eprintln!(
+            "recorded {} line(s) to {}",
+            recorder.lines(),
+            path.display()
+        );
+    }
+    Ok(status)
 }
 
 async fn serve_console(args: console::ConsoleArgs) -> anyhow::Result<ExitCode> {

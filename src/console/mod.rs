@@ -23,7 +23,7 @@ mod args;
 pub(crate) mod http;
 mod page;
 mod relay;
-pub(crate) mod security;
+mod security;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -145,7 +145,7 @@ fn ip_of(host: &str) -> Option<IpAddr> {
 
 /// Why a request is refused, for the response body and the log.
 #[derive(Debug)]
-pub(crate) struct Refusal(String);
+pub(super) struct Refusal(String);
 
 impl IntoResponse for Refusal {
     fn into_response(self) -> Response {
@@ -161,14 +161,14 @@ impl IntoResponse for Refusal {
 /// The console's own names and its deliberate exceptions, shared by every
 /// request handler.
 #[derive(Debug, Clone)]
-pub(crate) struct Guard {
+pub(super) struct Guard {
     /// The port the console listens on, the one its own names carry.
     port: u16,
     allowed: Arc<[Origin]>,
 }
 
 impl Guard {
-    pub(crate) fn new(port: u16, allowed: &[Origin]) -> Guard {
+    pub(super) fn new(port: u16, allowed: &[Origin]) -> Guard {
         Guard {
             port,
             allowed: allowed.into(),
@@ -223,7 +223,7 @@ impl Guard {
     /// Accepts a request named by one of the console's own names or by the
     /// host of an allowed origin; anything else may be a name made to
     /// resolve here by another site.
-    pub(crate) fn check_host(
+    pub(super) fn check_host(
         &self,
         request: &Request,
         local: Option<IpAddr>,
@@ -265,7 +265,7 @@ impl Guard {
 
     /// Accepts a WebSocket opened by the console's own page (or an allowed
     /// one), or by a program, which sends no `Origin`.
-    pub(crate) fn check_origin(
+    pub(super) fn check_origin(
         &self,
         headers: &HeaderMap,
         local: Option<IpAddr>,
@@ -300,7 +300,7 @@ fn is_websocket_upgrade(headers: &HeaderMap) -> bool {
 
 /// Refuses a request by a foreign name, or a WebSocket from a foreign page,
 /// and puts the security headers on every response.
-pub(crate) async fn guard(State(guard): State<Guard>, request: Request, next: Next) -> Response {
+pub(super) async fn guard(State(guard): State<Guard>, request: Request, next: Next) -> Response {
     let arrival = request.extensions().get::<Arrival>().copied();
     let local = arrival.map(|arrival| arrival.local.ip());
     let peer = arrival.map(|arrival| arrival.peer.to_string());

@@ -14,9 +14,10 @@
 //! curl -X DELETE http://127.0.0.1:8979/faults/1
 //! ```
 //!
-//! It has no login, like the console, and is guarded the same way: only
-//! its own names are accepted in `Host` (DNS rebinding) and a request that
-//! carries an `Origin` must come from the interface itself, so a web page
+//! It has no login, like the console, and is guarded in the same spirit:
+//! only its own names are accepted in `Host` (`127.0.0.1`, `localhost`,
+//! `[::1]` with its port), which defeats DNS rebinding, and a request that
+//! carries an `Origin` is refused, since only browsers send one: a web page
 //! open in the operator's browser cannot add a fault.
 
 use std::net::SocketAddr;
@@ -26,7 +27,7 @@ use std::time::Duration;
 use axum::Json;
 use axum::Router;
 use axum::extract::{Path, Request, State};
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get};
@@ -36,8 +37,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use super::{Fault, Proxy, Shared};
-use crate::console::http::{self, Arrival};
-use crate::console::security::Guard;
+use crate::console::http;
 
 /// How long a request's headers may take to arrive.
 const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
@@ -67,7 +67,7 @@ impl Control {
             shared: proxy.shared.clone(),
             listening: proxy.local_addr(),
         };
-        let guard = Guard::new(local_addr.port(), &[]);
+        let guard = Names::of(local_addr.port());
         let router = Router::new()
             .route("/", get(status))
             .route("/faults", get(list).post(add).delete(clear))
@@ -109,20 +109,47 @@ impl Drop for Control {
     }
 }
 
-/// Refuses a request by a foreign name or from a foreign page.
-async fn guarded(State(guard): State<Guard>, request: Request, next: Next) -> Response {
-    let local = request
-        .extensions()
-        .get::<Arrival>()
-        .map(|arrival| arrival.local.ip());
-    let checked = guard
-        .check_host(&request, local)
-        .and_then(|_| guard.check_origin(request.headers(), local));
-    match checked {
-        Ok(()) => next.run(request).await,
-        Err(refusal) => {
-            tracing::warn!(path = %request.uri().path(), "proxy control: request refused");
-            refusal.into_response()
+/// The names the interface answers to.
+#[derive(Debug, Clone)]
+struct Names(Arc<[String]>);
+
+impl Names {
+    fn of(port: u16) -> Names {
+        Names(
+            ["127.0.0.1", "localhost", "[::1]"]
+                .iter()
+                .map(|host| format!("{host}:{port}"))
+                .collect(),
+        )
+    }
+}
+
+/// Refuses a request by a foreign name or from a web page.
+async fn guarded(State(names): State<Names>, request: Request, next: Next) -> Response {
+    let host = request
+        .headers()
+        .get(header::HOST)
+        .and_then(|host| host.to_str().ok())
+        .map(str::to_ascii_lowercase);
+    let refusal = if let Some(origin) = request.headers().get(header::ORIGIN) {
+        Some(format!(
+            "a request from the web page {} (it carries an Origin): the control interface is for programs and people on this machine",
+            String::from_utf8_lossy(origin.as_bytes())
+        ))
+    } else if !host.as_ref().is_some_and(|host| names.0.contains(host)) {
+        Some(format!(
+            "the host '{}' is not this interface's; it answers to {}",
+            host.as_deref().unwrap_or(""),
+            names.0.join(", ")
+        ))
+    } else {
+        None
+    };
+    match refusal {
+        None => next.run(request).await,
+        Some(reason) => {
+            tracing::warn!(path = %request.uri().path(), %reason, "proxy control: request refused");
+            error(StatusCode::FORBIDDEN, format!("refused: {reason}"))
         }
     }
 }

@@ -225,6 +225,8 @@ pub(super) struct Link {
     owed: VecDeque<Owed>,
     /// Proxy replies among `owed`.
     injected: usize,
+    /// Replies among `owed` after which the connection closes.
+    closing: usize,
     greeted: bool,
 }
 
@@ -245,6 +247,7 @@ impl Link {
             replies: Side::new(),
             owed: VecDeque::new(),
             injected: 0,
+            closing: 0,
             greeted: false,
         }
     }
@@ -482,7 +485,7 @@ impl Link {
         let faulted = self.faults.active(direction)
             || self.side(direction).merging.is_some()
             || self.side(direction).hung
-            || (direction == Direction::Replies && self.injected > 0);
+            || (direction == Direction::Replies && self.injected + self.closing > 0);
         if !faulted {
             let side = self.side(direction);
             if !side.input.is_empty() {
@@ -615,6 +618,7 @@ impl Link {
             let plan = self.faults.plan(direction, name.as_deref());
             if plan.end.is_none() {
                 self.tap(direction, &line, true);
+                self.closing += usize::from(plan.close_after_reply);
                 self.owed.push_back(Owed::Backend {
                     close_after: plan.close_after_reply,
                 });
@@ -767,6 +771,7 @@ impl Link {
             Some(Owed::Backend { close_after }) => {
                 let close_after = *close_after;
                 self.owed.pop_front();
+                self.closing -= usize::from(close_after);
                 close_after
             }
             // A line nobody asked for: it passes, and is owed nothing.

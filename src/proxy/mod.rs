@@ -37,6 +37,7 @@ use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+pub use control::Control;
 pub use engine::{Entry, Faults};
 pub use fault::{Action, Direction, Fault, FaultError};
 pub use record::Recorder;
@@ -134,6 +135,8 @@ struct Budget {
 #[derive(Debug, Default)]
 struct Stats {
     open: AtomicUsize,
+    /// Told whenever a link has ended.
+    closed: tokio::sync::Notify,
     accepted: AtomicU64,
     refused: AtomicU64,
     unreachable: AtomicU64,
@@ -155,6 +158,8 @@ struct Shared {
     budget: Budget,
     stats: Stats,
     recorder: Option<Arc<Recorder>>,
+    /// Whether the proxy is listening now (not while it is down).
+    listening: tokio::sync::watch::Sender<bool>,
 }
 
 /// A running proxy; dropping it cancels every task, [`Proxy::shutdown`]
@@ -195,6 +200,7 @@ impl Proxy {
             },
             stats: Stats::default(),
             recorder: config.recorder,
+            listening: tokio::sync::watch::Sender::new(true),
         });
         let proxy = Proxy {
             local_addr,
@@ -235,6 +241,38 @@ impl Proxy {
     /// Links open now: clients connected through the proxy.
     pub fn open_links(&self) -> usize {
         self.shared.stats.open.load(Ordering::SeqCst)
+    }
+
+    /// Waits, at most `limit`, until no link is open, and says how many
+    /// still are. A client that has closed may see its end of stream just
+    /// before its link has finished: the backend had closed first, so the
+    /// link's end of stream reached the client before the client's own
+    /// close reached the link.
+    pub async fn links_closed_within(&self, limit: Duration) -> usize {
+        let deadline = tokio::time::Instant::now() + limit;
+        loop {
+            let closed = self.shared.stats.closed.notified();
+            let open = self.open_links();
+            if open == 0 || tokio::time::timeout_at(deadline, closed).await.is_err() {
+                return self.open_links();
+            }
+        }
+    }
+
+    /// Whether the proxy listens now: false while a `down` holds it down.
+    pub fn is_listening(&self) -> bool {
+        *self.shared.listening.borrow()
+    }
+
+    /// Waits, at most `limit`, until the proxy listens (`wanted`) or has
+    /// stopped listening, and says whether it came to that: a fault that
+    /// takes the proxy down acts as soon as the acceptor sees it, which is
+    /// an instant after it is added.
+    pub async fn wait_until_listening(&self, wanted: bool, limit: Duration) -> bool {
+        let mut listening = self.shared.listening.subscribe();
+        tokio::time::timeout(limit, listening.wait_for(|now| *now == wanted))
+            .await
+            .is_ok_and(|seen| seen.is_ok())
     }
 
     /// Links accepted since the start, refused ones excluded.
@@ -355,6 +393,7 @@ impl Acceptor {
                             Some(listener) => {
                                 tracing::info!(local_addr = %self.local_addr, "proxy back up");
                                 self.listener = Some(listener);
+                                self.shared.listening.send_replace(true);
                                 spell = CancellationToken::new();
                             }
                             None => return,
@@ -388,6 +427,7 @@ impl Acceptor {
                 DownState::Down { id, until } => {
                     if self.listener.take().is_some() {
                         spell.cancel();
+                        self.shared.listening.send_replace(false);
                         tracing::info!(local_addr = %self.local_addr, fault = id, "proxy down");
                     }
                     let back = async {
@@ -477,6 +517,7 @@ impl Acceptor {
                 recorder.closed(id);
             }
             stats.open.fetch_sub(1, Ordering::SeqCst);
+            stats.closed.notify_waiters();
             drop(permit);
             tracing::debug!(%peer, link = id, ?ending, "link closed");
         });

@@ -20,6 +20,7 @@ mod console;
 mod discos;
 mod events;
 mod exchange;
+pub(crate) mod link;
 mod replies;
 mod requests;
 mod simulator;
