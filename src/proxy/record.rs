@@ -110,6 +110,12 @@ impl Recorder {
             .and_then(|stem| stem.to_str())
             .map(|stem| stem.replace(['-', '_'], " "))
             .filter(|title| !title.trim().is_empty())
+            .map(|title| {
+                let mut chars = title.chars();
+                chars.next().map_or_else(String::new, |first| {
+                    first.to_uppercase().chain(chars).collect()
+                })
+            })
             .unwrap_or_else(|| "the recorded session".to_owned());
         std::fs::write(path, self.feature(&title))
     }
