@@ -14,6 +14,7 @@ use tokio::net::{TcpListener, TcpStream};
 use discos_acceptance::backend::HandlerKind;
 use discos_acceptance::client::{Client, ClientError};
 use discos_acceptance::orchestration::reaper;
+use discos_acceptance::protocol::LineEnd;
 use discos_acceptance::proxy::{Config, Control, Proxy, Recorder};
 use discos_acceptance::server::{self, Server};
 
@@ -329,12 +330,21 @@ async fn drop_mid_reply_passes_half_a_line_then_the_end() {
     proxy2
         .faults()
         .add("drop mid-reply on get-configuration".parse().unwrap());
-    match client.request_text("get-configuration").await {
-        Err(ClientError::Cut { partial, .. }) => {
-            assert!(partial.starts_with("!get-configur"), "{partial}");
-        }
-        other => panic!("a cut line is no reply: {other:?}"),
-    }
+    client
+        .send(&discos_acceptance::protocol::request_from_text("get-configuration").unwrap())
+        .await
+        .unwrap();
+    let cut = client.receive_line().await.unwrap();
+    assert_eq!(cut.line.end, LineEnd::Eof, "cut by the connection's end");
+    assert!(
+        cut.line.raw.starts_with(b"!get-configur"),
+        "{:?}",
+        cut.line.raw
+    );
+    assert!(matches!(
+        client.receive().await,
+        Err(ClientError::Closed { .. })
+    ));
     client.close().await.unwrap();
     shut_down(proxy).await;
     shut_down(proxy2).await;
@@ -558,7 +568,7 @@ async fn a_client_that_floods_a_delayed_link_is_held_back_by_tcp() {
     let backend = simulator().await;
     let proxy = proxy(&backend, &["delay 30s on requests"]).await;
     let stream = raw(&proxy).await;
-    let (mut reader, mut writer) = stream.into_split();
+    let (reader, mut writer) = stream.into_split();
     let flood = tokio::spawn(async move {
         let chunk = b"?time\r\n".repeat(10_000);
         let mut sent = 0usize;
@@ -831,4 +841,184 @@ async fn a_recorded_session_reads_as_steps_and_replays_green_twice() {
     }
     std::fs::remove_dir_all(&folder).unwrap();
     assert_eq!(backend.open_connections(), 0);
+}
+
+/// The README's commands, as a user types them, with the built binary.
+mod cli {
+    use std::process::Stdio;
+
+    use nix::sys::signal::{Signal, kill};
+    use nix::unistd::Pid;
+    use tokio::io::{AsyncBufReadExt, BufReader};
+    use tokio::process::{Child, ChildStdout, Command};
+
+    use super::*;
+
+    const BIN: &str = env!("CARGO_BIN_EXE_discos-sim");
+
+    /// Starts `discos-sim ARGS` and reads its first `lines` stdout lines.
+    async fn start(args: &[&str], lines: usize) -> (Child, Vec<String>, BufReader<ChildStdout>) {
+        let mut child = Command::new(BIN)
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("discos-sim starts");
+        let mut stdout = BufReader::new(child.stdout.take().unwrap());
+        let mut read = Vec::new();
+        for _ in 0..lines {
+            let mut line = String::new();
+            tokio::time::timeout(LONG_ENOUGH, stdout.read_line(&mut line))
+                .await
+                .expect("its ready line")
+                .unwrap();
+            read.push(line.trim().to_owned());
+        }
+        (child, read, stdout)
+    }
+
+    fn address(line: &str) -> String {
+        line.rsplit(' ')
+            .next()
+            .unwrap()
+            .trim_end_matches('/')
+            .to_owned()
+    }
+
+    async fn run(args: &[&str]) -> (Option<i32>, String, Duration) {
+        let started = Instant::now();
+        let output = Command::new(BIN).args(args).output().await.unwrap();
+        let text = String::from_utf8_lossy(&output.stdout).into_owned()
+            + &String::from_utf8_lossy(&output.stderr);
+        (output.status.code(), text, started.elapsed())
+    }
+
+    async fn interrupt(mut child: Child) -> (Option<i32>, String) {
+        kill(Pid::from_raw(child.id().unwrap() as i32), Signal::SIGINT).unwrap();
+        let mut stderr = String::new();
+        child
+            .stderr
+            .take()
+            .unwrap()
+            .read_to_string(&mut stderr)
+            .await
+            .unwrap();
+        (child.wait().await.unwrap().code(), stderr)
+    }
+
+    #[tokio::test]
+    async fn the_readmes_proxy_faults_control_and_recording_work_as_written() {
+        let folder = std::env::temp_dir().join(format!("proxy-cli-{}", std::process::id()));
+        std::fs::create_dir_all(&folder).unwrap();
+        reaper().remove_at_exit(&folder).unwrap();
+        let (serve, lines, _out) = start(&["serve", "--port", "0"], 1).await;
+        let backend = address(&lines[0]);
+
+        // A fault from the command line.
+        let (proxy, lines, _out) = start(
+            &[
+                "proxy",
+                "--listen",
+                "0",
+                "--to",
+                &backend,
+                "--fault",
+                "delay 200ms on get-tpi",
+            ],
+            2,
+        )
+        .await;
+        assert!(lines[0].starts_with("listening on 127.0.0.1:"), "{lines:?}");
+        assert!(
+            lines[1].starts_with("control on http://127.0.0.1:"),
+            "{lines:?}"
+        );
+        let through = address(&lines[0]);
+        let control = address(&lines[1]).trim_start_matches("http://").to_owned();
+        let (status, text, took) =
+            run(&["send", &through, "set-configuration,K2000", "get-tpi"]).await;
+        assert_eq!(status, Some(0), "{text}");
+        assert!(took >= Duration::from_millis(200), "{took:?}");
+        // Changed while it runs.
+        let mut http = TcpStream::connect(&control).await.unwrap();
+        let body = "drop after 1 request";
+        http.write_all(format!("POST /faults HTTP/1.1\r\nHost: {control}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len()).as_bytes()).await.unwrap();
+        let mut response = String::new();
+        http.read_to_string(&mut response).await.unwrap();
+        assert!(response.starts_with("HTTP/1.1 201"), "{response}");
+        assert!(
+            response.ends_with(r#"{"id":2,"fault":"drop after 1 request"}"#),
+            "{response}"
+        );
+        let (status, text, _) = run(&["send", &through, "version", "version"]).await;
+        assert_eq!(
+            status,
+            Some(2),
+            "the second request finds the connection closed: {text}"
+        );
+        assert!(text.contains("closed the connection"), "{text}");
+        let (status, stderr) = interrupt(proxy).await;
+        assert_eq!(status, Some(0), "{stderr}");
+
+        // A mistake, named with its place.
+        let (status, text, _) = run(&[
+            "proxy",
+            "--listen",
+            "0",
+            "--to",
+            &backend,
+            "--fault",
+            "delay 2 on get-tpi",
+        ])
+        .await;
+        assert_eq!(status, Some(2));
+        assert!(
+            text.contains("error: invalid value 'delay 2 on get-tpi' for '--fault <FAULT>': at character 7: '2' has no unit; write e.g. 2s or 2ms"),
+            "{text}"
+        );
+
+        // A recording, replayed.
+        let feature = folder.join("tsys-and-a-scan.feature");
+        let feature_path = feature.to_str().unwrap();
+        let (proxy, lines, _out) = start(
+            &[
+                "proxy",
+                "--listen",
+                "0",
+                "--to",
+                &backend,
+                "--record",
+                feature_path,
+            ],
+            2,
+        )
+        .await;
+        let through = address(&lines[0]);
+        let (status, text, _) = run(&[
+            "send",
+            &through,
+            "set-configuration,K2000",
+            "set-section,0,*,1500,*,*,3000,*",
+            "get-tpi",
+            "start",
+            "stop",
+        ])
+        .await;
+        assert_eq!(status, Some(0), "{text}");
+        let (status, stderr) = interrupt(proxy).await;
+        assert_eq!(status, Some(0), "{stderr}");
+        assert!(
+            stderr.contains(&format!("recorded 11 line(s) to {feature_path}")),
+            "{stderr}"
+        );
+        let (status, text, _) =
+            run(&["check", "--features", feature_path, "--target", &backend]).await;
+        assert_eq!(status, Some(0), "{text}");
+        assert!(text.contains("1 passed"), "{text}");
+
+        let (status, stderr) = interrupt(serve).await;
+        assert_eq!(status, Some(0), "{stderr}");
+        std::fs::remove_dir_all(&folder).unwrap();
+    }
 }

@@ -37,7 +37,8 @@ async fn connect(world: &mut DiscosWorld, component: Component) {
             "DISCOS is already connected as {connected}; say \"Given DISCOS drives the backend as {component}\" before anything else DISCOS does"
         ));
     }
-    let address = world.backend_address().await;
+    // Through the link to the backend, when a scenario put one there.
+    let address = world.client_address().await;
     match Discos::connect(&address, component).await {
         Ok(discos) => world.discos = Some(discos),
         Err(problem) => fail_with(world, &problem),

@@ -26,7 +26,7 @@ use super::Who;
 use crate::acceptance::DiscosWorld;
 use crate::acceptance::world::Party;
 use crate::client::{Client, ClientError, ClientOptions, DEFAULT_REPLY_TIMEOUT, Direction};
-use crate::protocol::{Message, request_from_text};
+use crate::protocol::{LineEnd, Message, request_from_text};
 use crate::proxy::{Config, Fault, Proxy};
 
 /// How long the link may take to shut down before its teardown fails.
@@ -360,46 +360,58 @@ async fn attempt(world: &mut DiscosWorld, name: &str, line: &str, wait: Duration
     };
     let party = world.party(name).await;
     let started = std::time::Instant::now();
-    let outcome = tokio::time::timeout(wait, party.client.request(&request)).await;
-    let after = started.elapsed();
-    let attempt = match outcome {
-        Err(_) => Attempt::NoReply { waited: wait },
-        Ok(Ok(reply)) => {
-            party.unchecked.push_back(reply.clone());
-            world.last_reply = Some((name.to_owned(), reply.clone()));
-            Attempt::Replied { reply, after }
-        }
-        Ok(Err(error)) => {
-            let attempt = outcome_of(error, &mut party.client, wait).await;
-            // A connection the fault broke is closed now, so that the
-            // teardown finds it closed, not broken.
-            if !matches!(attempt, Attempt::NoReply { .. }) {
-                let _ = party.client.close().await;
+    let attempt = match party.client.send(&request).await {
+        Err(error) => outcome_of(error),
+        Ok(()) => match tokio::time::timeout(wait, party.client.receive_line()).await {
+            Err(_) => Attempt::NoReply { waited: wait },
+            Ok(Err(error)) => outcome_of(error),
+            Ok(Ok(received)) => {
+                let after = started.elapsed();
+                let line = received.line;
+                match line.message {
+                    // Whatever it looks like, a line the connection's end
+                    // cut is no reply.
+                    _ if line.end == LineEnd::Eof => {
+                        Attempt::Cut(crate::protocol::latin1::decode(line.content()))
+                    }
+                    Ok(reply) if !reply.is_request() => {
+                        party.unchecked.push_back(reply.clone());
+                        world.last_reply = Some((name.to_owned(), reply.clone()));
+                        Attempt::Replied { reply, after }
+                    }
+                    Ok(request) => Attempt::Other(format!("the request {request} came back")),
+                    Err(error) => {
+                        let then_closed = matches!(
+                            tokio::time::timeout(wait, party.client.receive_line()).await,
+                            Ok(Err(ClientError::Closed { .. }))
+                        );
+                        Attempt::NotAReply {
+                            line: error.to_string(),
+                            then_closed,
+                        }
+                    }
+                }
             }
-            attempt
-        }
+        },
     };
+    // A connection the fault broke is closed now, so that the teardown
+    // finds it closed, not broken.
+    if !matches!(attempt, Attempt::NoReply { .. } | Attempt::Replied { .. })
+        && let Some(party) = world.parties.iter_mut().find(|p| p.name == name)
+    {
+        let _ = party.client.close().await;
+    }
     link(world).await.attempt = Some(attempt);
 }
 
 /// What a client error says happened to the connection.
-async fn outcome_of(error: ClientError, client: &mut Client, wait: Duration) -> Attempt {
+fn outcome_of(error: ClientError) -> Attempt {
     match error {
         ClientError::Closed { .. } => Attempt::Closed,
-        ClientError::Cut { partial, .. } => Attempt::Cut(partial),
+        ClientError::Cut { line, .. } => Attempt::Cut(line),
         ClientError::Timeout { after, .. } => Attempt::NoReply { waited: after },
         ClientError::Io { source, .. } if source.kind() == std::io::ErrorKind::ConnectionReset => {
             Attempt::Reset
-        }
-        ClientError::Malformed { error, .. } => {
-            let then_closed = matches!(
-                tokio::time::timeout(wait, client.receive()).await,
-                Ok(Err(ClientError::Closed { .. }))
-            );
-            Attempt::NotAReply {
-                line: error.to_string(),
-                then_closed,
-            }
         }
         other => Attempt::Other(other.to_string()),
     }
