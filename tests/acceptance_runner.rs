@@ -537,10 +537,12 @@ async fn a_running_backend_runs_everything_but_fresh_and_simulator_scenarios() {
         let fresh = scenario.tags.iter().any(|t| t == "fresh");
         let simulator = scenario.tags.iter().any(|t| t == "simulator");
         let embedded = scenario.tags.iter().any(|t| t == "embedded");
+        let proxy = scenario.tags.iter().any(|t| t == "proxy");
         assert!(
             (fresh && reason.contains("needs a fresh backend"))
                 || (simulator && reason.contains("the simulator's own behaviour"))
-                || (embedded && reason.contains("only on the embedded target")),
+                || (embedded && reason.contains("only on the embedded target"))
+                || (proxy && reason.contains("checks the proxy put in front of the backend")),
             "{}: {reason}",
             scenario.name
         );

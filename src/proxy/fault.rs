@@ -813,10 +813,7 @@ fn fault(input: &str) -> Res<'_, (Action, Vec<Modifier<'_>>)> {
         // The word (mid-reply, mid-request) fixes the direction.
         modifiers.push(Modifier::Implied(direction));
     }
-    loop {
-        let Ok((after, _)) = multispace1::<&str, Expected<'_>>(input) else {
-            break;
-        };
+    while let Ok((after, _)) = multispace1::<&str, Expected<'_>>(input) {
         if after.is_empty() {
             input = after;
             break;
