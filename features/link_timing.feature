@@ -20,7 +20,7 @@ Feature: The link to the backend is slow, or hands replies over in odd pieces
     Given the link to the backend delays every reply to "get-tpi" by 1 second
     And the backend is configured as "K2000"
     When the client asks for the total power
-    Then the reply holds a number for each section
+    Then the reply holds a number for each input
     And the reply took at least 1 second
 
   Scenario: A reply later than the client's patience has not come when it gives up

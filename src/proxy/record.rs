@@ -6,7 +6,7 @@
 //! A recording that keeps what changes from run to run breaks on the next
 //! run, so what the contract leaves free is turned into what it fixes: a
 //! `time` or `status` reply becomes "the reply holds the current time", a
-//! total power reply "a number for each section", a timed start "in 2
+//! total power reply "a number for each input", a timed start "in 2
 //! seconds" instead of its tick count; a reply that is the same every run
 //! (the configuration in use, the version) is checked as it came. Only a
 //! line no step can say is written as it travelled (`sends the raw line`).
@@ -342,7 +342,7 @@ fn exchange(
                     .to_owned()
             }
             Answer::Time => "the reply holds the current time".to_owned(),
-            Answer::Numbers => "the reply holds a number for each section".to_owned(),
+            Answer::Numbers => "the reply holds a number for each input".to_owned(),
             Answer::AsItCame if !reply_text.contains('"') => receives(&reply),
             Answer::AsItCame | Answer::Code if reply.arguments.is_empty() => {
                 "the backend accepts it".to_owned()
@@ -725,7 +725,7 @@ mod tests {
             "      | 1500      | 3000        |",
             "    Then the backend accepts it",
             "    When the client asks for the total power",
-            "    Then the reply holds a number for each section",
+            "    Then the reply holds a number for each input",
             "    When the client asks for the time",
             "    Then the reply holds the current time",
             "    When the client asks for the configuration",
