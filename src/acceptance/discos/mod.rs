@@ -156,8 +156,12 @@ impl Handling {
 enum Fault {
     /// No line within the reply timeout (`stalled`: part of one came).
     Timeout { after: Duration, stalled: bool },
-    /// The backend closed the connection.
+    /// The backend closed the connection (before or in the middle of a
+    /// line).
     Closed,
+    /// After a timeout, no late reply came either: DISCOS gives the
+    /// connection up.
+    GivenUp,
     /// Reading or writing the socket failed.
     Socket(String),
     /// The line, its line end included, does not fit DISCOS's buffer.
@@ -203,6 +207,9 @@ pub struct Discos {
     /// The name of the request before the current one, to tell a second
     /// reply to it from a misnamed one.
     previous_request: Option<&'static str>,
+    /// The last request's reply did not come in time: DISCOS reads (and
+    /// throws away) one line before its next request.
+    timed_out: bool,
     /// Every reading of values, in order.
     readings: Vec<Reading>,
     /// Everything that went wrong, in order.
@@ -233,19 +240,42 @@ impl Discos {
     /// come is a problem (DISCOS's next request would first wait for it
     /// and then drop the connection).
     pub async fn connect(address: &str, component: Component) -> Result<Discos, Problem> {
-        let options = ClientOptions::default();
+        Discos::connect_with(address, component, ClientOptions::default()).await
+    }
+
+    /// As [`Discos::connect`], waiting for each line as long as `options`
+    /// say (DISCOS itself waits 100 s at SRT; a scenario, the client's
+    /// default).
+    pub async fn connect_with(
+        address: &str,
+        component: Component,
+        options: ClientOptions,
+    ) -> Result<Discos, Problem> {
         let (client, greeting) = match Client::open(address, options).await {
             Ok(opened) => opened,
             Err(error) => {
+                let (logged, requirement) = match error {
+                    ClientError::Connect { .. } => ("ComponentErrors::SocketErrorExImpl", None),
+                    ClientError::Closed { .. } => (
+                        "SOCKET_DISCONNECTED - remote side shutdown",
+                        Some("greeting"),
+                    ),
+                    // Init ignores the timeout; the first request then
+                    // waits for the greeting once more, and gives up.
+                    ClientError::Timeout { .. } | ClientError::Stalled { .. } => (
+                        "nothing at once, then, at the first request, SOCKET_DISCONNECTED - timeout expired",
+                        Some("greeting"),
+                    ),
+                    _ => ("ComponentErrors::SocketErrorExImpl", None),
+                };
                 return Err(Problem {
                     request: format!("(connecting to {address})"),
                     reply: None,
-                    logged: "ComponentErrors::SocketErrorExImpl or no greeting".into(),
-                    why: format!("{component} could not connect and read the greeting: {error}"),
-                    requirement: match error {
-                        ClientError::Connect { .. } => None,
-                        _ => Some("greeting"),
-                    },
+                    logged: logged.into(),
+                    why: format!(
+                        "{component} connects and reads one line, the greeting, before it sends anything: {error}"
+                    ),
+                    requirement,
                     stops: true,
                 });
             }
@@ -262,6 +292,7 @@ impl Discos {
             busy: false,
             scans: 0,
             previous_request: None,
+            timed_out: false,
             readings: Vec::new(),
             problems: Vec::new(),
             files: Vec::new(),
@@ -805,6 +836,8 @@ impl Discos {
         let fault =
             if received.line.raw.len() >= wire::BUFFER || received.line.end == LineEnd::Discarded {
                 Some(Fault::Overrun(received.line.raw.len()))
+            } else if received.line.end == LineEnd::Eof {
+                Some(Fault::Closed)
             } else if stored(&received).is_empty() {
                 Some(Fault::Empty)
             } else {
@@ -972,7 +1005,9 @@ impl Discos {
         }
         match outcome {
             Ok(parsed) => Ok(Some(parsed)),
-            Err(Fault::Refused { .. }) if handling.refusal_accepted => Ok(None),
+            Err(Fault::Refused { word, .. }) if handling.refusal_accepted && !word.is_empty() => {
+                Ok(None)
+            }
             Err(fault) => {
                 let problem =
                     self.problem(&text, received.as_ref(), &fault, &handling, why, previous);
@@ -988,19 +1023,37 @@ impl Discos {
 
     /// Sends the request's line and reads the next line, whatever it is.
     async fn exchange(&mut self, request: &Request) -> Result<Received, Fault> {
+        // checkConnection: the late reply to a request that timed out is
+        // read and dropped first; none again, and the link is given up.
+        if std::mem::take(&mut self.timed_out) {
+            match self.client.receive_line().await {
+                Ok(_) => {}
+                Err(ClientError::Timeout { .. } | ClientError::Stalled { .. }) => {
+                    return Err(Fault::GivenUp);
+                }
+                Err(ClientError::Closed { .. }) => return Err(Fault::Closed),
+                Err(error) => return Err(Fault::Socket(error.to_string())),
+            }
+        }
         if let Err(error) = self.client.send_line(request.text().as_bytes()).await {
             return Err(Fault::Socket(error.to_string()));
         }
         match self.client.receive_line().await {
             Ok(received) => Ok(received),
-            Err(ClientError::Timeout { after, .. }) => Err(Fault::Timeout {
-                after,
-                stalled: false,
-            }),
-            Err(ClientError::Stalled { after, .. }) => Err(Fault::Timeout {
-                after,
-                stalled: true,
-            }),
+            Err(ClientError::Timeout { after, .. }) => {
+                self.timed_out = true;
+                Err(Fault::Timeout {
+                    after,
+                    stalled: false,
+                })
+            }
+            Err(ClientError::Stalled { after, .. }) => {
+                self.timed_out = true;
+                Err(Fault::Timeout {
+                    after,
+                    stalled: true,
+                })
+            }
             Err(ClientError::Closed { .. }) => Err(Fault::Closed),
             Err(error) => Err(Fault::Socket(error.to_string())),
         }
@@ -1060,6 +1113,11 @@ impl Discos {
             Fault::Closed => (
                 "BackendsErrors::ConnectionExImpl (SOCKET_DISCONNECTED - remote side shutdown)".into(),
                 "the backend closed the connection instead of replying".into(),
+                Some("one-reply"),
+            ),
+            Fault::GivenUp => (
+                "SOCKET_DISCONNECTED - timeout expired".into(),
+                "the reply to an earlier request never came: before this request DISCOS waited for it once more, then took the connection for lost".into(),
                 Some("one-reply"),
             ),
             Fault::Socket(error) => (
@@ -1174,6 +1232,11 @@ fn stored(received: &Received) -> &[u8] {
 
 /// How DISCOS's library, then `sendBackendCommand`, judge one line.
 fn judge(request: &Request, received: &Received) -> Result<Parsed, Fault> {
+    // DISCOS reads byte by byte: the connection's end in the middle of a
+    // line is the connection's end, whatever came before it.
+    if received.line.end == LineEnd::Eof {
+        return Err(Fault::Closed);
+    }
     if received.line.raw.len() >= wire::BUFFER || received.line.end == LineEnd::Discarded {
         return Err(Fault::Overrun(received.line.raw.len()));
     }

@@ -9,8 +9,9 @@ use tokio::net::TcpListener;
 use super::*;
 
 /// A backend that sends `greeting`, then answers each line with what
-/// `answer` says (the raw bytes, line end included; empty for no reply),
-/// and records the lines it read.
+/// `answer` says (the raw bytes, line end included; empty for no reply;
+/// without a line end, a reply cut by the connection's end), and records
+/// the lines it read.
 struct Scripted {
     address: String,
     heard: Arc<Mutex<Vec<String>>>,
@@ -33,6 +34,10 @@ impl Scripted {
                 record.lock().unwrap().push(text.clone());
                 let reply = answer(text.trim_end_matches(['\r', '\n']));
                 if write.write_all(&reply).await.is_err() {
+                    break;
+                }
+                // A reply without its line end is cut: the connection ends.
+                if !reply.is_empty() && !reply.ends_with(b"\n") {
                     break;
                 }
                 line.clear();
@@ -471,4 +476,66 @@ fn problems_say_what_was_sent_read_and_logged() {
 fn file_names_are_the_fits_writers() {
     let at = SystemTime::UNIX_EPOCH + Duration::from_secs(1_736_501_412);
     assert_eq!(fits_base(at), "20250110-093012-acceptance-3C286");
+}
+
+fn silent_on_get_tpi(request: &str) -> Vec<u8> {
+    if request.starts_with("?get-tpi") {
+        Vec::new()
+    } else {
+        good(request)
+    }
+}
+
+#[tokio::test]
+async fn a_reply_that_never_comes_is_waited_for_once_more_then_the_link_is_lost() {
+    let backend = Scripted::start(b"!version,ok,1.4\r\n", silent_on_get_tpi).await;
+    let options = ClientOptions {
+        reply_timeout: Duration::from_millis(100),
+        ..ClientOptions::default()
+    };
+    let mut discos = Discos::connect_with(&backend.address, Component::Sardara, options)
+        .await
+        .unwrap();
+    discos.read_total_power("total power").await;
+    discos.read_total_power("total power").await;
+    let problems = discos.problems();
+    assert_eq!(problems.len(), 2, "{problems:?}");
+    assert!(
+        problems[0].logged.contains("TimeoutExImpl"),
+        "{}",
+        problems[0]
+    );
+    assert!(
+        problems[1].logged.contains("timeout expired"),
+        "{}",
+        problems[1]
+    );
+    assert!(problems.iter().all(|p| p.requirement == Some("one-reply")));
+    assert_eq!(
+        backend.heard(),
+        ["?get-tpi,0,0\r\n"],
+        "nothing more is sent"
+    );
+}
+
+#[tokio::test]
+async fn a_reply_cut_by_the_connections_end_is_the_connections_end() {
+    let (mut discos, _backend) = driving(
+        |request| {
+            if request == "?set-integration,40" {
+                b"!set-integration,ok".to_vec()
+            } else {
+                good(request)
+            }
+        },
+        Component::Sardara,
+    )
+    .await;
+    let problem = discos.set_integration(40).await.unwrap_err();
+    assert_eq!(problem.requirement, Some("one-reply"));
+    assert!(problem.logged.contains("ConnectionExImpl"), "{problem}");
+    assert!(
+        problem.reply.as_deref().unwrap().contains("cut"),
+        "{problem}"
+    );
 }
