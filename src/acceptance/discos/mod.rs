@@ -76,24 +76,20 @@ pub struct Problem {
 
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.request)?;
-        match &self.reply {
-            Some(reply) => write!(f, " -> {reply}")?,
-            None => write!(f, " -> (no reply)")?,
+        // A request is a line; anything else is what DISCOS was doing.
+        let sent = self.request.starts_with('?');
+        match (&self.reply, sent) {
+            (Some(reply), true) => write!(f, "DISCOS sent {} and read {reply}", self.request)?,
+            (None, true) => write!(f, "DISCOS sent {} and read nothing", self.request)?,
+            (Some(reply), false) => write!(f, "DISCOS read {reply} as its {}", self.request)?,
+            (None, false) => write!(f, "DISCOS's {}", self.request)?,
         }
         if self.stops {
-            write!(
-                f,
-                "\n    DISCOS would have failed with {}: {}",
-                self.logged, self.why
-            )?;
+            write!(f, ": it would have failed with {}", self.logged)?;
         } else {
-            write!(
-                f,
-                "\n    DISCOS would have logged {}, and gone on: {}",
-                self.logged, self.why
-            )?;
+            write!(f, ": it would have logged {}, and gone on", self.logged)?;
         }
+        write!(f, "\n    because {}", self.why)?;
         if let Some(requirement) = self.requirement {
             write!(f, " (requirement `{requirement}`)")?;
         }
@@ -269,7 +265,7 @@ impl Discos {
                     _ => ("ComponentErrors::SocketErrorExImpl", None),
                 };
                 return Err(Problem {
-                    request: format!("(connecting to {address})"),
+                    request: format!("connection to {address}"),
                     reply: None,
                     logged: logged.into(),
                     why: format!(
@@ -302,9 +298,9 @@ impl Discos {
         };
         if greeting.line.raw.len() >= wire::BUFFER {
             return Err(Problem {
-                request: "(the greeting)".into(),
+                request: "greeting".into(),
                 reply: Some(shown(&greeting)),
-                logged: "nothing".into(),
+                logged: "a buffer overrun".into(),
                 why: overrun(greeting.line.raw.len()),
                 requirement: Some("short-lines"),
                 stops: true,
@@ -1125,7 +1121,11 @@ impl Discos {
                 format!("the connection failed: {error}"),
                 None,
             ),
-            Fault::Overrun(length) => ("nothing".into(), overrun(*length), Some("short-lines")),
+            Fault::Overrun(length) => (
+                "a buffer overrun".into(),
+                overrun(*length),
+                Some("short-lines"),
+            ),
             Fault::Empty => (
                 "BackendsErrors::ConnectionExImpl".into(),
                 "the line is empty, a bare LF: DISCOS's read returns 0 bytes, which it takes for a lost connection".into(),

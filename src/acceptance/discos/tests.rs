@@ -468,7 +468,7 @@ fn problems_say_what_was_sent_read_and_logged() {
     };
     assert_eq!(
         problem.to_string(),
-        "?get-tpi,0,0 -> !get-tpi,fail,no\n    DISCOS would have logged BACKEND_SARDARA_GET-TPI ERROR, and gone on: the backend answered fail (requirement `tsys-range`)"
+        "DISCOS sent ?get-tpi,0,0 and read !get-tpi,fail,no: it would have logged BACKEND_SARDARA_GET-TPI ERROR, and gone on\n    because the backend answered fail (requirement `tsys-range`)"
     );
 }
 

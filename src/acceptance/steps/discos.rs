@@ -51,11 +51,32 @@ fn fail_with(world: &DiscosWorld, problem: &Problem) -> ! {
     fail_with_all(world, std::slice::from_ref(problem))
 }
 
+/// The first problem first, whole, so that a recap's first line says
+/// what went wrong; then the others, the same problem again counted, not
+/// repeated (three refused `get-tpi` of one measurement).
 fn fail_with_all(world: &DiscosWorld, problems: &[Problem]) -> ! {
-    let mut message = String::from("DISCOS would not have worked with this backend:");
+    let mut distinct: Vec<(&Problem, usize)> = Vec::new();
     for problem in problems {
-        message.push_str("\n  ");
-        message.push_str(&problem.to_string());
+        match distinct.iter_mut().find(|(seen, _)| *seen == problem) {
+            Some((_, count)) => *count += 1,
+            None => distinct.push((problem, 1)),
+        }
+    }
+    let mut message = String::new();
+    for (index, (problem, count)) in distinct.iter().enumerate() {
+        if index == 1 {
+            message.push_str(&format!("\n{} more problem(s):", distinct.len() - 1));
+        }
+        let text = problem.to_string();
+        if index == 0 {
+            message.push_str(&text);
+        } else {
+            message.push_str("\n  ");
+            message.push_str(&text.replace('\n', "\n  "));
+        }
+        if *count > 1 {
+            message.push_str(&format!(" — {count} times"));
+        }
     }
     match problems.iter().find_map(|p| p.requirement) {
         Some(requirement) => world.fail_requirement(requirement, message),
@@ -179,6 +200,11 @@ async fn check_readings(
         ));
     }
     if inputs != count {
+        // What went wrong before (a refused configuration) says why.
+        let earlier = world.discos.as_ref().map(|d| d.problems().to_vec());
+        if let Some(earlier) = earlier.filter(|problems| !problems.is_empty()) {
+            fail_with_all(world, &earlier);
+        }
         world.fail(format!(
             "DISCOS reads {inputs} value(s), one per input of {setup}, not {count}: say which configuration DISCOS initializes the backend as"
         ));
