@@ -542,3 +542,96 @@ fn console_takes_a_tcp_url_for_its_backend() {
         "{response}"
     );
 }
+
+// ------------------------------------------------- the DISCOS stand-in
+
+/// Runs `fixtures/discos_standin.py` (DISCOS's components, written apart
+/// from the Rust DISCOS) against `address`: its exit code and its output.
+fn discos_standin(address: &str, observations: &[&str]) -> (Option<i32>, String) {
+    let (host, port) = address.rsplit_once(':').expect("HOST:PORT");
+    let mut command = Command::new("python3");
+    command
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/fixtures/discos_standin.py"
+        ))
+        .args(["--host", host, "--port", port]);
+    for observation in observations {
+        command.args(["--observation", observation]);
+    }
+    let output = command.output().expect("python3 runs the DISCOS stand-in");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    (output.status.code(), text)
+}
+
+/// The exchanges of one whole observation of the stand-in: the greeting,
+/// set-configuration, a set-section per section, set-integration, cal-on,
+/// status, time, three get-tpi, get-rms; two scans of two subscans (start,
+/// stop, set-filename each, a status in the first, the second stop after
+/// each scan); status; Skarab's end-schedule; version.
+fn observation_exchanges(sections: usize, skarab: bool) -> usize {
+    1 + 1 + sections + 2 + 2 + 3 + 1 + 2 * (2 * 3 + 1) + 1 + 1 + usize::from(skarab) + 1
+}
+
+fn every_exchange_right(output: &str, observation: &str, exchanges: usize) {
+    let line = format!("{observation}: {exchanges} of {exchanges} exchanges as DISCOS needs them");
+    assert!(output.contains(&line), "no \"{line}\" in\n{output}");
+}
+
+#[test]
+fn the_discos_stand_in_finds_every_exchange_right_with_the_simulator() {
+    let served = Served::start(&[]);
+    let (code, output) = discos_standin(&served.address, &["sardara:SK00"]);
+    assert_eq!(code, Some(0), "{output}");
+    every_exchange_right(&output, "sardara SK00", observation_exchanges(2, false));
+}
+
+#[test]
+fn the_discos_stand_in_finds_every_exchange_right_with_sardaras_profile() {
+    let served = Served::start(&["--profile", "sardara"]);
+    let observations = ["sardara:SK00", "sardara:SK77", "sardara:SK77S"];
+    let (code, output) = discos_standin(&served.address, &observations);
+    assert_eq!(code, Some(0), "{output}");
+    every_exchange_right(&output, "sardara SK00", observation_exchanges(2, false));
+    every_exchange_right(&output, "sardara SK77", observation_exchanges(14, false));
+    every_exchange_right(&output, "sardara SK77S", observation_exchanges(7, false));
+}
+
+#[test]
+fn the_discos_stand_in_finds_every_exchange_right_with_skarabs_profile() {
+    let served = Served::start(&["--profile", "skarab"]);
+    let (code, output) = discos_standin(&served.address, &["skarab:SKARAB_1"]);
+    assert_eq!(code, Some(0), "{output}");
+    every_exchange_right(&output, "skarab SKARAB_1", observation_exchanges(14, true));
+}
+
+#[test]
+fn the_discos_stand_in_reports_what_discos_could_not_use() {
+    // Every request refused (with a reason): only the greeting and the
+    // second stops (a refusal is expected) are as DISCOS needs them; a
+    // refused file name DISCOS does not notice, and it is wrong all the
+    // same.
+    let served = Served::start(&["--handler", "always-fail"]);
+    let (code, output) = discos_standin(&served.address, &["sardara:SK00"]);
+    assert_eq!(code, Some(1), "{output}");
+    let total = observation_exchanges(2, false);
+    let right = 1 + 2;
+    assert!(
+        output.contains(&format!(
+            "{right} of {total} exchanges as DISCOS needs them; {} not",
+            total - right
+        )),
+        "{output}"
+    );
+    assert!(
+        output.contains("WRONG ?set-configuration,SK00 -> !set-configuration,fail,"),
+        "{output}"
+    );
+    let (code, output) = discos_standin(&served.address, &["sardara:SK99"]);
+    assert_eq!(code, Some(2), "{output}");
+    assert!(output.contains("sardara at SRT knows"), "{output}");
+}
