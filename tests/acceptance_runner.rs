@@ -538,11 +538,16 @@ async fn a_running_backend_runs_everything_but_fresh_and_simulator_scenarios() {
         let simulator = scenario.tags.iter().any(|t| t == "simulator");
         let embedded = scenario.tags.iter().any(|t| t == "embedded");
         let proxy = scenario.tags.iter().any(|t| t == "proxy");
+        let role = scenario
+            .tags
+            .iter()
+            .any(|t| t == "sardara" || t == "skarab");
         assert!(
             (fresh && reason.contains("needs a fresh backend"))
                 || (simulator && reason.contains("the simulator's own behaviour"))
                 || (embedded && reason.contains("only on the embedded target"))
-                || (proxy && reason.contains("checks the proxy put in front of the backend")),
+                || (proxy && reason.contains("checks the proxy put in front of the backend"))
+                || (role && reason.contains("plays")),
             "{}: {reason}",
             scenario.name
         );
@@ -863,7 +868,12 @@ async fn a_profile_reaches_the_embedded_simulator_and_a_command_backend() {
     let outcome = run(&["--profile", "sardara"], &features).await;
     assert!(outcome.passed, "SK77 has 14 inputs with Sardara's profile");
     let outcome = run(&[], &features).await;
-    assert!(!outcome.passed, "without it, the simulator's SK77 has 2");
+    let (_, scenario) = outcome.report.scenarios().next().expect("the scenario");
+    let reason = scenario.skip_reason.as_deref().unwrap_or_default();
+    assert!(
+        reason.contains("with --profile sardara"),
+        "without it, the simulator has no SK77 of 14 inputs, and the @sardara scenario is skipped saying so: {reason:?}"
+    );
     let simulator = env!("CARGO_BIN_EXE_discos-sim");
     let target = format!("cmd:{simulator} serve --port {{port}}");
     let outcome = run(&["--profile", "sardara", "--target", &target], &features).await;
@@ -873,6 +883,65 @@ async fn a_profile_reaches_the_embedded_simulator_and_a_command_backend() {
         error.to_string().contains("unknown profile 'roach'"),
         "{error}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn discos_role_scenarios_need_their_profile_or_their_tag() {
+    // On the embedded target: only with the role's profile.
+    let features = dir("features");
+    let sardara = ["--tags", "@sardara"];
+    let without = run(&sardara, &features).await;
+    assert!(without.passed, "{}", without.output);
+    let skipped: Vec<String> = without
+        .report
+        .scenarios()
+        .filter_map(|(_, s)| s.skip_reason.clone())
+        .collect();
+    assert_eq!(
+        skipped.len(),
+        without.report.scenarios().count(),
+        "{}",
+        without.output
+    );
+    assert!(
+        skipped.iter().all(|reason| reason
+            == "@sardara: it needs Sardara's configurations, which the embedded simulator has with --profile sardara"),
+        "{skipped:?}"
+    );
+    let with = run(&["--profile", "sardara", "--tags", "@sardara"], &features).await;
+    assert!(with.passed, "{}", with.output);
+    assert!(with.report.count(Status::Passed) >= 9, "{}", with.output);
+    assert_eq!(with.report.count(Status::Skipped), 0, "{}", with.output);
+    let skarab = run(&["--profile", "skarab", "--tags", "@skarab"], &features).await;
+    assert!(skarab.passed, "{}", skarab.output);
+    assert!(
+        skarab.report.count(Status::Passed) >= 4,
+        "{}",
+        skarab.output
+    );
+
+    // Against another backend: when --tags names the role (or --profile
+    // gives a cmd: backend the configurations), not otherwise.
+    let simulator = env!("CARGO_BIN_EXE_discos-sim");
+    let target = format!("cmd:{simulator} serve --port {{port}}");
+    let unnamed = run(
+        &["--target", &target, "--name", "Skarab's shift"],
+        &features,
+    )
+    .await;
+    let (_, scenario) = unnamed.report.scenarios().next().expect("the scenario");
+    assert!(
+        scenario
+            .skip_reason
+            .as_deref()
+            .is_some_and(|r| r.contains("select it with --tags @skarab")),
+        "{}",
+        unnamed.output
+    );
+    let one = "@skarab and @must:set-shift";
+    let named = run(&["--target", &target, "--tags", one], &features).await;
+    assert!(named.passed, "{}", named.output);
+    assert_eq!(named.report.count(Status::Passed), 1, "{}", named.output);
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -30,6 +30,7 @@ pub const FEATURES: &[(&str, &str)] = compiled_in![
     "catalogue.feature",
     "configuration.feature",
     "console.feature",
+    "discos.feature",
     "errors.feature",
     "events.feature",
     "feeds.feature",

@@ -865,6 +865,37 @@ fn skip_reason(
     {
         return Some(format!("@browser: {missing}"));
     }
+    role_skip_reason(settings, has, named)
+}
+
+/// The roles a backend plays for DISCOS: each the tag of the scenarios
+/// that need its configurations, the name of its profile and the
+/// component of DISCOS that drives it.
+const ROLES: [(&str, &str); 2] = [("sardara", "Sardara"), ("skarab", "Skarab")];
+
+/// Why a scenario that needs the configurations of a backend DISCOS drives
+/// (`@sardara`, `@skarab`) cannot run, if it cannot: the embedded
+/// simulator has them only with that `--profile`; another backend plays
+/// that role or not, which the run knows from `--profile` or from `--tags`
+/// naming the role.
+fn role_skip_reason(
+    settings: &Settings,
+    has: &dyn Fn(&str) -> bool,
+    named: &dyn Fn(&str) -> bool,
+) -> Option<String> {
+    let (role, component) = ROLES.iter().find(|(role, _)| {
+        has(role) && settings.profile.is_none_or(|profile| profile.name != *role)
+    })?;
+    if settings.target == Target::Embedded {
+        return Some(format!(
+            "@{role}: it needs {component}'s configurations, which the embedded simulator has with --profile {role}"
+        ));
+    }
+    if !named(role) {
+        return Some(format!(
+            "@{role}: it needs a backend that plays {component} for DISCOS, with its configurations; select it with --tags @{role} for such a backend (a cmd: backend is given them with --profile {role})"
+        ));
+    }
     None
 }
 
