@@ -18,8 +18,8 @@ use clap::Parser;
 
 use discos_acceptance::acceptance::Status;
 use discos_acceptance::acceptance::browser::Installation;
-use discos_acceptance::acceptance::runner::{Options, run_quietly};
 use discos_acceptance::orchestration::reaper;
+use discos_acceptance::run::{Options, run_quietly};
 
 fn load_average() -> String {
     std::fs::read_to_string("/proc/loadavg")

@@ -17,7 +17,8 @@ use discos_acceptance::client::Client;
 use discos_acceptance::events::{
     self, BrokerUrl, Publisher, PublisherConfig, Subscriber, SubscriberConfig, Update,
 };
-use discos_acceptance::orchestration::{Broker, Executor, RabbitMq, Readiness, Service};
+use discos_acceptance::events::{Broker, RabbitMq};
+use discos_acceptance::orchestration::{Executor, Readiness, Service};
 use discos_acceptance::protocol::{Code, Message, Timestamp};
 use discos_acceptance::server::{Config, Server};
 

@@ -27,6 +27,7 @@ use bytes::BytesMut;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+use crate::protocol::escape_line;
 use crate::protocol::{
     Code, DEFAULT_MAX_LINE, Line, LineCodec, LineEnd, Message, ProtocolError, TextError, latin1,
     request_from_text,
@@ -310,22 +311,6 @@ impl fmt::Display for Transcript {
         }
         Ok(())
     }
-}
-
-/// Shows latin-1 text as a person can read it: printable characters as they
-/// are, CR, LF, tab and other control characters escaped.
-pub fn escape_line(text: &str) -> String {
-    let mut escaped = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '\r' => escaped.push_str("\\r"),
-            '\n' => escaped.push_str("\\n"),
-            '\t' => escaped.push_str("\\t"),
-            c if c.is_control() => escaped.push_str(&format!("\\x{:02x}", u32::from(c))),
-            c => escaped.push(c),
-        }
-    }
-    escaped
 }
 
 /// `text` whole if it has at most [`SHOWN_LINE`] characters, else its first

@@ -13,6 +13,7 @@ extern crate self as discos_acceptance;
 
 pub mod acceptance;
 pub mod address;
+pub mod authoring;
 pub mod backend;
 pub mod client;
 pub mod console;
@@ -22,5 +23,7 @@ pub mod load;
 pub mod orchestration;
 pub mod protocol;
 pub mod proxy;
+pub mod report;
+pub mod run;
 pub mod server;
 pub mod system;

@@ -11,9 +11,9 @@ mod browser_support;
 use clap::Parser;
 use std::path::{Path, PathBuf};
 
-use discos_acceptance::acceptance::catalogue::Home;
-use discos_acceptance::acceptance::report::Snippet;
 use discos_acceptance::acceptance::{self, Options, Outcome, Status};
+use discos_acceptance::authoring::Snippet;
+use discos_acceptance::authoring::catalogue::Home;
 use discos_acceptance::backend::HandlerKind;
 use discos_acceptance::orchestration::reaper;
 use discos_acceptance::server::{Config, Server};

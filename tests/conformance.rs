@@ -11,7 +11,7 @@ use std::path::Path;
 use cucumber::feature::Ext as _;
 use cucumber::gherkin::{Feature, GherkinEnv};
 
-use discos_acceptance::acceptance::contract::{
+use discos_acceptance::protocol::contract::{
     CONTRACT, Requirement, is_fixed_phrase, requirement_tag, requirements,
 };
 use discos_acceptance::protocol::{Code, request_from_text};

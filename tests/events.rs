@@ -15,9 +15,8 @@ use discos_acceptance::client::Client;
 use discos_acceptance::events::{
     self, BrokerUrl, Event, Link, Publisher, PublisherConfig, Subscriber, SubscriberConfig, Update,
 };
-use discos_acceptance::orchestration::{
-    Broker, Executor, OrchestrationError, RabbitMq, Readiness, Service,
-};
+use discos_acceptance::events::{Broker, RabbitMq};
+use discos_acceptance::orchestration::{Executor, OrchestrationError, Readiness, Service};
 use discos_acceptance::protocol::Message;
 use lapin::options::{BasicGetOptions, QueueBindOptions, QueueDeclareOptions, QueuePurgeOptions};
 use lapin::types::FieldTable;

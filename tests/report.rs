@@ -9,9 +9,10 @@ use std::process::Command;
 
 use clap::Parser;
 
-use discos_acceptance::acceptance::contract::Strength;
-use discos_acceptance::acceptance::report::{self, Report};
 use discos_acceptance::acceptance::{self, Options, Status};
+use discos_acceptance::protocol::contract::Strength;
+use discos_acceptance::report;
+use discos_acceptance::report::Report;
 
 const BIN: &str = env!("CARGO_BIN_EXE_discos-sim");
 

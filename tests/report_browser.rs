@@ -93,7 +93,7 @@ async fn a_reviewer_follows_a_failure_and_filters_by_status() {
         .find(|(_, s)| s.name.starts_with("Section 20 can be set"))
         .expect("the failing sections scenario ran");
     assert_eq!(section9.status(), Status::Failed);
-    let section9_id = acceptance::report::scenario_id(feature, section9);
+    let section9_id = discos_acceptance::report::scenario_id(feature, section9);
 
     let profile = scratch.join("profile");
     let (driver, webdriver) = start_driver(&installation, &scratch).await;

@@ -14,7 +14,7 @@ use std::path::Path;
 use std::process::Command;
 
 use cucumber::gherkin::{Step, StepType};
-use discos_acceptance::acceptance::catalogue::{Catalogue, Home};
+use discos_acceptance::authoring::catalogue::{Catalogue, Home};
 
 #[path = "../fixtures/snippets/mine.rs"]
 mod pasted_steps;

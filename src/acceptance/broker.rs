@@ -29,9 +29,8 @@ use crate::events::{
     self, BrokerError, BrokerUrl, Event, Link, Publisher, PublisherConfig, Received, Subscriber,
     SubscriberConfig, Update,
 };
-use crate::orchestration::{
-    Broker, BrokerConnection, Executor, OrchestrationError, Orchestrator, Readiness, Service,
-};
+use crate::events::{Broker, BrokerConnection};
+use crate::orchestration::{Executor, OrchestrationError, Orchestrator, Readiness, Service};
 use crate::protocol::Message;
 use crate::server::{Config, Server};
 

@@ -19,24 +19,17 @@
 
 pub mod broker;
 pub mod browser;
-pub mod catalogue;
-pub mod contract;
 pub mod discos;
-mod dry_run;
 pub mod features;
-pub mod interrupt;
-pub mod report;
-pub mod runner;
 pub mod settings;
-pub mod shard;
 mod steps;
 pub mod target;
 pub mod teardown;
 pub mod web;
 pub mod world;
 
-pub use report::{Report, Status};
-pub use runner::{
+pub use crate::report::{Report, Status};
+pub use crate::run::{
     EXCLUDED_BY_DEFAULT, Options, Outcome, RunArgs, default_concurrency, main, main_with, run,
     run_quietly,
 };

@@ -37,12 +37,12 @@ use tokio::net::TcpStream;
 
 use super::broker::ScenarioBroker;
 use super::browser::Browser;
-use super::contract::{CONTRACT, SIMULATOR_CLAUSE, requirement};
 use super::discos::Discos;
 use super::settings::Settings;
 use super::target::BackendUnderTest;
 use super::web::Web;
 use crate::client::{Client, ClientOptions, Direction};
+use crate::protocol::contract::{CONTRACT, SIMULATOR_CLAUSE, requirement};
 use crate::protocol::{Message, latin1};
 
 pub use super::steps::link::Link;
@@ -489,7 +489,7 @@ pub fn unescape(text: &str) -> Result<Vec<u8>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::acceptance::contract::{Strength, cited};
+    use crate::protocol::contract::{Strength, cited};
 
     /// The message a failing call makes the step fail with.
     fn failure(fail: impl FnOnce()) -> String {

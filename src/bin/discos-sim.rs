@@ -10,7 +10,6 @@ use clap::builder::TypedValueParser;
 use clap::{Args, Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 
-use discos_acceptance::acceptance::report;
 use discos_acceptance::address::Address;
 use discos_acceptance::backend::{BackendHandler, Catalogue, HandlerKind, Simulator};
 use discos_acceptance::client::{Client, ClientOptions};
@@ -22,6 +21,7 @@ use discos_acceptance::events::{
 use discos_acceptance::protocol::{
     Code, DEFAULT_MAX_LINE, PROTOCOL_VERSION, UNDEFINED_NAME, latin1, readable_name,
 };
+use discos_acceptance::report;
 use discos_acceptance::server::{
     self, DEFAULT_MAX_BUFFERED, DEFAULT_MAX_CONNECTIONS, MAX_LINE_LIMIT, MIN_LINE_LIMIT, Server,
 };
@@ -350,7 +350,8 @@ fn merge_reports(args: MergeArgs) -> anyhow::Result<ExitCode> {
 /// Prints the step catalogue; a feature file that cannot be read is named
 /// on stderr and makes the exit status 1.
 fn steps(args: StepsArgs) -> ExitCode {
-    use discos_acceptance::acceptance::catalogue::{self, Catalogue, Format};
+    use discos_acceptance::authoring::catalogue;
+    use discos_acceptance::authoring::catalogue::{Catalogue, Format};
     let (features, errors, source) = match &args.features {
         Some(dir) => match catalogue::read_features(dir, |path| path.display().to_string()) {
             Ok((features, errors)) => (features, errors, dir.display().to_string()),

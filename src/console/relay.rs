@@ -27,7 +27,8 @@ use tokio::sync::OwnedSemaphorePermit;
 
 use super::http::Arrival;
 use super::{Open, Shared};
-use crate::client::{Client, ClientError, ClientOptions, escape_line};
+use crate::client::{Client, ClientError, ClientOptions};
+use crate::protocol::escape_line;
 use crate::protocol::{DEFAULT_MAX_LINE, Message, latin1};
 
 /// The largest WebSocket message accepted from a page: room for the longest

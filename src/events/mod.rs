@@ -25,6 +25,7 @@ mod cause;
 mod connection;
 mod event;
 mod publisher;
+mod rabbitmq;
 mod sink;
 mod subscriber;
 mod url;
@@ -36,6 +37,7 @@ pub use event::{Event, EventKind, ROUTING_PREFIX};
 pub use publisher::{
     DEFAULT_CAPACITY, DEFAULT_EXCHANGE, Publisher, PublisherConfig, PublisherStats,
 };
+pub use rabbitmq::{BROKER_START_LIMIT, Broker, BrokerConnection, RABBITMQ_INSTALL_HINT, RabbitMq};
 pub use sink::{EventQueue, EventSink, queue};
 pub use subscriber::{ALL_EVENTS, Received, Subscriber, SubscriberConfig, Update};
 pub use url::{BrokerUrl, DEFAULT_PORT};

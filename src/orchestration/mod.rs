@@ -16,7 +16,6 @@
 //! [`reaper`]'s watchdog kills what is left and removes registered scratch
 //! directories.
 
-mod broker;
 mod error;
 mod executor;
 mod group;
@@ -26,7 +25,6 @@ mod readiness;
 pub mod reaper;
 mod service;
 
-pub use broker::{BROKER_START_LIMIT, Broker, BrokerConnection, RABBITMQ_INSTALL_HINT, RabbitMq};
 pub use error::{LAST_LINES, OrchestrationError};
 pub use executor::{
     DEFAULT_GRACE, DEFAULT_OUTPUT_CAPACITY, DEFAULT_TIMEOUT, Executor, StoppedGuard,

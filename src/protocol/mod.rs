@@ -8,6 +8,8 @@
 
 mod codec;
 mod command;
+pub mod contract;
+mod escape;
 mod grammar;
 pub mod latin1;
 mod message;
@@ -17,6 +19,7 @@ pub use codec::{DEFAULT_MAX_LINE, Line, LineCodec, LineEnd, ProtocolError};
 pub use command::{
     COMMAND_NAMES, Command, CommandError, PROTOCOL_VERSION, SectionUpdate, TsysRange,
 };
+pub use escape::escape_line;
 pub use grammar::{
     ParseError, SyntaxError, TextError, parse, parse_text, readable_name, request_from_text,
 };

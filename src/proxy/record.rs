@@ -24,7 +24,7 @@ use std::time::{Duration, SystemTime};
 use bytes::Bytes;
 
 use super::fault::Direction;
-use crate::acceptance::contract::is_fixed_phrase;
+use crate::protocol::contract::is_fixed_phrase;
 use crate::protocol::{Code, Message, Timestamp, latin1, parse, request_from_text};
 
 /// The most lines a recording keeps; what passes after is counted, and the

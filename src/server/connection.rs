@@ -56,7 +56,7 @@ use tokio_util::sync::CancellationToken;
 use super::budget::{Pool, Share};
 use super::panic;
 use crate::backend::Handler;
-use crate::client::escape_line;
+use crate::protocol::escape_line;
 use crate::protocol::{LineCodec, Message, ProtocolError, handshake};
 
 /// Bytes asked of the socket per read.

@@ -1294,7 +1294,7 @@ fn describe(parsed: &Parsed) -> String {
     }
     for argument in &parsed.arguments {
         text.push(',');
-        text.push_str(&crate::client::escape_line(argument));
+        text.push_str(&crate::protocol::escape_line(argument));
     }
     text
 }

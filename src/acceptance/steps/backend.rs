@@ -57,7 +57,7 @@ async fn the_connection_of_opens_with(world: &mut DiscosWorld, name: String, exp
 
 async fn connection_opens_with(world: &mut DiscosWorld, name: &str, expected: &str) {
     let got = world.party(name).await.client.handshake().clone();
-    if let Err(difference) = crate::acceptance::contract::compare(expected, &got) {
+    if let Err(difference) = crate::protocol::contract::compare(expected, &got) {
         world.fail_clause(
             "handshake",
             format!(

@@ -5,9 +5,9 @@ use std::time::Duration;
 use cucumber::{given, then, when};
 
 use crate::acceptance::DiscosWorld;
-use crate::acceptance::report::artifact_stem;
 use crate::acceptance::web::{save_page, suffixed};
 use crate::acceptance::world::DEFAULT_USER;
+use crate::report::artifact_stem;
 
 /// How long a user waits for the page to show something.
 pub(crate) const PATIENCE: Duration = Duration::from_secs(10);

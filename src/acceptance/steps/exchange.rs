@@ -13,8 +13,8 @@ use cucumber::{then, when};
 
 use super::{Who, column};
 use crate::acceptance::DiscosWorld;
-use crate::acceptance::contract::{clause_of, compare};
 use crate::acceptance::world::{DEFAULT_CLIENT, DEFAULT_USER};
+use crate::protocol::contract::{clause_of, compare};
 use crate::protocol::{Code, Message};
 
 /// A request line as typed: the `?` may be left out.

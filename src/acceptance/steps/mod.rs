@@ -8,7 +8,7 @@
 //! integration time to 250 milliseconds") or, where the line itself is the
 //! subject (handshake, malformed lines, extra arguments), as the line
 //! (`the client sends "status,now"`). Replies are checked as the contract
-//! fixes them ([`crate::acceptance::contract`]): "the backend accepts it",
+//! fixes them ([`crate::protocol::contract`]): "the backend accepts it",
 //! "refuses it", "refuses it, saying …" (a fixed phrase, word for word),
 //! "rejects the line as malformed".
 //!
@@ -89,7 +89,7 @@ mod tests {
     use cucumber::Parameter as _;
 
     use super::*;
-    use crate::acceptance::catalogue::{Catalogue, PatternKind};
+    use crate::authoring::catalogue::{Catalogue, PatternKind};
 
     #[test]
     fn every_name_of_the_client_is_the_one_client() {

@@ -8,7 +8,7 @@ use cucumber::then;
 
 use super::exchange::anchor;
 use crate::acceptance::DiscosWorld;
-use crate::acceptance::contract::{clause_of, is_fixed_phrase, number};
+use crate::protocol::contract::{clause_of, is_fixed_phrase, number};
 use crate::protocol::{Code, Message, Timestamp};
 
 /// How far the backend's clock may be from this machine's.

@@ -11,8 +11,8 @@ use cucumber::{given, then, when};
 
 use super::{Who, table_rows};
 use crate::acceptance::DiscosWorld;
-use crate::acceptance::contract::same_value;
 use crate::acceptance::world::DEFAULT_CLIENT;
+use crate::protocol::contract::same_value;
 
 /// Sends `status`; its reply is left for a `Then` to check.
 #[when(expr = "{client} asks for the status")]

@@ -204,7 +204,7 @@ impl std::fmt::Display for Strength {
 
 /// One row of the contract's `## Requirements` table: what a scenario names
 /// with `@must:<id>` or `@should:<id>`, and a failing step with
-/// [`DiscosWorld::fail_requirement`](crate::acceptance::DiscosWorld::fail_requirement).
+/// [`DiscosWorld::fail_requirement`](crate::acceptance::world::DiscosWorld::fail_requirement).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Requirement {
     /// Kebab-case, stable once published: reports and tags use it.

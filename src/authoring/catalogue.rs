@@ -32,8 +32,8 @@ use serde::Serialize;
 pub(crate) use nearest::number_prefix;
 pub use source::PatternKind;
 
-use super::DiscosWorld;
-use super::features::Unreadable;
+use crate::acceptance::features::Unreadable;
+use crate::acceptance::world::DiscosWorld;
 
 /// The step library's source files, by path from the crate's root.
 const STEP_SOURCES: &[(&str, &str)] = include!(concat!(env!("OUT_DIR"), "/step_sources.rs"));
@@ -688,9 +688,9 @@ pub fn read_features(
 ) -> anyhow::Result<(Vec<FeatureFile>, Vec<Unreadable>)> {
     let mut features = Vec::new();
     let mut errors = Vec::new();
-    for path in super::features::files(path)? {
+    for path in crate::acceptance::features::files(path)? {
         let shown = show(&path);
-        match super::features::read(&path, &shown) {
+        match crate::acceptance::features::read(&path, &shown) {
             Ok(feature) => features.push(FeatureFile { shown, feature }),
             Err(error) => errors.push(error),
         }
@@ -702,11 +702,11 @@ pub fn read_features(
 pub fn compiled_in_features() -> (Vec<FeatureFile>, Vec<Unreadable>) {
     let mut features = Vec::new();
     let mut errors = Vec::new();
-    for (name, text) in super::features::FEATURES {
+    for (name, text) in crate::acceptance::features::FEATURES {
         let shown = format!("features/{name}");
-        let parsed = super::features::parse(text, &shown).and_then(|mut feature| {
+        let parsed = crate::acceptance::features::parse(text, &shown).and_then(|mut feature| {
             feature.path = Some(shown.clone().into());
-            super::features::expand(feature, &shown)
+            crate::acceptance::features::expand(feature, &shown)
         });
         match parsed {
             Ok(feature) => features.push(FeatureFile { shown, feature }),

@@ -21,12 +21,12 @@ use async_trait::async_trait;
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 
-use super::error::OrchestrationError;
-use super::executor::Executor;
-use super::readiness::Readiness;
-use super::service::Service;
-use super::{MAX_BACKOFF, free_port};
 use crate::events::BrokerUrl;
+use crate::orchestration::Executor;
+use crate::orchestration::OrchestrationError;
+use crate::orchestration::Readiness;
+use crate::orchestration::Service;
+use crate::orchestration::{MAX_BACKOFF, free_port};
 
 /// Where Debian (and Fedora) keep the broker's real scripts; `/usr/sbin`'s
 /// are wrappers that switch to the `rabbitmq` user and its `/var/lib` folder.

@@ -11,14 +11,15 @@
 //! `@simulator` scenario, which is about the simulator; a scenario without a
 //! tag; an undefined step) fails the run as any failure does.
 //!
-//! [`DiscosWorld::fail_requirement`]: crate::acceptance::DiscosWorld::fail_requirement
+//! [`DiscosWorld::fail_requirement`]: crate::acceptance::world::DiscosWorld::fail_requirement
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
 use super::{FeatureReport, Report, ScenarioReport, Status};
-use crate::acceptance::contract::{self, CONTRACT, Requirement, Strength, cited, requirement_tag};
+use crate::protocol::contract;
+use crate::protocol::contract::{CONTRACT, Requirement, Strength, cited, requirement_tag};
 
 /// The requirement a failed scenario broke.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -399,7 +400,7 @@ pub fn label(graded: &Graded) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::acceptance::report::StepReport;
+    use crate::report::StepReport;
 
     fn tags(tags: &[&str]) -> Vec<String> {
         tags.iter().map(|t| (*t).to_owned()).collect()

@@ -34,8 +34,8 @@ use cucumber::{Event, World, Writer, parser, writer};
 use nix::sys::signal::Signal;
 use tokio::signal::unix::{SignalKind, signal};
 
-use super::report::Report;
 use crate::orchestration::reaper;
+use crate::report::Report;
 
 /// The first signal received, as its number; 0 while none has come.
 static RECEIVED: AtomicI32 = AtomicI32::new(0);

@@ -25,7 +25,7 @@ use super::transcript::{self, Direction, Part, TranscriptLine};
 use super::{
     FeatureReport, Headline, Report, ScenarioReport, Status, StepReport, Verdict, legend, verdict,
 };
-use crate::acceptance::contract::{CONTRACT, CONTRACT_TEXT, Strength};
+use crate::protocol::contract::{CONTRACT, CONTRACT_TEXT, Strength};
 use crate::protocol::{Timestamp, parse_text};
 
 const STYLE: &str = r#"

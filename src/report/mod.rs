@@ -5,7 +5,7 @@
 //! reviewers, JUnit XML for CI, and the model itself as JSON, so that the
 //! runs of one suite on several machines can be merged into one report
 //! ([`merge`]). Cucumber's own JSON is written beside them for tools that
-//! read it. A caller of [`super::run`] gets the model back, with
+//! read it. A caller of [`crate::run::run`] gets the model back, with
 //! step-definition snippets for every undefined step.
 
 mod coverage;
@@ -14,7 +14,6 @@ mod junit;
 mod legend;
 mod markdown;
 mod saved;
-mod snippet;
 pub mod terminal;
 mod transcript;
 mod verdict;
@@ -34,13 +33,12 @@ use serde::{Deserialize, Serialize};
 pub use coverage::{CODES, Coverage, Row};
 pub use html::scenario_id;
 pub use saved::{MergeError, Suite, merge, read_json};
-pub use snippet::Snippet;
 pub use terminal::Terminal;
 pub use transcript::{Direction, TranscriptLine};
 pub use verdict::{Fared, Graded, Headline, Tally, Verdict, Where, tagged};
 
-use super::DiscosWorld;
-use super::contract::Requirement;
+use crate::acceptance::world::DiscosWorld;
+use crate::protocol::contract::Requirement;
 
 /// How a step or scenario ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -466,7 +464,7 @@ impl Report {
         Report {
             target,
             suite: Suite::of(features),
-            requirements: super::contract::requirements()
+            requirements: crate::protocol::contract::requirements()
                 .map(<[Requirement]>::to_vec)
                 .unwrap_or_default(),
             ..Report::default()

@@ -1,7 +1,7 @@
 //! What the report's tags and target mean, for a reviewer who has not read
 //! the README: `@fresh`, `@embedded`, `@must:crlf`, "Target embedded".
 
-use crate::acceptance::contract::{Strength, requirement_tag};
+use crate::protocol::contract::{Strength, requirement_tag};
 
 /// The tags the suite gives a meaning to, with what each means.
 pub const TAGS: [(&str, &str); 11] = [

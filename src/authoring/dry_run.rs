@@ -16,9 +16,9 @@ use std::fmt::Write as _;
 use cucumber::World as _;
 use cucumber::gherkin::{Feature, Rule, Scenario};
 
-use super::DiscosWorld;
 use super::catalogue::{self, Catalogue, FeatureFile};
-use super::report::Snippet;
+use crate::acceptance::world::DiscosWorld;
+use crate::authoring::Snippet;
 
 /// What a dry run found.
 #[derive(Debug, Default)]

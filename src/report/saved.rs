@@ -38,7 +38,7 @@ impl Suite {
     /// by name only (the run reports them as parse errors).
     pub fn of(root: &Path) -> Suite {
         let root = root.canonicalize().unwrap_or_else(|_| root.to_path_buf());
-        let files = crate::acceptance::runner::feature_files(&root).unwrap_or_default();
+        let files = crate::run::feature_files(&root).unwrap_or_default();
         let mut relative: Vec<(String, &PathBuf)> = files
             .iter()
             .map(|path| (relative_to(&root, path), path))

@@ -8,7 +8,7 @@
 //! is not a reply to anything, so it does not count; nor do `@proxy`
 //! scenarios, whose replies may be the proxy's own.
 
-use crate::acceptance::contract::{COMMANDS, clause_of};
+use crate::protocol::contract::{COMMANDS, clause_of};
 use crate::protocol::{Code, parse_text};
 
 use super::transcript::Direction;

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::acceptance::DiscosWorld;
+use crate::acceptance::world::DiscosWorld;
 use crate::client;
 
 /// Which way a line went.

@@ -3,6 +3,9 @@
 //! One entry point serves `cargo test --test acceptance`, `discos-sim check`
 //! and any other crate that wants to run these steps on its own features.
 
+pub mod interrupt;
+pub mod shard;
+
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -16,18 +19,21 @@ use cucumber::tag::Ext as _;
 use cucumber::{World as _, WriterExt as _, cli, event, parser, runner, writer};
 use futures::FutureExt as _;
 
-use super::broker::{REQUIRE_BROKER_ENV, RunBroker};
-use super::browser::Installation;
-use super::catalogue::{self, Catalogue, FeatureFile};
-use super::report::terminal::{Paths, Sink};
-use super::report::{Report, Reports, Terminal, artifact_stem};
-use super::settings::Settings;
-use super::shard::{self, Members, Shard};
-use super::target::{BackendUnderTest, ReadyWhen, Target};
-use super::teardown::leak_report;
-use super::web::Browsers;
-use super::{DiscosWorld, dry_run, features};
+use crate::acceptance::broker::{REQUIRE_BROKER_ENV, RunBroker};
+use crate::acceptance::browser::Installation;
+use crate::acceptance::features;
+use crate::acceptance::settings::Settings;
+use crate::acceptance::target::{BackendUnderTest, ReadyWhen, Target};
+use crate::acceptance::teardown::leak_report;
+use crate::acceptance::web::Browsers;
+use crate::acceptance::world::DiscosWorld;
+use crate::authoring::catalogue;
+use crate::authoring::catalogue::{Catalogue, FeatureFile};
+use crate::authoring::dry_run;
 use crate::client::{Client, ClientOptions};
+use crate::report::terminal::{Paths, Sink};
+use crate::report::{Report, Reports, Terminal, artifact_stem};
+use shard::{Members, Shard};
 
 /// Tags left out unless `--tags` names them: scenarios still being written,
 /// and the one that leaks on purpose to prove the teardown check.
@@ -232,10 +238,10 @@ pub fn main_with(
     if options.custom.artifacts.is_none() && library_runner {
         options.custom.artifacts = Some(PathBuf::from("target/acceptance"));
     }
-    let signals = super::interrupt::watch(&runtime);
+    let signals = crate::run::interrupt::watch(&runtime);
     let result = runtime.block_on(run_to(options, &features, Sink::Stdout, paths));
     drop(signals);
-    if let Some(interrupted) = super::interrupt::exit_code() {
+    if let Some(interrupted) = crate::run::interrupt::exit_code() {
         return interrupted;
     }
     match result {
@@ -475,7 +481,7 @@ async fn run_to(
     DiscosWorld::cucumber()
         .max_concurrent_scenarios(concurrency)
         .before(move |feature, rule, scenario, world| {
-            super::interrupt::refuse_if_interrupted();
+            crate::run::interrupt::refuse_if_interrupted();
             world.settings = before_settings.clone();
             world.feature = feature.name.clone();
             world.scenario = scenario.name.clone();
@@ -514,7 +520,7 @@ async fn run_to(
             }
             .boxed_local()
         })
-        .with_writer(super::interrupt::LeaveOutNotStarted::new(
+        .with_writer(crate::run::interrupt::LeaveOutNotStarted::new(
             reports.normalized(),
             report.clone(),
         ))
@@ -753,7 +759,7 @@ fn show_tags(expression: &TagOperation) -> String {
     }
 }
 
-pub(crate) use super::features::files as feature_files;
+pub(crate) use crate::acceptance::features::files as feature_files;
 
 /// Every feature file that cannot be run as written, each with its place
 /// and what was expected there, and what that meant (`nothing was run`).
@@ -946,13 +952,13 @@ fn broker_missing(settings: &Settings) -> Option<String> {
     if settings.broker.is_external() || std::env::var(REQUIRE_BROKER_ENV).as_deref() == Ok("1") {
         return None;
     }
-    crate::orchestration::RabbitMq::find().err()
+    crate::events::RabbitMq::find().err()
 }
 
 /// Removes the screenshots and pages saved for the scenario whose files
 /// start with `stem`.
 fn remove_artifacts(stem: &Path) {
-    for artifact in super::report::artifacts_of(stem) {
+    for artifact in crate::report::artifacts_of(stem) {
         let _ = std::fs::remove_file(artifact);
     }
 }

@@ -17,7 +17,7 @@ use std::fmt;
 
 use cucumber::gherkin::{Step, StepType};
 
-use crate::acceptance::catalogue::{Catalogue, Home, Neighbour, number_prefix};
+use crate::authoring::catalogue::{Catalogue, Home, Neighbour, number_prefix};
 
 /// A step definition to paste for an undefined step.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -311,7 +311,7 @@ impl fmt::Display for Snippet {
 }
 
 #[cfg(test)]
-#[path = "../../../fixtures/snippets/mine.rs"]
+#[path = "../../fixtures/snippets/mine.rs"]
 mod pasted_into_the_library;
 
 #[cfg(test)]

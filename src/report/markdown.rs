@@ -9,7 +9,7 @@
 
 use pulldown_cmark::{CowStr, Event, HeadingLevel, Options, Parser, Tag, TagEnd, html};
 
-use crate::acceptance::contract::anchor;
+use crate::protocol::contract::anchor;
 
 /// The id, in the report, of the heading of the contract's clause
 /// `anchor`: prefixed, so that no clause takes the id of a part of the
@@ -107,7 +107,7 @@ fn deeper(level: HeadingLevel) -> HeadingLevel {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::acceptance::contract::{CONTRACT_TEXT, heading_anchors};
+    use crate::protocol::contract::{CONTRACT_TEXT, heading_anchors};
 
     #[test]
     fn every_clause_of_the_contract_gets_its_id_and_its_links_follow() {
