@@ -108,19 +108,14 @@ async fn a_leaked_connection_fails_the_scenario_and_is_named() {
 async fn an_undefined_step_fails_the_run_with_a_snippet() {
     let outcome = run(&[], &dir("fixtures/features/undefined")).await;
     assert!(!outcome.passed);
-    let snippet = outcome
-        .report
-        .snippets
-        .first()
-        .expect("a snippet")
-        .to_string();
+    let snippet = outcome.snippets.first().expect("a snippet").to_string();
     assert!(
         snippet.contains("#[when(expr = \"the operator points the dish at {string} for {int} seconds\")]\nasync fn the_operator_points_the_dish_at_for_seconds(\n    world: &mut DiscosWorld,\n    text1: String,\n    number2: i64,\n) {\n"),
         "{snippet}"
     );
     // Cucumber stops the scenario at its first undefined step; the run
     // still names the one after it.
-    assert_eq!(outcome.report.snippets.len(), 2, "{}", outcome.output);
+    assert_eq!(outcome.snippets.len(), 2, "{}", outcome.output);
     for place in [
         "undefined.feature:6  When the operator points the dish at \"Cassiopeia A\" for 30 seconds\n",
         "undefined.feature:7  Then the reply is ok\n",
@@ -143,7 +138,7 @@ async fn undefined_steps_name_the_nearest_steps_then_code_that_compiles() {
     )
     .await;
     assert!(!outcome.passed);
-    let mut snippets = outcome.report.snippets.clone();
+    let mut snippets = outcome.snippets.clone();
     assert_eq!(snippets.len(), 10, "{}", outcome.output);
     snippets.sort_by_key(|s| s.line);
 
@@ -257,7 +252,7 @@ async fn a_dry_run_checks_every_step_and_starts_nothing() {
 
     let outcome = run(&["--dry-run"], &dir("fixtures/features/snippets")).await;
     assert!(!outcome.passed);
-    assert_eq!(outcome.report.snippets.len(), 10);
+    assert_eq!(outcome.snippets.len(), 10);
     let output = &outcome.output;
     assert!(
         output.contains("snippets.feature:41  When the client send \"status\"\n    no step definition matches it\n      did you mean  When {client} sends {string}  (src/acceptance/steps/exchange.rs:"),
@@ -499,7 +494,7 @@ async fn wip_scenarios_are_left_out_unless_asked_for_and_do_not_fail() {
     let (_, scenario) = outcome.report.scenarios().next().unwrap();
     assert_eq!(scenario.name, "Not written yet");
     assert_eq!(scenario.status(), Status::Skipped);
-    assert_eq!(outcome.report.snippets.len(), 1);
+    assert_eq!(outcome.snippets.len(), 1);
 
     // An expression that does not name @wip still leaves it out.
     let outcome = run(&["--tags", "not @browser"], &dir("fixtures/features/wip")).await;

@@ -18,6 +18,7 @@ use std::fmt;
 use cucumber::gherkin::{Step, StepType};
 
 use crate::authoring::catalogue::{Catalogue, Home, Neighbour, number_prefix};
+use crate::report::UndefinedStep;
 
 /// A step definition to paste for an undefined step.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,6 +41,18 @@ pub struct Snippet {
 }
 
 impl Snippet {
+    /// The undefined step as the reports show it, said at `place`
+    /// (`file:line`).
+    pub fn undefined_at(&self, place: &str) -> UndefinedStep {
+        UndefinedStep {
+            expression: self.expression.clone(),
+            snippet: self.to_string(),
+            step: self.step.clone(),
+            places: vec![place.to_owned()],
+            neighbours: self.neighbours.iter().map(ToString::to_string).collect(),
+        }
+    }
+
     /// The snippet for `step`, with the defined steps closest to it.
     pub fn for_step(step: &Step) -> Snippet {
         let mut snippet = Snippet::without_neighbours(step);

@@ -1,12 +1,11 @@
 //! Reports of a run: what was checked and what happened, for people and CI.
 //!
-//! One writer, [`Reports`], fills the model, [`Report`], that every report
-//! is written from: the terminal's lines, a self-contained HTML page for
-//! reviewers, JUnit XML for CI, and the model itself as JSON, so that the
-//! runs of one suite on several machines can be merged into one report
-//! ([`merge`]). Cucumber's own JSON is written beside them for tools that
-//! read it. A caller of [`crate::run::run`] gets the model back, with
-//! step-definition snippets for every undefined step.
+//! The runner fills the model, [`Report`], from what happens in a run and
+//! hands it over finished; every report is written from it: the terminal's
+//! lines, a self-contained HTML page for reviewers, JUnit XML for CI, and
+//! the model itself as JSON, so that the runs of one suite on several
+//! machines can be merged into one report ([`merge`]). The model knows
+//! nothing of how scenarios run: no World, no cucumber.
 
 mod coverage;
 mod html;
@@ -18,26 +17,20 @@ pub mod terminal;
 mod transcript;
 mod verdict;
 
-use std::collections::HashMap;
 use std::fs::File;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use base64::Engine as _;
-use cucumber::event::{self, HookType};
-use cucumber::writer::{self, Json};
-use cucumber::{Event, Writer, cli, parser};
 use serde::{Deserialize, Serialize};
 
 pub use coverage::{CODES, Coverage, Row};
 pub use html::scenario_id;
 pub use saved::{MergeError, Suite, merge, read_json};
 pub use terminal::Terminal;
-pub use transcript::{Direction, TranscriptLine};
-pub use verdict::{Fared, Graded, Headline, Tally, Verdict, Where, tagged};
+pub use transcript::{Direction, TranscriptLine, shorten};
+pub use verdict::{Fared, Graded, Headline, Tally, Verdict, Where, grade, tagged};
 
-use crate::acceptance::world::DiscosWorld;
 use crate::protocol::contract::Requirement;
 
 /// How a step or scenario ended.
@@ -88,21 +81,6 @@ pub struct StepReport {
     pub docstring: Option<String>,
 }
 
-impl StepReport {
-    fn of(step: &cucumber::gherkin::Step, status: Status, message: Option<String>) -> StepReport {
-        StepReport {
-            keyword: step.keyword.clone(),
-            text: step.value.clone(),
-            status,
-            message,
-            duration: None,
-            background: false,
-            table: step.table.as_ref().map(|table| table.rows.clone()),
-            docstring: step.docstring.clone(),
-        }
-    }
-}
-
 /// The row of a Scenario Outline's examples one scenario ran with: what
 /// tells the scenarios of one outline apart.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -116,19 +94,6 @@ pub struct Example {
 }
 
 impl Example {
-    fn of(scenario: &cucumber::gherkin::Scenario) -> Option<Example> {
-        // An expanded outline keeps its header and its own row only.
-        let examples = scenario.examples.first()?;
-        let [header, values] = examples.table.as_ref()?.rows.as_slice() else {
-            return None;
-        };
-        Some(Example {
-            name: examples.name.clone().filter(|name| !name.trim().is_empty()),
-            header: header.clone(),
-            values: values.clone(),
-        })
-    }
-
     /// `header = value` pairs, as a heading shows them.
     pub fn pairs(&self) -> impl Iterator<Item = (&str, &str)> {
         self.header
@@ -152,7 +117,7 @@ pub struct Attachment {
 
 impl Attachment {
     /// The screenshot or page at `path`, if it can be read.
-    fn read(path: &Path) -> Option<Attachment> {
+    pub fn read(path: &Path) -> Option<Attachment> {
         let media_type = match path.extension()?.to_str()? {
             "png" => "image/png",
             "html" => "text/html",
@@ -213,12 +178,6 @@ pub struct ScenarioReport {
     /// step).
     #[serde(default)]
     pub graded: Option<Graded>,
-    /// When it started, to time its steps.
-    #[serde(skip)]
-    started: Option<SystemTime>,
-    /// When its running step started, since the scenario started.
-    #[serde(skip)]
-    step_started: Option<Duration>,
 }
 
 impl ScenarioReport {
@@ -238,22 +197,12 @@ impl ScenarioReport {
             skip_reason: None,
             duration: None,
             graded: None,
-            started: None,
-            step_started: None,
-        }
-    }
-
-    fn of(feature: &cucumber::gherkin::Feature, scenario: &cucumber::gherkin::Scenario) -> Self {
-        ScenarioReport {
-            tags: tags(feature, scenario),
-            example: Example::of(scenario),
-            ..ScenarioReport::new(&scenario.name, scenario.position.line)
         }
     }
 
     /// Whether nothing failed in it yet: the first failure is the one it is
     /// graded by.
-    fn first_failure(&self) -> bool {
+    pub fn first_failure(&self) -> bool {
         self.hook_failure.is_none() && self.steps.iter().all(|s| s.status != Status::Failed)
     }
 
@@ -425,9 +374,6 @@ pub struct Report {
     pub features: Vec<FeatureReport>,
     /// Feature files that could not be read or parsed.
     pub parse_errors: Vec<String>,
-    /// A ready-to-paste definition for every undefined step.
-    #[serde(skip)]
-    pub snippets: Vec<Snippet>,
     /// The undefined steps, as the reports show them (once each).
     #[serde(default)]
     pub undefined: Vec<UndefinedStep>,
@@ -452,18 +398,14 @@ pub struct Report {
     /// `discos-sim` had them.
     #[serde(default)]
     pub requirements: Vec<Requirement>,
-    /// Transcripts the after hook handed over, until their scenario's end
-    /// reaches the writer.
-    #[serde(skip)]
-    transcripts: HashMap<(Option<PathBuf>, usize), (Vec<TranscriptLine>, Duration)>,
 }
 
 impl Report {
-    /// The report of a run of the features in `features` against `target`.
-    pub fn new(target: String, features: &Path) -> Report {
+    /// The report of a run of the features of `suite` against `target`.
+    pub fn new(target: String, suite: Suite) -> Report {
         Report {
             target,
-            suite: Suite::of(features),
+            suite,
             requirements: crate::protocol::contract::requirements()
                 .map(<[Requirement]>::to_vec)
                 .unwrap_or_default(),
@@ -472,11 +414,10 @@ impl Report {
     }
 
     /// The report of a run that runs no scenario (a dry run, the step
-    /// catalogue): what it found is all it carries.
-    pub fn without_scenarios(target: String, snippets: Vec<Snippet>) -> Report {
+    /// catalogue).
+    pub fn without_scenarios(target: String) -> Report {
         Report {
             target,
-            snippets,
             ..Report::default()
         }
     }
@@ -503,61 +444,24 @@ impl Report {
             .count()
     }
 
-    /// Adds a scenario the run left out, with the reason.
-    pub fn skip(
+    /// The index of the feature called `name` in the file `path`, added
+    /// (with its `description`) if the report has not seen it yet.
+    pub fn feature_index(
         &mut self,
-        feature: &cucumber::gherkin::Feature,
-        scenario: &cucumber::gherkin::Scenario,
-        reason: &str,
-    ) {
-        let index = self.feature_index(feature);
-        self.features[index].scenarios.push(ScenarioReport {
-            steps: scenario
-                .steps
-                .iter()
-                .map(|step| StepReport::of(step, Status::Skipped, None))
-                .collect(),
-            skip_reason: Some(reason.to_owned()),
-            ..ScenarioReport::of(feature, scenario)
-        });
-    }
-
-    /// Keeps the transcript of `world`, whose scenario is ending, for the
-    /// report of that scenario: the after hook calls it, since only the
-    /// hook still holds the world. `teardown_from` is when the teardown
-    /// began, since the scenario started.
-    pub fn keep_transcript(
-        report: &Mutex<Report>,
-        feature: &cucumber::gherkin::Feature,
-        scenario: &cucumber::gherkin::Scenario,
-        world: &DiscosWorld,
-        teardown_from: Duration,
-    ) {
-        let lines = TranscriptLine::of(world);
-        report
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .transcripts
-            .insert(
-                (feature.path.clone(), scenario.position.line),
-                (lines, teardown_from),
-            );
-    }
-
-    fn feature_index(&mut self, feature: &cucumber::gherkin::Feature) -> usize {
+        name: &str,
+        description: Option<&str>,
+        path: Option<&Path>,
+    ) -> usize {
         let found = self
             .features
             .iter()
-            .position(|f| f.name == feature.name && f.path == feature.path);
+            .position(|f| f.name == name && f.path.as_deref() == path);
         found.unwrap_or_else(|| {
-            let file = feature
-                .path
-                .as_deref()
-                .map_or_else(|| feature.name.clone(), |path| self.suite.relative(path));
+            let file = path.map_or_else(|| name.to_owned(), |path| self.suite.relative(path));
             self.features.push(FeatureReport {
-                name: feature.name.clone(),
-                description: feature.description.clone(),
-                path: feature.path.clone(),
+                name: name.to_owned(),
+                description: description.map(str::to_owned),
+                path: path.map(Path::to_path_buf),
                 file,
                 scenarios: Vec::new(),
             });
@@ -579,7 +483,7 @@ impl Report {
 
     /// Features by file, scenarios by line: the order of the files,
     /// whatever order they ran or were left out in.
-    fn sort(&mut self) {
+    pub fn sort(&mut self) {
         self.features.sort_by(|a, b| a.file.cmp(&b.file));
         for feature in &mut self.features {
             feature.scenarios.sort_by_key(|s| s.line);
@@ -618,13 +522,6 @@ fn create_parent(path: &Path) -> std::io::Result<()> {
         Some(parent) => std::fs::create_dir_all(parent),
         None => Ok(()),
     }
-}
-
-fn tags(
-    feature: &cucumber::gherkin::Feature,
-    scenario: &cucumber::gherkin::Scenario,
-) -> Vec<String> {
-    feature.tags.iter().chain(&scenario.tags).cloned().collect()
 }
 
 /// Durations as seconds (a number) in the JSON model.
@@ -707,272 +604,41 @@ pub fn artifacts_of(stem: &Path) -> Vec<PathBuf> {
     found
 }
 
-/// The one writer of a run: it fills the report model, prints progress to
-/// the terminal and feeds the JUnit and JSON files asked for.
-pub struct Reports {
-    report: Arc<Mutex<Report>>,
-    terminal: Terminal,
-    junit: Option<File>,
-    json: Option<Json<File>>,
-    artifacts: PathBuf,
-    /// Scenarios started and not yet finished, by feature file and line.
-    running: HashMap<(Option<PathBuf>, usize), ScenarioReport>,
-}
-
-impl Reports {
-    /// A writer filling `report`, printing to `terminal`, and writing
-    /// JUnit (from the model, when the run ends) and cucumber JSON files
-    /// when given.
-    pub fn new(
-        report: Arc<Mutex<Report>>,
-        terminal: Terminal,
-        junit: Option<File>,
-        json: Option<File>,
-        artifacts: PathBuf,
-    ) -> Reports {
-        Reports {
-            report,
-            terminal,
-            junit,
-            json: json.map(Json::raw),
-            artifacts,
-            running: HashMap::new(),
-        }
-    }
-
-    fn record(&mut self, event: &parser::Result<Event<event::Cucumber<DiscosWorld>>>) {
-        let mut report = self.report.lock().unwrap_or_else(|e| e.into_inner());
-        let (event, at) = match event {
-            Ok(event) => (&event.value, event.at),
-            Err(error) => {
-                report.parse_errors.push(error.to_string());
-                self.terminal.parse_error(&error.to_string());
-                return;
-            }
-        };
-        let (feature, event) = match event {
-            event::Cucumber::Started => {
-                report.started = Some(humantime::format_rfc3339_seconds(at).to_string());
-                return;
-            }
-            event::Cucumber::Finished => {
-                report.duration = report
-                    .started
-                    .as_deref()
-                    .and_then(|started| humantime::parse_rfc3339(started).ok())
-                    .and_then(|started| at.duration_since(started).ok());
-                report.sort();
-                if let Some(file) = self.junit.take()
-                    && let Err(error) = report.write_junit_to(file)
-                {
-                    self.terminal
-                        .print(&format!("error: cannot write the JUnit report: {error}\n"));
-                }
-                return;
-            }
-            event::Cucumber::Feature(feature, event) => (feature, event),
-            event::Cucumber::ParsingFinished { .. } => return,
-        };
-        if let event::Feature::Started = event {
-            let index = report.feature_index(feature);
-            self.terminal.feature(&report.features[index]);
-            return;
-        }
-        let (scenario, event) = match event {
-            event::Feature::Scenario(scenario, event) => (scenario, &event.event),
-            event::Feature::Rule(_, event::Rule::Scenario(scenario, event)) => {
-                (scenario, &event.event)
-            }
-            _ => return,
-        };
-        let key = (feature.path.clone(), scenario.position.line);
-        if let event::Scenario::Started = event {
-            let started = ScenarioReport {
-                started: Some(at),
-                ..ScenarioReport::of(feature, scenario)
-            };
-            self.running.insert(key, started);
-            return;
-        }
-        let Some(current) = self.running.get_mut(&key) else {
-            return;
-        };
-        let since_start = current
-            .started
-            .and_then(|started| at.duration_since(started).ok());
-        match event {
-            event::Scenario::Step(step, happened) | event::Scenario::Background(step, happened) => {
-                let background = matches!(event, event::Scenario::Background(..));
-                let (status, message) = match happened {
-                    event::Step::Started => {
-                        current.step_started = since_start;
-                        return;
-                    }
-                    event::Step::Passed(..) => (Status::Passed, None),
-                    event::Step::Skipped => {
-                        undefined(&mut report, feature, step);
-                        (
-                            Status::Skipped,
-                            Some("no step definition matches this step".to_owned()),
-                        )
-                    }
-                    event::Step::Failed(_, _, _, error) => {
-                        // Outside @wip an undefined step arrives as a failure.
-                        if matches!(error, event::StepError::NotFound) {
-                            undefined(&mut report, feature, step);
-                        }
-                        let message = match error {
-                            // A check of the backend that failed, graded by
-                            // the requirement it broke; a step the suite
-                            // cannot match says nothing of the backend.
-                            event::StepError::Panic(_) if current.first_failure() => {
-                                let (graded, message) =
-                                    verdict::grade(&current.tags, describe(error));
-                                current.graded = graded;
-                                message
-                            }
-                            _ => describe(error),
-                        };
-                        (Status::Failed, Some(message))
-                    }
-                };
-                let duration = match (current.step_started.take(), since_start) {
-                    (Some(begun), Some(now)) => now.checked_sub(begun),
-                    _ => None,
-                };
-                current.steps.push(StepReport {
-                    duration,
-                    background,
-                    ..StepReport::of(step, status, message)
-                });
-            }
-            event::Scenario::Hook(kind, event::Hook::Failed(_, info)) => {
-                let when = match kind {
-                    HookType::Before => "before the scenario",
-                    HookType::After => "in the teardown",
-                };
-                let message = format!("{when}: {}", panic_text(info));
-                current.hook_failure = Some(if current.first_failure() {
-                    let (graded, message) = verdict::grade(&current.tags, message);
-                    current.graded = graded;
-                    message
-                } else {
-                    message
-                });
-            }
-            event::Scenario::Finished => {
-                let Some(mut finished) = self.running.remove(&key) else {
-                    return;
-                };
-                let stem = artifact_stem(&self.artifacts, &feature.name, &scenario.name);
-                finished.artifacts = artifacts_of(&stem);
-                finished.attachments = finished
-                    .artifacts
-                    .iter()
-                    .filter_map(|path| Attachment::read(path))
-                    .collect();
-                if let Some((lines, teardown_from)) = report.transcripts.remove(&key) {
-                    finished.transcript = lines;
-                    finished.teardown_from = Some(teardown_from);
-                }
-                finished.duration = since_start;
-                let index = report.feature_index(feature);
-                report.features[index].scenarios.push(finished);
-                let feature = &report.features[index];
-                if let Some(finished) = feature.scenarios.last() {
-                    self.terminal.scenario(feature, finished);
-                }
-            }
-            _ => {}
-        }
-    }
-}
-
-/// Records an undefined step: its snippet for the terminal, and once per
-/// expression what the reports show, with every place it is said.
-fn undefined(
-    report: &mut Report,
-    feature: &cucumber::gherkin::Feature,
-    step: &cucumber::gherkin::Step,
-) {
-    let snippet = Snippet::for_step(step);
-    let file = feature
-        .path
-        .as_deref()
-        .map_or_else(|| feature.name.clone(), |path| report.suite.relative(path));
-    report.add_undefined(&snippet, &format!("{file}:{}", step.position.line));
-    report.snippets.push(snippet);
-}
-
 impl Report {
-    /// Adds an undefined step said at `place` (`file:line`, the file
-    /// relative to the features folder or as a feature of the report
-    /// names it) to what the reports show: once per expression, with every
-    /// place it is said.
-    pub fn add_undefined(&mut self, snippet: &Snippet, place: &str) {
-        let place = match place.rsplit_once(':') {
-            Some((file, line)) => {
-                let known = self.features.iter().find(|f| {
-                    f.file == file || f.path.as_deref().is_some_and(|p| p == Path::new(file))
-                });
-                format!("{}:{line}", known.map_or(file, |f| f.file.as_str()))
-            }
-            None => place.to_owned(),
-        };
+    /// Adds an undefined step to what the reports show, its places
+    /// (`file:line`, the file relative to the features folder or as a
+    /// feature of the report names it) named as the report names its
+    /// files: once per expression, with every place it is said.
+    pub fn add_undefined(&mut self, step: UndefinedStep) {
+        let places: Vec<String> = step
+            .places
+            .iter()
+            .map(|place| match place.rsplit_once(':') {
+                Some((file, line)) => {
+                    let known = self.features.iter().find(|f| {
+                        f.file == file || f.path.as_deref().is_some_and(|p| p == Path::new(file))
+                    });
+                    format!("{}:{line}", known.map_or(file, |f| f.file.as_str()))
+                }
+                None => place.clone(),
+            })
+            .collect();
         match self
             .undefined
             .iter_mut()
-            .find(|u| u.expression == snippet.expression)
+            .find(|u| u.expression == step.expression)
         {
             Some(known) => {
-                if !known.places.contains(&place) {
-                    known.places.push(place);
+                for place in places {
+                    if !known.places.contains(&place) {
+                        known.places.push(place);
+                    }
                 }
             }
-            None => self.undefined.push(UndefinedStep {
-                expression: snippet.expression.clone(),
-                snippet: snippet.to_string(),
-                step: snippet.step.clone(),
-                places: vec![place],
-                neighbours: snippet.neighbours.iter().map(ToString::to_string).collect(),
-            }),
+            None => self.undefined.push(UndefinedStep { places, ..step }),
         }
     }
 }
-
-fn describe(error: &event::StepError) -> String {
-    match error {
-        event::StepError::NotFound => "no step definition matches this step".to_owned(),
-        event::StepError::AmbiguousMatch(error) => error.to_string(),
-        event::StepError::Panic(info) => panic_text(info),
-    }
-}
-
-/// The message of a failed step or hook.
-pub fn panic_text(info: &event::Info) -> String {
-    info.downcast_ref::<String>()
-        .cloned()
-        .or_else(|| info.downcast_ref::<&str>().map(|s| (*s).to_owned()))
-        .unwrap_or_else(|| "the step failed without a message".to_owned())
-}
-
-impl Writer<DiscosWorld> for Reports {
-    /// Read once, when the run builds its [`Terminal`].
-    type Cli = writer::basic::Cli;
-
-    async fn handle_event(
-        &mut self,
-        event: parser::Result<Event<event::Cucumber<DiscosWorld>>>,
-        _: &Self::Cli,
-    ) {
-        self.record(&event);
-        if let Some(json) = &mut self.json {
-            json.handle_event(event, &cli::Empty).await;
-        }
-    }
-}
-
-impl writer::NonTransforming for Reports {}
 
 #[cfg(test)]
 mod tests {

@@ -34,11 +34,13 @@ pub struct Suite {
 }
 
 impl Suite {
-    /// The suite in the folder `root`; files that cannot be read count
-    /// by name only (the run reports them as parse errors).
-    pub fn of(root: &Path) -> Suite {
-        let root = root.canonicalize().unwrap_or_else(|_| root.to_path_buf());
-        let files = crate::run::feature_files(&root).unwrap_or_default();
+    /// The suite of the feature `files` in the folder `root`; files that
+    /// cannot be read count by name only (the run reports them as parse
+    /// errors).
+    pub fn of(root: &Path, files: &[PathBuf]) -> Suite {
+        let canonical = |path: &Path| path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
+        let root = canonical(root);
+        let files: Vec<PathBuf> = files.iter().map(|path| canonical(path)).collect();
         let mut relative: Vec<(String, &PathBuf)> = files
             .iter()
             .map(|path| (relative_to(&root, path), path))

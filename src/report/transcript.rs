@@ -11,9 +11,6 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::acceptance::world::DiscosWorld;
-use crate::client;
-
 /// Which way a line went.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -37,16 +34,6 @@ impl Direction {
     }
 }
 
-impl From<client::Direction> for Direction {
-    fn from(direction: client::Direction) -> Direction {
-        match direction {
-            client::Direction::Sent => Direction::Sent,
-            client::Direction::Received => Direction::Received,
-            client::Direction::Event => Direction::Event,
-        }
-    }
-}
-
 /// One line of a scenario's transcript.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TranscriptLine {
@@ -61,31 +48,8 @@ pub struct TranscriptLine {
     pub text: String,
 }
 
-impl TranscriptLine {
-    /// The lines of every client of `world`, in time order: what
-    /// [`DiscosWorld::transcript`] prints, as data.
-    pub fn of(world: &DiscosWorld) -> Vec<TranscriptLine> {
-        let mut lines = Vec::new();
-        for (name, client) in world.clients() {
-            let transcript = client.transcript();
-            let offset = transcript
-                .started()
-                .saturating_duration_since(world.started);
-            lines.extend(transcript.entries().iter().map(|entry| TranscriptLine {
-                at: offset + entry.at,
-                client: name.to_owned(),
-                direction: entry.direction.into(),
-                text: shorten(&entry.shown()),
-            }));
-        }
-        // Stable: lines of one client at the same instant keep their order.
-        lines.sort_by_key(|line| line.at);
-        lines
-    }
-}
-
 /// What a failure message ends with when it carries the scenario's
-/// transcript ([`DiscosWorld::fail`] adds it), which the reports show as
+/// transcript (the World's `fail` adds it), which the reports show as
 /// data beside the message.
 const MARKERS: [&str; 2] = [
     "\n\nTranscript (seconds since the scenario started):",
@@ -108,7 +72,7 @@ pub const LONGEST_LINE: usize = 1000;
 
 /// `text`, cut to its first [`LONGEST_LINE`] / 2 characters, saying how
 /// long it was, if it is longer than [`LONGEST_LINE`].
-fn shorten(text: &str) -> String {
+pub fn shorten(text: &str) -> String {
     match text.char_indices().nth(LONGEST_LINE) {
         None => text.to_owned(),
         Some(_) => {

@@ -3,15 +3,13 @@
 //!
 //! Every portable scenario names the requirement of the contract it checks
 //! (`@must:same-name`, `@should:version-reply`), and a step that knows
-//! better names its own ([`DiscosWorld::fail_requirement`]). A failure is
+//! better names its own (the World's `fail_requirement`). A failure is
 //! graded by the requirement its message cites, else by its scenario's tag:
 //! a failed MUST means DISCOS cannot drive the backend and always fails the
 //! run; a failed SHOULD is non-strict, shown as such, and fails the run only
 //! when it is `--strict`. A failure that names no requirement (a
 //! `@simulator` scenario, which is about the simulator; a scenario without a
 //! tag; an undefined step) fails the run as any failure does.
-//!
-//! [`DiscosWorld::fail_requirement`]: crate::acceptance::world::DiscosWorld::fail_requirement
 
 use std::collections::BTreeMap;
 

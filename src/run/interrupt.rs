@@ -269,7 +269,8 @@ where
                 if self.held.remove(&scenario).is_some() {
                     RUNNING.fetch_sub(1, Ordering::SeqCst);
                 }
-                self.report.lock().unwrap_or_else(|e| e.into_inner()).skip(
+                super::recorder::skip(
+                    &mut self.report.lock().unwrap_or_else(|e| e.into_inner()),
                     &feature,
                     &scenario,
                     &refused.reason(),

@@ -4,6 +4,7 @@
 //! and any other crate that wants to run these steps on its own features.
 
 pub mod interrupt;
+pub mod recorder;
 pub mod shard;
 
 use std::collections::BTreeMap;
@@ -23,16 +24,17 @@ use crate::acceptance::broker::{REQUIRE_BROKER_ENV, RunBroker};
 use crate::acceptance::browser::Installation;
 use crate::acceptance::features;
 use crate::acceptance::settings::Settings;
-use crate::acceptance::target::{BackendUnderTest, ReadyWhen, Target};
+use crate::acceptance::target::{ReadyWhen, Target};
 use crate::acceptance::teardown::leak_report;
 use crate::acceptance::web::Browsers;
 use crate::acceptance::world::DiscosWorld;
 use crate::authoring::catalogue;
 use crate::authoring::catalogue::{Catalogue, FeatureFile};
-use crate::authoring::dry_run;
+use crate::authoring::{Snippet, dry_run};
 use crate::client::{Client, ClientOptions};
 use crate::report::terminal::{Paths, Sink};
-use crate::report::{Report, Reports, Terminal, artifact_stem};
+use crate::report::{Report, Suite, Terminal, artifact_stem};
+use crate::run::recorder::{Reports, Transcripts, keep_transcript};
 use shard::{Members, Shard};
 
 /// Tags left out unless `--tags` names them: scenarios still being written,
@@ -161,6 +163,8 @@ pub struct Outcome {
     /// What the run printed, for a run made with [`run_quietly`]; empty
     /// when it printed to standard output.
     pub output: String,
+    /// A ready-to-paste definition for every undefined step.
+    pub snippets: Vec<Snippet>,
 }
 
 /// The `main` of `tests/acceptance.rs`: parses the process's arguments, runs
@@ -414,7 +418,8 @@ async fn run_to(
         preflight(&settings).await?;
     }
 
-    let mut report = Report::new(args.target.to_string(), features);
+    let files = features::files(features).unwrap_or_default();
+    let mut report = Report::new(args.target.to_string(), Suite::of(features, &files));
     report.strict = args.strict;
     let report = Arc::new(Mutex::new(report));
     let open = |path: &Option<PathBuf>| -> anyhow::Result<Option<File>> {
@@ -441,8 +446,10 @@ async fn run_to(
         options.writer.verbose > 0,
         paths.clone(),
     );
+    let transcripts: Transcripts = Arc::default();
     let reports = Reports::new(
         report.clone(),
+        transcripts.clone(),
         terminal,
         open(&args.junit)?,
         open(&args.json)?,
@@ -466,7 +473,7 @@ async fn run_to(
                 }
                 Decision::Skip(reason) => {
                     let mut report = report.lock().unwrap_or_else(|e| e.into_inner());
-                    report.skip(feature, scenario, &reason);
+                    recorder::skip(&mut report, feature, scenario, &reason);
                     false
                 }
             }
@@ -474,7 +481,6 @@ async fn run_to(
     };
 
     let before_settings = settings.clone();
-    let transcripts = report.clone();
     let concurrency = default_concurrency(&settings.target);
     let run_broker = settings.broker.clone();
     let guard = QuietPanics::install();
@@ -512,7 +518,7 @@ async fn run_to(
                     }
                     let teardown_from = world.started.elapsed();
                     let leaks = world.tear_down().await;
-                    Report::keep_transcript(&transcripts, feature, scenario, world, teardown_from);
+                    keep_transcript(&transcripts, feature, scenario, world, teardown_from);
                     if !leaks.is_empty() {
                         panic!("{}", leak_report(&scenario.name, &leaks));
                     }
@@ -546,9 +552,8 @@ async fn run_to(
     let mut report = report.lock().unwrap_or_else(|e| e.into_inner()).clone();
     report.name_paths(|path| paths.show(path));
     for (snippet, place) in undefined.snippets.iter().zip(&undefined.places) {
-        report.add_undefined(snippet, place);
+        report.add_undefined(snippet.undefined_at(place));
     }
-    report.snippets = undefined.snippets.clone();
     let terminal = Terminal::new(sink, color, false, paths.clone());
     terminal.summary(&report);
     if !browser_leaks.is_empty() {
@@ -562,6 +567,7 @@ async fn run_to(
         &terminal,
         &report,
         &left_out.lock().unwrap_or_else(|e| e.into_inner()),
+        &undefined.snippets,
         args.snippets,
         &undefined.places,
     );
@@ -587,6 +593,7 @@ async fn run_to(
         report,
         passed,
         output: String::new(),
+        snippets: undefined.snippets,
     })
 }
 
@@ -759,8 +766,6 @@ fn show_tags(expression: &TagOperation) -> String {
     }
 }
 
-pub(crate) use crate::acceptance::features::files as feature_files;
-
 /// Every feature file that cannot be run as written, each with its place
 /// and what was expected there, and what that meant (`nothing was run`).
 fn unreadable_files(errors: &[features::Unreadable], so: &str) -> String {
@@ -782,14 +787,12 @@ async fn preflight(settings: &Settings) -> anyhow::Result<()> {
     match &settings.target {
         Target::Embedded => Ok(()),
         Target::Command(_) => {
-            let backend = BackendUnderTest::start(settings, None)
-                .await
-                .map_err(|error| {
-                    anyhow::anyhow!(
-                        "the target {} did not get ready: {error:#}",
-                        settings.target
-                    )
-                })?;
+            let backend = settings.start_backend(None).await.map_err(|error| {
+                anyhow::anyhow!(
+                    "the target {} did not get ready: {error:#}",
+                    settings.target
+                )
+            })?;
             let leaks = backend.tear_down().await;
             if leaks.is_empty() {
                 Ok(())
@@ -969,7 +972,8 @@ fn print_afterword(
     terminal: &Terminal,
     report: &Report,
     left_out: &BTreeMap<String, usize>,
-    snippets: bool,
+    snippets: &[Snippet],
+    code: bool,
     places: &[String],
 ) {
     let mut text = String::new();
@@ -998,12 +1002,8 @@ fn print_afterword(
             text.push_str(&format!("  {count} × {reason}\n"));
         }
     }
-    if !report.snippets.is_empty() {
-        text.push_str(&dry_run::undefined_steps(
-            &report.snippets,
-            places,
-            snippets,
-        ));
+    if !snippets.is_empty() {
+        text.push_str(&dry_run::undefined_steps(snippets, places, code));
     }
     terminal.print(&text);
 }
@@ -1028,9 +1028,10 @@ fn print_catalogue(
     }
     Terminal::new(sink.clone(), false, false, paths.clone()).print(&text);
     Ok(Outcome {
-        report: Report::without_scenarios(target.to_string(), Vec::new()),
+        report: Report::without_scenarios(target.to_string()),
         passed: errors.is_empty(),
         output: String::new(),
+        snippets: Vec::new(),
     })
 }
 
@@ -1061,7 +1062,8 @@ fn dry_run_of(
     }
     Terminal::new(sink, false, false, Paths::default()).print(&text);
     Outcome {
-        report: Report::without_scenarios(args.target.to_string(), findings.snippets),
+        report: Report::without_scenarios(args.target.to_string()),
+        snippets: findings.snippets,
         passed: findings.passed,
         output: String::new(),
     }
