@@ -22,7 +22,6 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use tokio::sync::Mutex;
 
-use super::settings::Settings;
 use super::target::Target;
 use crate::backend::{BackendHandler, Simulator};
 use crate::events::{
@@ -273,10 +272,9 @@ pub struct Inbox {
 impl ScenarioBroker {
     /// Reaches (or starts) the run's broker through the scenario's
     /// orchestrator; fails with the orchestration's reason.
-    pub async fn start(settings: &Settings) -> Result<ScenarioBroker, String> {
+    pub async fn start(run: Arc<RunBroker>) -> Result<ScenarioBroker, String> {
         let n = SCENARIOS.fetch_add(1, Ordering::Relaxed);
         let pid = std::process::id();
-        let run = settings.broker.clone();
         let mut orchestrator = Orchestrator::new("the scenario").service(
             RunBrokerService {
                 run: run.clone(),

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::broker::RunBroker;
-use super::target::{DEFAULT_READY_TIMEOUT, ReadyWhen, Target};
+use super::target::{BackendUnderTest, DEFAULT_READY_TIMEOUT, Launch, ReadyWhen, Target};
 use super::web::Browsers;
 
 /// Settings shared by every scenario of one run.
@@ -36,6 +36,26 @@ pub struct Settings {
 }
 
 impl Settings {
+    /// Starts (or, for a shared target, reaches) the backend for a
+    /// scenario, with the catalogue file it names (looked up as
+    /// [`Settings::resolve`] does), if it names one.
+    pub async fn start_backend(&self, catalogue: Option<&str>) -> anyhow::Result<BackendUnderTest> {
+        let catalogue = catalogue
+            .map(|name| self.resolve(name).map_err(anyhow::Error::msg))
+            .transpose()?;
+        BackendUnderTest::start(self.launch(), catalogue).await
+    }
+
+    /// What starting a backend takes from these settings.
+    pub fn launch(&self) -> Launch<'_> {
+        Launch {
+            target: &self.target,
+            ready_timeout: self.ready_timeout,
+            ready_when: self.ready_when.as_ref(),
+            profile: self.profile,
+        }
+    }
+
     /// Finds a file a feature names: absolute as it is, relative beside the
     /// features directory, then in the current directory.
     pub fn resolve(&self, name: &str) -> Result<PathBuf, String> {

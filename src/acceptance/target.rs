@@ -166,13 +166,26 @@ fn profile_file(profile: crate::backend::Profile) -> anyhow::Result<std::path::P
     }
 }
 
+/// What starting a backend takes from the run's settings.
+#[derive(Debug, Clone, Copy)]
+pub struct Launch<'a> {
+    /// The backend under test.
+    pub target: &'a Target,
+    /// How long it may take to get ready.
+    pub ready_timeout: Duration,
+    /// How a `cmd:` backend says it is ready, if not by its port accepting.
+    pub ready_when: Option<&'a ReadyWhen>,
+    /// The profile it is given unless the scenario names a catalogue.
+    pub profile: Option<crate::backend::Profile>,
+}
+
 /// Starts a `cmd:` backend and proves that the listener clients will reach
 /// is its own: a free port handed to a backend can be taken by another
 /// program first (another scenario's backend, on a busy machine), and a
 /// verdict must come from this scenario's backend. A start that lost that
 /// race is retried on a new port.
 async fn start_command(
-    settings: &super::settings::Settings,
+    settings: Launch<'_>,
     command: &str,
     catalogue: Option<std::path::PathBuf>,
 ) -> anyhow::Result<BackendUnderTest> {
@@ -183,7 +196,7 @@ async fn start_command(
             std::process::id(),
             STARTS.fetch_add(1, Ordering::Relaxed)
         );
-        let readiness = match &settings.ready_when {
+        let readiness = match settings.ready_when {
             Some(ready) => Readiness::output(ready.pattern.clone()),
             None => Readiness::tcp("127.0.0.1:{port}"),
         };
@@ -205,7 +218,7 @@ async fn start_command(
         };
         match started {
             Ok(()) => {
-                if let Some(ready) = &settings.ready_when {
+                if let Some(ready) = settings.ready_when {
                     // Its own output said so: the backend is this one.
                     let port = if ready.captures_port {
                         announced_port(&backend, &ready.pattern)?
@@ -308,16 +321,14 @@ pub enum BackendUnderTest {
 }
 
 impl BackendUnderTest {
-    /// Starts (or, for a shared target, reaches) the backend for a scenario.
+    /// Starts (or, for a shared target, reaches) the backend for a
+    /// scenario, given the catalogue file it names, if it names one.
     pub async fn start(
-        settings: &super::settings::Settings,
-        catalogue: Option<&str>,
+        settings: Launch<'_>,
+        catalogue: Option<std::path::PathBuf>,
     ) -> anyhow::Result<BackendUnderTest> {
-        let catalogue = catalogue
-            .map(|name| settings.resolve(name).map_err(anyhow::Error::msg))
-            .transpose()?;
         let profile = settings.profile.filter(|_| catalogue.is_none());
-        match &settings.target {
+        match settings.target {
             Target::Embedded => {
                 let catalogue = match (catalogue, profile) {
                     (Some(path), _) => Some(Catalogue::load(path)?),

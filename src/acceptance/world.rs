@@ -249,7 +249,7 @@ impl DiscosWorld {
             self.fail("the scenario already has a backend; say \"Given a backend\" once");
         }
         let settings = self.settings.clone();
-        match BackendUnderTest::start(&settings, catalogue).await {
+        match settings.start_backend(catalogue).await {
             Ok(backend) => self.backend = Some(backend),
             Err(error) => self.fail(format!("the backend could not start: {error:#}")),
         }

@@ -27,8 +27,7 @@ const ANSWER_LIMIT: Duration = Duration::from_secs(1);
 /// The scenario's broker, reached (or started) on first use.
 async fn broker(world: &mut DiscosWorld) -> &mut ScenarioBroker {
     if world.broker.is_none() {
-        let settings = world.settings.clone();
-        match ScenarioBroker::start(&settings).await {
+        match ScenarioBroker::start(world.settings.broker.clone()).await {
             Ok(broker) => world.broker = Some(broker),
             Err(error) => world.fail(format!("the message broker could not start: {error}")),
         }
