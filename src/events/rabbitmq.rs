@@ -21,7 +21,7 @@ use async_trait::async_trait;
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 
-use crate::events::BrokerUrl;
+use crate::events::{BrokerUrl, Link};
 use crate::orchestration::Executor;
 use crate::orchestration::OrchestrationError;
 use crate::orchestration::Readiness;
@@ -187,7 +187,7 @@ impl Broker {
                 "RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS",
                 "-noinput -start_epmd false",
             )
-            .ready_when(Readiness::amqp("amqp://guest:guest@127.0.0.1:{port}/%2f"))
+            .ready_when(amqp_ready())
             .timeout(BROKER_START_LIMIT)
             .grace(BROKER_GRACE)
             .output_capacity(OUTPUT_LINES);
@@ -335,6 +335,32 @@ impl Broker {
         let gone = settle(&self.name, started).await;
         stopped.and(gone)
     }
+}
+
+/// An AMQP broker on the executor's port that accepts a connection, a
+/// login and a channel: a broker's port opens before it can serve, so an
+/// open port is not enough. Each probe closes what it opened, so probing
+/// leaves no connection on the broker.
+fn amqp_ready() -> Readiness {
+    Readiness::probe(
+        "an AMQP connection and channel at amqp://guest@127.0.0.1:{port}/%2f",
+        |port| async move {
+            let Some(port) = port else {
+                return false;
+            };
+            let Ok(url) = format!("amqp://guest:guest@127.0.0.1:{port}/%2f").parse::<BrokerUrl>()
+            else {
+                return false;
+            };
+            match Link::open(&url, "discos readiness probe").await {
+                Ok(link) => {
+                    link.close().await;
+                    true
+                }
+                Err(_) => false,
+            }
+        },
+    )
 }
 
 #[async_trait]

@@ -5,9 +5,11 @@
 
 use std::fmt;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
+use futures::future::BoxFuture;
 use http_body_util::Empty;
 use hyper::{Method, Request, StatusCode, Uri};
 use hyper_util::rt::TokioIo;
@@ -16,7 +18,6 @@ use tokio::net::{TcpStream, UnixStream};
 use tokio::sync::oneshot;
 
 use super::output::Output;
-use crate::events::{BrokerUrl, Link};
 
 /// Pause between two probes while [`FAST_PHASE`] lasts: a connect attempt on
 /// loopback costs microseconds, so probing every millisecond sees a port
@@ -51,8 +52,24 @@ enum Kind {
     },
     UnixSocket(PathBuf),
     PidFile(PathBuf),
-    Amqp(String),
+    Custom(Custom),
     All(Vec<Readiness>),
+}
+
+/// A probe of a service's own, with the words that say what it waits for.
+#[derive(Clone)]
+pub(crate) struct Custom {
+    what: String,
+    probe: ProbeFn,
+}
+
+/// Whether a service is ready, asked once; given the executor's port.
+type ProbeFn = Arc<dyn Fn(Option<u16>) -> BoxFuture<'static, bool> + Send + Sync>;
+
+impl fmt::Debug for Custom {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Custom").field("what", &self.what).finish()
+    }
 }
 
 impl Readiness {
@@ -104,12 +121,20 @@ impl Readiness {
         Self(Kind::PidFile(path.into()))
     }
 
-    /// An AMQP broker at `url` (`amqp://USER:PASS@HOST:PORT/VHOST`) that
-    /// accepts a connection, a login and a channel: a broker's port opens
-    /// before it can serve, so an open port is not enough. Each probe closes
-    /// what it opened, so probing leaves no connection on the broker.
-    pub fn amqp(url: impl Into<String>) -> Self {
-        Self(Kind::Amqp(url.into()))
+    /// A condition only the service's own protocol can tell (a broker
+    /// that accepts a login, not only a connection): `probe` is asked,
+    /// with the executor's port, as often as the other probes are, until
+    /// it says yes; `what` says what it waits for, `{port}` substituted
+    /// (and a `{port}` in it makes the executor allocate one).
+    pub fn probe<F, Fut>(what: impl Into<String>, probe: F) -> Self
+    where
+        F: Fn(Option<u16>) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = bool> + Send + 'static,
+    {
+        Self(Kind::Custom(Custom {
+            what: what.into(),
+            probe: Arc::new(move |port| Box::pin(probe(port))),
+        }))
     }
 
     /// Every one of `conditions` (checked concurrently).
@@ -122,7 +147,8 @@ impl Readiness {
     pub(crate) fn wants_port(&self) -> bool {
         match &self.0 {
             Kind::None => false,
-            Kind::Output(text) | Kind::Tcp(text) | Kind::Amqp(text) => text.contains("{port}"),
+            Kind::Output(text) | Kind::Tcp(text) => text.contains("{port}"),
+            Kind::Custom(custom) => custom.what.contains("{port}"),
             Kind::Http { url, .. } => url.contains("{port}"),
             Kind::UnixSocket(path) | Kind::PidFile(path) => {
                 path.to_string_lossy().contains("{port}")
@@ -193,11 +219,7 @@ impl Readiness {
             }
             Kind::UnixSocket(path) => Probe::UnixSocket(subst_path(path, port)),
             Kind::PidFile(path) => Probe::PidFile(subst_path(path, port)),
-            Kind::Amqp(url) => Probe::Amqp(
-                subst(url)
-                    .parse::<BrokerUrl>()
-                    .map_err(|error| format!("bad broker URL: {error}"))?,
-            ),
+            Kind::Custom(custom) => Probe::Custom(custom.clone(), port),
             Kind::All(conditions) => Probe::All(
                 conditions
                     .iter()
@@ -257,14 +279,7 @@ impl fmt::Display for Substituted<'_> {
                 "pid file {} to appear",
                 subst_path(path, self.port).display()
             ),
-            Kind::Amqp(url) => {
-                // Shown without its password.
-                let url = s(url);
-                match url.parse::<BrokerUrl>() {
-                    Ok(url) => write!(f, "an AMQP connection and channel at {url}"),
-                    Err(_) => write!(f, "an AMQP connection and channel at a bad URL"),
-                }
-            }
+            Kind::Custom(custom) => write!(f, "{}", s(&custom.what)),
             Kind::All(conditions) => {
                 write!(f, "all of [")?;
                 for (i, condition) in conditions.iter().enumerate() {
@@ -299,7 +314,7 @@ pub(crate) enum Probe {
     },
     UnixSocket(PathBuf),
     PidFile(PathBuf),
-    Amqp(BrokerUrl),
+    Custom(Custom, Option<u16>),
     All(Vec<Probe>),
 }
 
@@ -342,18 +357,7 @@ impl Probe {
                     })
                     .await
                 }
-                Probe::Amqp(url) => {
-                    backoff(|| async {
-                        match Link::open(&url, "discos readiness probe").await {
-                            Ok(link) => {
-                                link.close().await;
-                                true
-                            }
-                            Err(_) => false,
-                        }
-                    })
-                    .await
-                }
+                Probe::Custom(custom, port) => backoff(|| (custom.probe)(port)).await,
                 Probe::All(probes) => {
                     futures::future::join_all(probes.into_iter().map(Probe::wait)).await;
                 }
