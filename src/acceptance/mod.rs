@@ -1,13 +1,16 @@
 //! The acceptance framework: plain-language features about a DISCOS backend,
 //! run against the built-in simulator or any other backend.
 //!
-//! A feature file says what a backend must do ("the client sends
-//! `set-configuration,K2000`, the client receives ok"); the step library
-//! ([`steps`]) turns its sentences into protocol exchanges on a
+//! A feature file ([`features`]) says what a backend must do ("the client
+//! sends `set-configuration,K2000`, the client receives ok"); the step
+//! library (`steps`) turns its sentences into protocol exchanges on a
 //! [`DiscosWorld`]; the [`target`] decides which backend answers; after every
 //! scenario the [`teardown`] closes everything and fails the scenario if
-//! anything was left behind; [`report`] writes what happened for people and
-//! for CI.
+//! anything was left behind. The runner ([`crate::run`]) runs the scenarios
+//! and hands [`crate::report`] the finished run.
+//!
+//! The runner's entry points and the report's model are re-exported here,
+//! where a crate that runs these steps on its own features finds them.
 //!
 //! Another crate runs these steps on its own features with one call:
 //!
