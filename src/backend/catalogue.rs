@@ -35,8 +35,17 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::simulator::{FEEDS, MAX_BANDWIDTH_MHZ, MAX_SECTIONS};
 use crate::protocol::COMMAND_NAMES;
+
+/// Sections the simulator has when no catalogue says otherwise: as many as
+/// DISCOS addresses (14, numbered 0 to 13, for SK77 and Skarab).
+pub const MAX_SECTIONS: usize = 14;
+/// Feeds the simulator has when no catalogue says otherwise: 0 to 7, for
+/// DISCOS sends 0 to 6 and Skarab `7,7`.
+pub const FEEDS: usize = 8;
+/// The widest bandwidth a section accepts when no catalogue says
+/// otherwise, in MHz: DISCOS's maximum (SL00 at 2300 MHz).
+pub const MAX_BANDWIDTH_MHZ: f64 = 2300.0;
 
 /// The most inputs a configuration may have: 32 values of `get-tpi` keep
 /// its reply well under DISCOS's 512 bytes (see

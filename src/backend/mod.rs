@@ -16,14 +16,11 @@ mod simulator;
 use async_trait::async_trait;
 
 pub use catalogue::{
-    Bins, Catalogue, CatalogueError, Configuration, Hardware, MAX_INPUTS, Mistake, PROFILES,
-    Profile, profile_names,
+    Bins, Catalogue, CatalogueError, Configuration, FEEDS, Hardware, MAX_BANDWIDTH_MHZ, MAX_INPUTS,
+    MAX_SECTIONS, Mistake, PROFILES, Profile, profile_names,
 };
 pub use debug::{AlwaysFail, AlwaysOk, AlwaysPanic};
-pub use simulator::{
-    DEFAULT_SECTIONS, FEEDS, MAX_BANDWIDTH_MHZ, MAX_SECTIONS, Section, Simulator, Snapshot,
-    UNCONFIGURED,
-};
+pub use simulator::{DEFAULT_SECTIONS, Section, Simulator, Snapshot, UNCONFIGURED};
 
 use crate::protocol::{Command, Message, PROTOCOL_VERSION, SectionUpdate, Timestamp, TsysRange};
 

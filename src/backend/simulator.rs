@@ -26,19 +26,11 @@ use async_trait::async_trait;
 use serde_json::{Map, Value, json};
 use tokio::task::AbortHandle;
 
+use super::catalogue::MAX_BANDWIDTH_MHZ;
 use super::{Backend, BackendError, BackendResult, Catalogue, Hardware, Status};
 use crate::events::{EventKind, EventSink, current_request};
 use crate::protocol::{SectionUpdate, Timestamp, TsysRange};
 
-/// Sections the simulator has when no catalogue says otherwise: as many as
-/// DISCOS addresses (14, numbered 0 to 13, for SK77 and Skarab).
-pub const MAX_SECTIONS: usize = 14;
-/// Feeds the simulator has when no catalogue says otherwise: 0 to 7, for
-/// DISCOS sends 0 to 6 and Skarab `7,7`.
-pub const FEEDS: usize = 8;
-/// The widest bandwidth a section accepts when no catalogue says
-/// otherwise, in MHz: DISCOS's maximum (SL00 at 2300 MHz).
-pub const MAX_BANDWIDTH_MHZ: f64 = 2300.0;
 /// Sections, and inputs, of a configuration when no catalogue says
 /// otherwise.
 pub const DEFAULT_SECTIONS: usize = 2;
