@@ -4,7 +4,7 @@
 //! This test is a crate of its own that depends on discos-acceptance by
 //! name, as a downstream crate's test does: the code the runner prints for
 //! the undefined steps of `fixtures/features/snippets` (kept in
-//! `fixtures/snippets/mine.rs`, which `tests/acceptance_runner.rs` checks
+//! `fixtures/snippets/mine.rs`, which `tests/it/acceptance_runner.rs` checks
 //! is exactly what the runner prints) is pasted here as a downstream
 //! crate's steps module, so that if it did not compile, this test would not
 //! build. The library's unit tests compile the same file as a module of the

@@ -6,7 +6,7 @@
 //! `--steps` lists the library. Inner runs print into their outcome, not
 //! into this test's output.
 
-mod browser_support;
+use crate::browser_support;
 
 use clap::Parser;
 use std::path::{Path, PathBuf};
@@ -18,8 +18,7 @@ use discos_acceptance::backend::HandlerKind;
 use discos_acceptance::orchestration::reaper;
 use discos_acceptance::server::{Config, Server};
 
-/// Runs take over the panic hook while they run; one at a time.
-static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+use crate::ONE_RUN_AT_A_TIME;
 
 fn dir(relative: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(relative)
@@ -36,7 +35,7 @@ fn scenario_names(outcome: &Outcome) -> Vec<String> {
 
 /// A run whose output is kept in its outcome.
 async fn try_run(args: &[&str], features: &Path) -> anyhow::Result<Outcome> {
-    let _turn = ONE_AT_A_TIME.lock().await;
+    let _turn = ONE_RUN_AT_A_TIME.lock().await;
     let artifacts = std::env::temp_dir().join(format!("discos-artifacts-{}", std::process::id()));
     // Gone when this test process ends, however it ends.
     reaper().remove_at_exit(&artifacts).expect("registered");

@@ -8,8 +8,7 @@
 //! chromedriver is missing; `DISCOS_REQUIRE_BROWSER=1` makes that a failure
 //! instead, so CI cannot pass without really driving the browser.
 
-mod browser_support;
-use browser_support::{installation, remove, scratch, start_driver, stop_driver};
+use crate::browser_support::{installation, remove, scratch, start_driver, stop_driver};
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -25,6 +24,7 @@ use discos_acceptance::acceptance::{self, Options, Outcome, Status};
 /// Runs the report fixtures (some of which fail on purpose, one of them in
 /// the browser, leaving a screenshot) and writes the HTML report to `html`.
 async fn run_with_report(scratch: &Path, html: &Path) -> Outcome {
+    let _turn = crate::ONE_RUN_AT_A_TIME.lock().await;
     let features = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/features/report");
     let artifacts = scratch.join("artifacts").display().to_string();
     let html = html.display().to_string();

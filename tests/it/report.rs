@@ -16,8 +16,7 @@ use discos_acceptance::report::Report;
 
 const BIN: &str = env!("CARGO_BIN_EXE_discos-sim");
 
-/// Runs take over the panic hook while they run; one at a time.
-static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+use crate::ONE_RUN_AT_A_TIME;
 
 fn dir(relative: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(relative)
@@ -52,7 +51,7 @@ impl Drop for Scratch {
 /// Runs the features of `features` with `args`,
 /// writing the model to `json`; the report read back from it.
 async fn run_to_json(scratch: &Scratch, features: &Path, args: &[&str], json: &Path) -> Report {
-    let _turn = ONE_AT_A_TIME.lock().await;
+    let _turn = ONE_RUN_AT_A_TIME.lock().await;
     let artifacts = scratch.join("artifacts").display().to_string();
     let json_arg = json.display().to_string();
     let mut argv = vec![

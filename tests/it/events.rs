@@ -23,8 +23,7 @@ use lapin::types::FieldTable;
 
 const PATIENCE: Duration = Duration::from_secs(30);
 
-/// Acceptance runs take over the panic hook while they run; one at a time.
-static ONE_RUN_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+use crate::ONE_RUN_AT_A_TIME;
 
 /// Runs the acceptance features of `features` with `args`, keeping what
 /// the run prints in its outcome (a deliberate failure's ✘ lines are not

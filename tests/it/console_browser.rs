@@ -9,8 +9,9 @@
 //! chromedriver is missing; `DISCOS_REQUIRE_BROWSER=1` makes that a failure
 //! instead, so CI cannot pass without really driving the browser.
 
-mod browser_support;
-use browser_support::{LIMIT, POLL, installation, remove, scratch, start_driver, stop_driver};
+use crate::browser_support::{
+    LIMIT, POLL, installation, remove, scratch, start_driver, stop_driver,
+};
 
 use std::path::PathBuf;
 use std::time::Instant;

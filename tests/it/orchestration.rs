@@ -715,7 +715,7 @@ async fn every_child_carries_the_mark_of_this_run() {
 
 /// The name of [`a_test_process_holding_an_executor`], for the test that
 /// runs it in a process of its own and kills that.
-const HOLDER: &str = "a_test_process_holding_an_executor";
+const HOLDER: &str = "orchestration::a_test_process_holding_an_executor";
 
 /// Not a test on its own: the body of a test process that the next test
 /// kills. With `FAMILY_LOG` set, it starts escapees.sh, says so on stdout

@@ -2,11 +2,6 @@
 //! saying what to install), a scratch folder, and waiting until no browser
 //! process is left.
 
-#![allow(
-    dead_code,
-    reason = "each test file compiles this module and uses a part of it"
-)]
-
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
