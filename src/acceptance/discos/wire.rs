@@ -249,27 +249,9 @@ pub enum Kind {
     Reply,
 }
 
-/// A reply's code, read strictly: exactly one of these three words.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Code {
-    /// `ok`
-    Ok,
-    /// `fail`
-    Fail,
-    /// `invalid`
-    Invalid,
-}
-
-impl Code {
-    /// The word on the wire.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Code::Ok => "ok",
-            Code::Fail => "fail",
-            Code::Invalid => "invalid",
-        }
-    }
-}
+/// A reply's code, read strictly: exactly `ok`, `fail` or `invalid`, as
+/// the project's own codec reads it.
+pub use crate::protocol::Code;
 
 /// A line as DISCOS's `Message(string, true)` makes it: its fields are
 /// exactly what DISCOS works with, a character short where the line did
@@ -337,12 +319,10 @@ pub fn parse(stored: &[u8]) -> Result<Parsed, &'static str> {
         if stream.eof {
             return Err("reply message must contain a code");
         }
-        code = Some(match stream.getline().as_str() {
-            "fail" => Code::Fail,
-            "ok" => Code::Ok,
-            "invalid" => Code::Invalid,
-            _ => return Err("invalid reply code"),
-        });
+        match Code::from_wire(stream.getline().as_bytes()) {
+            Some(read) => code = Some(read),
+            None => return Err("invalid reply code"),
+        }
     }
     let mut arguments = Vec::new();
     while !stream.eof {
