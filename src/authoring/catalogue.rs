@@ -300,7 +300,7 @@ impl Catalogue {
     /// near enough to be what was meant.
     ///
     /// The step is read as written and in the library's words (`says ok`
-    /// as `accepts it`; see [`wording`]), and is as near to a definition
+    /// as `accepts it`; see `wording`), and is as near to a definition
     /// as the nearer reading. A definition of another keyword counts one
     /// edit more (`Then` for a `When` is a slip too, but a rarer one),
     /// unless it is a state whose sentence of the step's keyword is known

@@ -45,7 +45,7 @@ impl ConsoleArgs {
 #[derive(Debug, Clone, clap::Args)]
 pub struct ConsoleOptions {
     /// Let pages of this origin drive the console too, on purpose, e.g.
-    /// https://console.example behind a proxy, or http://localhost:9000
+    /// `https://console.example` behind a proxy, or `http://localhost:9000`
     /// through a tunnel; its host is then accepted as the console's name.
     /// Repeatable. Without it, only the console's own page may open its
     /// WebSocket.

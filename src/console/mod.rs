@@ -4,13 +4,13 @@
 //! It exists so that "the user enters a line, hits send and sees the answer"
 //! can be said about any DISCOS backend, in a real browser, without anything
 //! but this binary: the page, its script and its style are compiled in
-//! ([`page`]), and each page gets its own backend connection through the
+//! (`page`), and each page gets its own backend connection through the
 //! project's [`Client`](crate::client::Client), relayed over a WebSocket
-//! ([`relay`]).
+//! (`relay`).
 //!
 //! The console has no login: it is meant for this machine, and only its
-//! own page may drive it ([`security`]). It caps the pages open at once and
-//! the time a client may take to send its request headers ([`http`]), so
+//! own page may drive it (`security`). It caps the pages open at once and
+//! the time a client may take to send its request headers (`http`), so
 //! neither a runaway script nor a slow client can take the machine's
 //! memory or the console's connections.
 //!

@@ -33,7 +33,7 @@ const DRAIN: Duration = Duration::from_secs(2);
 
 /// A process under supervision: it starts it, waits until it is really ready,
 /// and stops it with its whole process group and every descendant that
-/// carries its mark (the [reaper](super::reaper)'s), so a descendant that
+/// carries its mark (the [reaper](mod@super::reaper)'s), so a descendant that
 /// left the group with `setsid()` goes too. Dropping a running executor
 /// kills them at once, so a panicking test leaks nothing.
 #[derive(Debug)]

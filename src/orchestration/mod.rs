@@ -13,7 +13,7 @@
 //! environment that its descendants inherit, and is killed with its group and
 //! its marked descendants when its executor is dropped, so a panicking test
 //! leaks nothing. Whatever ends the process itself — even SIGKILL — the
-//! [`reaper`]'s watchdog kills what is left and removes registered scratch
+//! [`reaper`](mod@reaper)'s watchdog kills what is left and removes registered scratch
 //! directories.
 
 mod error;

@@ -3,7 +3,7 @@
 //! line through unchanged, and on demand misbehaves the way real backends
 //! and networks do.
 //!
-//! Every client gets its own connection to the backend ([`link`]), so the
+//! Every client gets its own connection to the backend (`link`), so the
 //! backend sees exactly the clients it would see without the proxy. What
 //! can go wrong is said in one syntax ([`fault`]), kept in one registry
 //! that every link reads ([`engine`]) and that the control interface

@@ -84,7 +84,7 @@ impl Coverage {
     /// The cells no scenario reached that the contract makes a real
     /// question, as `command code`: a command never accepted, never refused,
     /// an unknown name never answered. A cell the contract rules out, or
-    /// answers for every command at once, is not one ([`not_a_gap`]).
+    /// answers for every command at once, is not one (`not_a_gap`).
     pub fn gaps(&self) -> Vec<String> {
         self.rows
             .iter()
@@ -99,7 +99,7 @@ impl Coverage {
             .collect()
     }
 
-    /// How many cells could be a gap: those [`not_a_gap`] leaves.
+    /// How many cells could be a gap: those `not_a_gap` leaves.
     pub fn cells(&self) -> usize {
         self.rows
             .iter()

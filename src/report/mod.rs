@@ -28,7 +28,7 @@ pub use coverage::{CODES, Coverage, Row};
 pub use html::scenario_id;
 pub use saved::{MergeError, Suite, merge, read_json};
 pub use terminal::Terminal;
-pub use transcript::{Direction, TranscriptLine, shorten};
+pub use transcript::{Direction, LONGEST_LINE, TranscriptLine, shorten};
 pub use verdict::{Fared, Graded, Headline, Tally, Verdict, Where, grade, tagged};
 
 use crate::protocol::contract::Requirement;

@@ -7,7 +7,7 @@
 //! skipped ("interrupted by SIGINT before it started"), and the process
 //! exits with 128 + the signal's number (130, 143, 129), as a shell reports
 //! a command a signal ended. A second signal ends the run at once: the
-//! [reaper](crate::orchestration::reaper) kills every process the run started
+//! [reaper](mod@reaper) kills every process the run started
 //! and removes its scratch folders, then the process exits.
 //!
 //! cucumber has no way to stop starting scenarios, so the runner's `before`
