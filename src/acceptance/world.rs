@@ -45,7 +45,7 @@ use crate::client::{Client, ClientOptions, Direction};
 use crate::protocol::contract::{CONTRACT, SIMULATOR_CLAUSE, requirement};
 use crate::protocol::{Message, latin1};
 
-pub use super::steps::link::Link;
+pub use super::link::Link;
 
 /// The name of the client that steps about "the client" (or "the user") use.
 pub const DEFAULT_CLIENT: &str = "client";

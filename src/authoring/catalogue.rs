@@ -1005,6 +1005,8 @@ fn times(count: usize) -> String {
 
 #[cfg(test)]
 mod tests {
+    use cucumber::Parameter as _;
+
     use super::*;
 
     #[test]
@@ -1063,5 +1065,24 @@ mod tests {
             expression_parameters(r"{client} sends \{x} {string} {}"),
             ["client", "string", ""]
         );
+    }
+
+    #[test]
+    fn steps_written_as_regexes_take_the_same_actors_as_client() {
+        // A regex cannot say {client}: each spells the same alternatives.
+        let actors = format!("({})", crate::acceptance::steps::Who::REGEX);
+        let with_actors: Vec<_> = Catalogue::library()
+            .definitions()
+            .iter()
+            .filter(|d| d.kind == PatternKind::Regex && d.location.file.starts_with("src/"))
+            .filter(|d| d.phrase.contains("(the client|"))
+            .collect();
+        assert!(with_actors.len() >= 5, "{with_actors:?}");
+        let stale: Vec<String> = with_actors
+            .iter()
+            .filter(|d| !d.phrase.contains(&actors))
+            .map(|d| format!("{}: {}", d.location, d.phrase))
+            .collect();
+        assert!(stale.is_empty(), "write {actors} in:\n{}", stale.join("\n"));
     }
 }

@@ -43,9 +43,9 @@ use tokio::time::Instant;
 use tokio_util::io::poll_read_buf;
 use tokio_util::sync::CancellationToken;
 
-use super::Shared;
 use super::engine::{End, LinkFaults, Plan, garbage, lengthen};
 use super::fault::Direction;
+use super::shared::Shared;
 use crate::protocol::{Message, readable_name};
 use crate::server::budget::Share;
 use crate::server::{discard_ready, unread_bytes};

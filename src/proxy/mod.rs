@@ -25,10 +25,11 @@ pub mod engine;
 pub mod fault;
 mod link;
 pub mod record;
+mod shared;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use tokio::io::AsyncWriteExt;
@@ -49,6 +50,7 @@ use crate::server::{
 };
 use engine::DownState;
 use link::{Ending, Link};
+use shared::{Budget, Settings, Shared, Stats};
 
 /// How long a link waits for the backend to accept its connection.
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -115,51 +117,6 @@ impl Config {
         }
         Ok(())
     }
-}
-
-/// What every link of a proxy is allowed.
-#[derive(Debug, Clone, Copy)]
-struct Settings {
-    max_line: usize,
-    shutdown_grace: Duration,
-}
-
-/// The budget all links share.
-#[derive(Debug)]
-struct Budget {
-    lines: Pool,
-    serving: Pool,
-}
-
-/// Counters the teardown checks and the fault steps read.
-#[derive(Debug, Default)]
-struct Stats {
-    open: AtomicUsize,
-    /// Told whenever a link has ended.
-    closed: tokio::sync::Notify,
-    accepted: AtomicU64,
-    refused: AtomicU64,
-    unreachable: AtomicU64,
-    drained: AtomicU64,
-    unclosed: AtomicU64,
-    cut: AtomicU64,
-    faulted: AtomicU64,
-    client_writes: AtomicU64,
-    client_lines: AtomicU64,
-}
-
-/// What the links of one proxy share.
-#[derive(Debug)]
-struct Shared {
-    backend: String,
-    settings: Settings,
-    connect_timeout: Duration,
-    faults: Arc<Faults>,
-    budget: Budget,
-    stats: Stats,
-    recorder: Option<Arc<Recorder>>,
-    /// Whether the proxy is listening now (not while it is down).
-    listening: tokio::sync::watch::Sender<bool>,
 }
 
 /// A running proxy; dropping it cancels every task, [`Proxy::shutdown`]
