@@ -52,6 +52,7 @@ pub mod duration;
 pub mod events;
 pub mod load;
 pub mod orchestration;
+pub mod panics;
 pub mod protocol;
 pub mod proxy;
 pub mod report;

@@ -483,7 +483,9 @@ async fn run_to(
     let before_settings = settings.clone();
     let concurrency = default_concurrency(&settings.target);
     let run_broker = settings.broker.clone();
-    let guard = QuietPanics::install();
+    // While features run, a failing step's panic is its failure message,
+    // which cucumber prints; the hook would add a Rust location to it.
+    let guard = crate::panics::Quiet::this_thread();
     DiscosWorld::cucumber()
         .max_concurrent_scenarios(concurrency)
         .before(move |feature, rule, scenario, world| {
@@ -1066,35 +1068,5 @@ fn dry_run_of(
         snippets: findings.snippets,
         passed: findings.passed,
         output: String::new(),
-    }
-}
-
-/// While features run, a failing step's panic is its failure message, which
-/// cucumber prints; the default hook would add a Rust location to it. Other
-/// threads keep the previous hook.
-struct QuietPanics {
-    previous: Arc<PanicHook>,
-}
-
-type PanicHook = Box<dyn Fn(&std::panic::PanicHookInfo<'_>) + Sync + Send + 'static>;
-
-impl QuietPanics {
-    fn install() -> QuietPanics {
-        let runner = std::thread::current().id();
-        let previous: Arc<PanicHook> = Arc::new(std::panic::take_hook());
-        let others = previous.clone();
-        std::panic::set_hook(Box::new(move |info| {
-            if std::thread::current().id() != runner {
-                others(info);
-            }
-        }));
-        QuietPanics { previous }
-    }
-}
-
-impl Drop for QuietPanics {
-    fn drop(&mut self) {
-        let previous = self.previous.clone();
-        std::panic::set_hook(Box::new(move |info| previous(info)));
     }
 }

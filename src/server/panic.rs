@@ -4,25 +4,18 @@
 //! The server catches the panic, but Rust's panic hook runs before any catch
 //! and prints the message (and, with `RUST_BACKTRACE` set, a backtrace of
 //! some 18 KB) for every request: on a server under load that buries the
-//! log. So a handler runs with a mark on its thread; a panic hook installed
-//! once keeps marked panics out of the previous hook and notes where they
-//! happened, for the server's own one-line report. Every other panic goes to
-//! the previous hook as before.
+//! log. So a handler is polled with its panics noted instead of printed
+//! ([`panics::Noted`], the process's one hook), which keeps where they
+//! happened for the server's own one-line report. Every other panic goes to
+//! the hook there was before.
 
 use std::any::Any;
-use std::cell::{Cell, RefCell};
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
-use std::sync::Once;
 
 use futures::FutureExt;
 
-thread_local! {
-    /// Whether a handler is being polled on this thread.
-    static IN_HANDLER: Cell<bool> = const { Cell::new(false) };
-    /// Where the last marked panic on this thread happened.
-    static LOCATION: RefCell<Option<String>> = const { RefCell::new(None) };
-}
+use crate::panics;
 
 /// A panic caught in a handler.
 #[derive(Debug)]
@@ -35,10 +28,9 @@ pub(super) struct Caught {
 
 /// Runs `future`, returning its panic, if any, instead of unwinding further.
 pub(super) async fn catch<F: Future>(future: F) -> Result<F::Output, Caught> {
-    install_hook();
     let mut future = std::pin::pin!(future);
     let marked = std::future::poll_fn(|cx| {
-        let _mark = Mark::enter();
+        let _noted = panics::Noted::enter();
         future.as_mut().poll(cx)
     });
     // The catch happens inside the same poll as the panic, so this thread's
@@ -48,42 +40,8 @@ pub(super) async fn catch<F: Future>(future: F) -> Result<F::Output, Caught> {
         .await
         .map_err(|payload| Caught {
             message: message(&*payload).to_owned(),
-            location: LOCATION.take(),
+            location: panics::take_location(),
         })
-}
-
-fn install_hook() {
-    static INSTALL: Once = Once::new();
-    INSTALL.call_once(|| {
-        let previous = std::panic::take_hook();
-        std::panic::set_hook(Box::new(move |info| {
-            if IN_HANDLER.get() {
-                LOCATION.set(info.location().map(ToString::to_string));
-            } else {
-                previous(info);
-            }
-        }));
-    });
-}
-
-/// Marks this thread as polling a handler until dropped, also when the
-/// handler unwinds.
-struct Mark {
-    outer: bool,
-}
-
-impl Mark {
-    fn enter() -> Mark {
-        Mark {
-            outer: IN_HANDLER.replace(true),
-        }
-    }
-}
-
-impl Drop for Mark {
-    fn drop(&mut self) {
-        IN_HANDLER.set(self.outer);
-    }
 }
 
 fn message(payload: &(dyn Any + Send)) -> &str {
@@ -104,7 +62,6 @@ mod tests {
         assert_eq!(caught.message, "boom 42");
         let location = caught.location.expect("the hook saw the panic");
         assert!(location.starts_with("src/server/panic.rs:"), "{location}");
-        assert!(!IN_HANDLER.get(), "the mark is gone after the panic");
         assert_eq!(catch(async { 7 }).await.unwrap(), 7);
     }
 
@@ -117,6 +74,6 @@ mod tests {
         // Outside a handler the hook takes no note: the panic is not its.
         let outside = std::panic::catch_unwind(|| panic!("elsewhere"));
         assert!(outside.is_err());
-        assert_eq!(LOCATION.take(), None);
+        assert_eq!(panics::take_location(), None);
     }
 }
