@@ -756,26 +756,12 @@ impl Installation {
     }
 }
 
-/// The first of `names` that is an executable file: a path as it is, a bare
-/// name looked up on PATH.
+/// The first of `names` that is installed: a path as it is, a bare name
+/// looked up on PATH.
 fn find_program(names: &[&str]) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    names.iter().find_map(|name| {
-        if name.contains('/') {
-            let candidate = PathBuf::from(name);
-            is_executable(&candidate).then_some(candidate)
-        } else {
-            std::env::split_paths(&path)
-                .map(|dir| dir.join(name))
-                .find(|candidate| is_executable(candidate))
-        }
-    })
-}
-
-fn is_executable(path: &Path) -> bool {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::metadata(path)
-        .is_ok_and(|meta| meta.is_file() && meta.permissions().mode() & 0o111 != 0)
+    names
+        .iter()
+        .find_map(|name| crate::system::find_program(name))
 }
 
 /// Processes (other than this one) whose command line contains `text`, as

@@ -27,6 +27,7 @@ use crate::orchestration::OrchestrationError;
 use crate::orchestration::Readiness;
 use crate::orchestration::Service;
 use crate::orchestration::{MAX_BACKOFF, free_port};
+use crate::system;
 
 /// Where Debian (and Fedora) keep the broker's real scripts; `/usr/sbin`'s
 /// are wrappers that switch to the `rabbitmq` user and its `/var/lib` folder.
@@ -65,20 +66,20 @@ impl RabbitMq {
     /// Looks for the broker where Debian installs it, then on PATH; the
     /// error says what is missing and how to install it.
     pub fn find() -> Result<RabbitMq, String> {
-        let path = std::env::var_os("PATH").unwrap_or_default();
-        let dirs = std::iter::once(PathBuf::from(RABBITMQ_BIN)).chain(std::env::split_paths(&path));
+        let dirs = std::iter::once(PathBuf::from(RABBITMQ_BIN)).chain(system::path_dirs());
         let mut server = None;
         for dir in dirs {
             let (candidate, ctl) = (dir.join("rabbitmq-server"), dir.join("rabbitmqctl"));
-            if is_executable(&candidate) && is_executable(&ctl) && !is_debian_wrapper(&candidate) {
+            if system::is_executable(&candidate)
+                && system::is_executable(&ctl)
+                && !is_debian_wrapper(&candidate)
+            {
                 server = Some((candidate, ctl));
                 break;
             }
         }
-        let epmd = std::env::split_paths(&path)
-            .map(|dir| dir.join("epmd"))
-            .chain([PathBuf::from("/usr/lib/erlang/bin/epmd")])
-            .find(|candidate| is_executable(candidate));
+        let epmd = system::find_program("epmd")
+            .or_else(|| system::find_program("/usr/lib/erlang/bin/epmd"));
         match (server, epmd) {
             (Some((server, ctl)), Some(epmd)) => Ok(RabbitMq { server, ctl, epmd }),
             (None, _) => Err(format!(
@@ -89,11 +90,6 @@ impl RabbitMq {
             )),
         }
     }
-}
-
-fn is_executable(path: &Path) -> bool {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
 }
 
 /// Debian's `/usr/sbin/rabbitmq-server` runs the real one as another user

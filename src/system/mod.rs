@@ -1,8 +1,13 @@
 //! What the process asks of the operating system: more file descriptors,
-//! how much memory a process uses, and who listens on a port.
+//! how much memory a process uses, who listens on a port, and where a
+//! program is installed.
+
+mod programs;
 
 use std::collections::HashSet;
 use std::io;
+
+pub use programs::{find_program, is_executable, path_dirs};
 
 /// Raises the soft limit on open files to the hard limit and returns the new
 /// soft limit: a server holding ten thousand connections, or a load tool
