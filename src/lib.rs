@@ -18,6 +18,8 @@
 //!
 //! What runs beside a backend:
 //! - [`system`]: every read of `/proc` and of socket diagnostics.
+//! - [`poll`]: looking again until something holds or a deadline passes,
+//!   for what has no event to wait on.
 //! - [`orchestration`]: processes started, waited for until really ready,
 //!   and stopped with everything they spawned; generic, it knows no broker
 //!   and no browser.
@@ -53,6 +55,7 @@ pub mod events;
 pub mod load;
 pub mod orchestration;
 pub mod panics;
+pub mod poll;
 pub mod protocol;
 pub mod proxy;
 pub mod report;

@@ -30,6 +30,7 @@ use crate::events::{
 };
 use crate::events::{Broker, BrokerConnection};
 use crate::orchestration::{Executor, OrchestrationError, Orchestrator, Readiness, Service};
+use crate::poll::{Pace, Poller};
 use crate::protocol::Message;
 use crate::server::{Config, Server};
 
@@ -547,7 +548,9 @@ impl ScenarioBroker {
                         .is_some_and(|address| name.ends_with(&format!(" {address}")))
             })
         };
-        let deadline = Instant::now() + CONNECTION_LIMIT;
+        // A connection closed a moment ago may still be listed, and the
+        // broker's listing has no events: ask again.
+        let mut poller = Poller::within(CONNECTION_LIMIT, Pace::every(Duration::from_millis(100)));
         loop {
             match self.run.connections_since(closed).await {
                 Ok(None) => {
@@ -566,7 +569,7 @@ impl ScenarioBroker {
                     if left.is_empty() {
                         break;
                     }
-                    if Instant::now() >= deadline || !self.leaked.is_empty() {
+                    if poller.expired() || !self.leaked.is_empty() {
                         leaks.push(format!(
                             "{} connection(s) still open on the broker after the scenario: {}",
                             left.len(),
@@ -574,9 +577,7 @@ impl ScenarioBroker {
                         ));
                         break;
                     }
-                    // A connection closed a moment ago may still be listed,
-                    // and the broker's listing has no events: ask again.
-                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    poller.pause().await;
                 }
                 Err(error) => {
                     leaks.push(format!(

@@ -22,7 +22,7 @@
 //! browser process outlived its scenario, by its unique `--user-data-dir`.
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use fantoccini::ClientBuilder;
 use fantoccini::actions::{
@@ -34,6 +34,8 @@ use fantoccini::key::Key;
 use fantoccini::wd::{Capabilities, WebDriverCompatibleCommand};
 use hyper_util::client::legacy::connect::HttpConnector;
 use serde_json::{Value, json};
+
+use crate::poll::{Pace, Poller};
 
 /// What to install when the browser is missing, in one line a skipped
 /// scenario can print.
@@ -452,20 +454,20 @@ impl Browser {
     /// Waits until the page shows `text`; bounded, because a reply that
     /// never comes must fail the scenario, not hang it.
     pub async fn wait_for_text(&self, text: &str, timeout: Duration) -> Result<(), BrowserError> {
-        let started = Instant::now();
+        // WebDriver has no page events: look again.
+        let mut poller = Poller::within(timeout, Pace::every(POLL));
         loop {
             let page = self.text().await?;
             if page.contains(text) {
                 return Ok(());
             }
-            if started.elapsed() >= timeout {
+            if !poller.pause().await {
                 return Err(BrowserError::Timeout {
                     waiting_for: format!("the page to show {text:?}"),
                     after: timeout,
                     page_text: shorten(&page),
                 });
             }
-            tokio::time::sleep(POLL).await; // WebDriver has no page events: look again
         }
     }
 
@@ -490,20 +492,20 @@ impl Browser {
         n: usize,
         timeout: Duration,
     ) -> Result<usize, BrowserError> {
-        let started = Instant::now();
+        // WebDriver has no page events: look again.
+        let mut poller = Poller::within(timeout, Pace::every(POLL));
         loop {
             let count = self.exchanges().await?;
             if count >= n {
                 return Ok(count);
             }
-            if started.elapsed() >= timeout {
+            if !poller.pause().await {
                 return Err(BrowserError::Timeout {
                     waiting_for: format!("{n} exchanges (saw {count})"),
                     after: timeout,
                     page_text: shorten(&self.text().await.unwrap_or_default()),
                 });
             }
-            tokio::time::sleep(POLL).await; // WebDriver has no page events: look again
         }
     }
 
@@ -873,11 +875,13 @@ mod tests {
             .expect("sleep runs");
         // The child's command line shows once the kernel has switched it to
         // the new program; wait for that, bounded.
-        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        let mut poller = Poller::within(
+            Duration::from_secs(5),
+            Pace::every(Duration::from_millis(5)),
+        );
         let mut found = processes_mentioning(&marker);
-        while found.is_empty() && std::time::Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(5)); // /proc has no events: look again
-            found = processes_mentioning(&marker);
+        while found.is_empty() && poller.pause_blocking() {
+            found = processes_mentioning(&marker); // /proc has no events: look again
         }
         child.kill().ok();
         child.wait().ok();

@@ -15,7 +15,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use tokio::task::JoinHandle;
 
@@ -24,6 +24,7 @@ use super::browser::{
 };
 use crate::console::{self, Console};
 use crate::orchestration::{Executor, Readiness, Signal};
+use crate::poll::{Pace, Poller};
 
 /// How long the driver may take to answer `/status`, a browser to start,
 /// and a page to connect.
@@ -678,15 +679,15 @@ pub async fn save_page(browser: &Browser, stem: &Path) -> anyhow::Result<()> {
 
 /// Polls `done` until it holds or `limit` passes; true if it held.
 async fn wait_until(limit: Duration, mut done: impl FnMut() -> bool) -> bool {
-    let deadline = Instant::now() + limit;
+    // /proc and the console counters have no events.
+    let mut poller = Poller::within(limit, Pace::every(POLL));
     loop {
         if done() {
             return true;
         }
-        if Instant::now() >= deadline {
+        if !poller.pause().await {
             return false;
         }
-        tokio::time::sleep(POLL).await; // /proc and the console counters have no events
     }
 }
 

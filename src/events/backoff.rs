@@ -4,37 +4,16 @@
 
 use std::time::Duration;
 
+use crate::poll::Pace;
+
 /// The first pause after a failed attempt.
 pub const FIRST_RETRY: Duration = Duration::from_millis(100);
 /// The longest pause between two attempts.
 pub const MAX_RETRY: Duration = Duration::from_secs(5);
 
-/// Doubling pauses between [`FIRST_RETRY`] and a ceiling.
-#[derive(Debug, Clone)]
-pub(crate) struct Backoff {
-    next: Duration,
-    max: Duration,
-}
-
-impl Backoff {
-    pub(crate) fn new(max: Duration) -> Backoff {
-        Backoff {
-            next: FIRST_RETRY.min(max),
-            max,
-        }
-    }
-
-    /// The pause before the next attempt; each call doubles the one after.
-    pub(crate) fn pause(&mut self) -> Duration {
-        let pause = self.next;
-        self.next = (self.next * 2).min(self.max);
-        pause
-    }
-
-    /// Back to the first pause, after a success.
-    pub(crate) fn reset(&mut self) {
-        self.next = FIRST_RETRY.min(self.max);
-    }
+/// Pauses doubling from [`FIRST_RETRY`] up to `max`; reset after a success.
+pub(crate) const fn retry_pace(max: Duration) -> Pace {
+    Pace::doubling(FIRST_RETRY, max)
 }
 
 #[cfg(test)]
@@ -43,10 +22,18 @@ mod tests {
 
     #[test]
     fn pauses_double_up_to_the_ceiling_and_start_over_after_a_success() {
-        let mut backoff = Backoff::new(Duration::from_millis(500));
-        let pauses: Vec<u128> = (0..5).map(|_| backoff.pause().as_millis()).collect();
+        let mut pace = retry_pace(Duration::from_millis(500));
+        let pauses: Vec<u128> = (0..5)
+            .map(|_| pace.next_pause(Duration::ZERO).as_millis())
+            .collect();
         assert_eq!(pauses, [100, 200, 400, 500, 500]);
-        backoff.reset();
-        assert_eq!(backoff.pause(), FIRST_RETRY);
+        pace.reset();
+        assert_eq!(pace.next_pause(Duration::ZERO), FIRST_RETRY);
+    }
+
+    #[test]
+    fn a_ceiling_below_the_first_pause_is_the_pause() {
+        let mut pace = retry_pace(Duration::from_millis(30));
+        assert_eq!(pace.next_pause(Duration::ZERO), Duration::from_millis(30));
     }
 }

@@ -21,7 +21,7 @@ use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::AbortOnDropHandle;
 
-use super::backoff::{Backoff, MAX_RETRY};
+use super::backoff::{MAX_RETRY, retry_pace};
 use super::connection::{BrokerError, Link};
 use super::event::Event;
 use super::sink::{EventQueue, EventSink};
@@ -233,7 +233,7 @@ enum Ended {
 impl Worker {
     async fn run(mut self) {
         let url = self.config.url.clone();
-        let mut backoff = Backoff::new(self.config.max_retry);
+        let mut backoff = retry_pace(self.config.max_retry);
         let mut failures: u64 = 0;
         loop {
             let opened = tokio::select! {
@@ -245,7 +245,7 @@ impl Worker {
                 Ok(link) => link,
                 Err(error) => {
                     failures += 1;
-                    let pause = backoff.pause();
+                    let pause = backoff.next_pause(Duration::ZERO);
                     // The first failure and then ever more rarely: the log
                     // says the broker is missing without a line per attempt.
                     if failures.is_power_of_two() {

@@ -15,7 +15,7 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use nix::sys::signal::{Signal, kill};
@@ -26,7 +26,8 @@ use crate::orchestration::Executor;
 use crate::orchestration::OrchestrationError;
 use crate::orchestration::Readiness;
 use crate::orchestration::Service;
-use crate::orchestration::{MAX_BACKOFF, free_port};
+use crate::orchestration::{FIRST_BACKOFF, MAX_BACKOFF, free_port};
+use crate::poll::{Pace, Poller};
 use crate::system;
 
 /// Where Debian (and Fedora) keep the broker's real scripts; `/usr/sbin`'s
@@ -496,19 +497,15 @@ fn command_line(pid: u32) -> String {
 /// Waits until every one of `processes` is gone; what is still alive after
 /// [`ESCAPED_SETTLE`] is killed, and what survives even that is the error.
 async fn settle(name: &str, processes: Vec<Process>) -> Result<(), OrchestrationError> {
-    let deadline = Instant::now() + ESCAPED_SETTLE;
-    let mut pause = Duration::from_millis(1);
+    // /proc has no event for a process's end.
+    let mut poller = Poller::within(ESCAPED_SETTLE, Pace::doubling(FIRST_BACKOFF, MAX_BACKOFF));
     loop {
-        let alive: Vec<&Process> = processes.iter().filter(|p| p.is_alive()).collect();
-        if alive.is_empty() {
+        if !processes.iter().any(Process::is_alive) {
             return Ok(());
         }
-        if Instant::now() >= deadline {
+        if !poller.pause().await {
             break;
         }
-        // /proc has no event for a process's end.
-        tokio::time::sleep(pause).await;
-        pause = (pause * 2).min(MAX_BACKOFF);
     }
     for process in processes.iter().filter(|p| p.is_alive()) {
         tracing::warn!(
@@ -518,7 +515,7 @@ async fn settle(name: &str, processes: Vec<Process>) -> Result<(), Orchestration
         );
         let _ = kill(Pid::from_raw(process.pid as i32), Signal::SIGKILL);
     }
-    let deadline = Instant::now() + Duration::from_secs(5);
+    let mut poller = Poller::within(Duration::from_secs(5), Pace::every(MAX_BACKOFF));
     loop {
         let alive: Vec<(u32, String)> = processes
             .iter()
@@ -528,13 +525,12 @@ async fn settle(name: &str, processes: Vec<Process>) -> Result<(), Orchestration
         if alive.is_empty() {
             return Ok(());
         }
-        if Instant::now() >= deadline {
+        if !poller.pause().await {
             return Err(OrchestrationError::Escaped {
                 name: name.to_owned(),
                 processes: alive,
             });
         }
-        tokio::time::sleep(MAX_BACKOFF).await;
     }
 }
 

@@ -21,7 +21,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::AbortOnDropHandle;
 
-use super::backoff::{Backoff, MAX_RETRY};
+use super::backoff::{MAX_RETRY, retry_pace};
 use super::connection::{BrokerError, Link};
 use super::event::Event;
 use super::publisher::DEFAULT_EXCHANGE;
@@ -235,7 +235,7 @@ impl Worker {
     async fn run(self, first: Subscription, subscribed: oneshot::Sender<()>) {
         let mut subscription = Some(first);
         let mut again = false;
-        let mut backoff = Backoff::new(self.config.max_retry);
+        let mut backoff = retry_pace(self.config.max_retry);
         let mut subscribed = Some(subscribed);
         loop {
             let current = match subscription.take() {
@@ -249,7 +249,7 @@ impl Worker {
                     match attempt {
                         Ok(current) => current,
                         Err(error) => {
-                            let pause = backoff.pause();
+                            let pause = backoff.next_pause(Duration::ZERO);
                             tracing::debug!(
                                 "cannot subscribe again: {error}; next try in {pause:?}"
                             );

@@ -13,9 +13,10 @@ use tokio::task::JoinHandle;
 use super::error::{LAST_LINES, OrchestrationError, output_excerpt};
 use super::group::{is_alive, live_processes, signal_group};
 use super::output::{Output, capture};
-use super::readiness::{MAX_BACKOFF, Readiness, substitute};
+use super::readiness::{FIRST_BACKOFF, MAX_BACKOFF, Readiness, substitute};
 use super::reaper::{REAPER_ENV, Reaper, carries_mark, reaper};
 use super::{free_port, group};
+use crate::poll::{Pace, Poller};
 
 /// Default bound on `start()`: generous, because a loaded CI machine can take
 /// seconds to start even a small server, and a failing start reports anyway.
@@ -440,29 +441,29 @@ impl Executor {
         // The readers end by themselves: the pipes close with the group.
         // A SIGKILLed process dies within microseconds unless it is stuck in
         // the kernel; poll briefly rather than block forever.
-        let deadline = Instant::now() + Duration::from_secs(5);
+        // No event to wait on without a runtime, and /proc has none.
+        let every = Pace::every(Duration::from_millis(1));
+        let mut poller = Poller::within(Duration::from_secs(5), every.clone());
         let status = loop {
             match running.child.try_wait() {
                 Ok(Some(status)) => break Some(status),
-                Ok(None) if Instant::now() < deadline => {
-                    std::thread::sleep(Duration::from_millis(1)); // no event to wait on without a runtime
-                }
+                Ok(None) if poller.pause_blocking() => {}
                 _ => break None,
             }
         };
         // Forget the group once it is empty; one that is not stays with the
         // reaper, which kills it when this process ends.
-        let settle = Instant::now() + Duration::from_secs(1);
+        let mut settle = Poller::within(Duration::from_secs(1), every);
         loop {
             if members(group, mark).is_empty() {
                 reaper().release_group(group);
                 break;
             }
-            if Instant::now() >= settle {
+            if settle.expired() {
                 break;
             }
             let _ = signal_all(group, mark, Signal::SIGKILL);
-            std::thread::sleep(Duration::from_millis(1)); // /proc has no events
+            settle.pause_blocking();
         }
         status
     }
@@ -528,11 +529,8 @@ fn signal_all(group: i32, mark: Option<&Mark>, signal: Signal) -> Result<(), nix
 /// Resolves once `/proc` shows nothing of `group` and `mark` alive, checking
 /// at once and then with the same back-off as the readiness probes.
 async fn all_gone(group: i32, mark: Option<&Mark>) {
-    let mut pause = Duration::from_millis(1);
-    while !members(group, mark).is_empty() {
-        tokio::time::sleep(pause).await;
-        pause = (pause * 2).min(MAX_BACKOFF);
-    }
+    let mut poller = Poller::forever(Pace::doubling(FIRST_BACKOFF, MAX_BACKOFF));
+    while !members(group, mark).is_empty() && poller.pause().await {}
 }
 
 impl Drop for Executor {

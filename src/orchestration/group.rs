@@ -207,12 +207,11 @@ mod tests {
         let pid = child.id();
         let group = i32::try_from(pid).unwrap();
         // The child shows its environment once it has executed `sleep`.
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-        while !environment_lists(pid, "DISCOS_GROUP_TEST", |_| true)
-            && std::time::Instant::now() < deadline
-        {
-            std::thread::sleep(std::time::Duration::from_millis(1)); // /proc has no events
-        }
+        let mut poller = crate::poll::Poller::within(
+            std::time::Duration::from_secs(5),
+            crate::poll::Pace::every(std::time::Duration::from_millis(1)), // /proc has no events
+        );
+        while !environment_lists(pid, "DISCOS_GROUP_TEST", |_| true) && poller.pause_blocking() {}
         assert!(processes_in_group(group).iter().any(|(p, _)| *p == pid));
         assert!(is_alive(pid));
         assert!(environment_lists(pid, "DISCOS_GROUP_TEST", |e| e == b"two-marked"));

@@ -18,6 +18,7 @@ use tokio::net::{TcpStream, UnixStream};
 use tokio::sync::oneshot;
 
 use super::output::Output;
+use crate::poll::{Pace, Poller};
 
 /// Pause between two probes while [`FAST_PHASE`] lasts: a connect attempt on
 /// loopback costs microseconds, so probing every millisecond sees a port
@@ -373,37 +374,14 @@ where
     F: FnMut() -> Fut,
     Fut: Future<Output = bool>,
 {
-    let mut schedule = Schedule::new(tokio::time::Instant::now());
-    while !probe().await {
-        let pause = schedule.next_pause(tokio::time::Instant::now());
-        tokio::time::sleep(pause).await;
-    }
+    let mut poller = Poller::forever(pace());
+    while !probe().await && poller.pause().await {}
 }
 
-/// When to probe again: the pause after each failed probe, from the time
-/// waited so far.
-#[derive(Debug, Clone)]
-pub(crate) struct Schedule {
-    started: tokio::time::Instant,
-    pause: Duration,
-}
-
-impl Schedule {
-    pub(crate) fn new(started: tokio::time::Instant) -> Schedule {
-        Schedule {
-            started,
-            pause: FIRST_BACKOFF,
-        }
-    }
-
-    /// The pause before the next probe, given the time now.
-    pub(crate) fn next_pause(&mut self, now: tokio::time::Instant) -> Duration {
-        if now.saturating_duration_since(self.started) < FAST_PHASE {
-            return FIRST_BACKOFF;
-        }
-        self.pause = (self.pause * 2).min(MAX_BACKOFF);
-        self.pause
-    }
+/// The pace of the probes: see [`FIRST_BACKOFF`], [`FAST_PHASE`] and
+/// [`MAX_BACKOFF`].
+pub(crate) const fn pace() -> Pace {
+    Pace::steady_then_doubling(FIRST_BACKOFF, FAST_PHASE, MAX_BACKOFF)
 }
 
 /// One HTTP/1 request on a fresh connection, closed afterwards so a probe
@@ -453,15 +431,14 @@ mod tests {
 
     #[test]
     fn probes_go_every_millisecond_then_back_off_to_the_cap() {
-        let started = tokio::time::Instant::now();
-        let mut schedule = Schedule::new(started);
-        let at = |ms: u64| started + Duration::from_millis(ms);
+        let mut pace = pace();
+        let at = Duration::from_millis;
         for ms in [0, 1, 250, 499] {
-            assert_eq!(schedule.next_pause(at(ms)), FIRST_BACKOFF, "at {ms} ms");
+            assert_eq!(pace.next_pause(at(ms)), FIRST_BACKOFF, "at {ms} ms");
         }
         let after: Vec<u64> = [500, 502, 506, 514, 530, 550, 570, 10_000]
             .into_iter()
-            .map(|ms| schedule.next_pause(at(ms)).as_millis() as u64)
+            .map(|ms| pace.next_pause(at(ms)).as_millis() as u64)
             .collect();
         assert_eq!(after, [2, 4, 8, 16, 20, 20, 20, 20]);
     }

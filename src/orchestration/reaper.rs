@@ -67,12 +67,13 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, OnceLock};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 
 use super::group::{environment_lists, live_processes, signal_group};
+use crate::poll::{Pace, Poller};
 
 /// The environment variable that carries the marks of every process started
 /// through this module: a colon-separated list, one entry per run that
@@ -250,7 +251,7 @@ impl Reaper {
     /// process ends; doing it here first means nothing waits for that.
     pub fn reap_now(&self) -> Reaped {
         let mut reaped = Reaped::default();
-        let deadline = Instant::now() + REAP_LIMIT;
+        let mut poller = Poller::within(REAP_LIMIT, Pace::every(Duration::from_millis(1)));
         loop {
             let found = self.processes();
             if found.is_empty() {
@@ -264,10 +265,9 @@ impl Reaper {
                     reaped.killed.push((pid, command));
                 }
             }
-            if Instant::now() >= deadline {
-                break;
+            if !poller.pause_blocking() {
+                break; // /proc has no events: looked again until the limit
             }
-            std::thread::sleep(Duration::from_millis(1)); // /proc has no events: look again
         }
         let mut state = self.lock();
         for group in std::mem::take(&mut state.groups) {

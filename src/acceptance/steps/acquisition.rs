@@ -13,6 +13,7 @@ use cucumber::{given, then, when};
 use super::Who;
 use crate::acceptance::DiscosWorld;
 use crate::acceptance::world::DEFAULT_CLIENT;
+use crate::poll::{Pace, Poller};
 use crate::protocol::Timestamp;
 
 /// How often a waiting step asks for `status`.
@@ -104,14 +105,12 @@ async fn stays_not_acquiring(world: &mut DiscosWorld, amount: u64, unit: String)
 
 /// Polls `status` until acquiring is `wanted`, failing after `limit`.
 async fn wait_for(world: &mut DiscosWorld, wanted: bool, limit: Duration) {
-    let deadline = tokio::time::Instant::now() + limit;
-    let mut every = tokio::time::interval(POLL_EVERY);
+    let mut poller = Poller::within(limit, Pace::every(POLL_EVERY));
     loop {
-        every.tick().await;
         if world.acquiring().await == wanted {
             return;
         }
-        if tokio::time::Instant::now() >= deadline {
+        if !poller.pause().await {
             let state = if wanted { "acquiring" } else { "not acquiring" };
             world.fail(format!(
                 "expected the backend to be {state} within {limit:?}, but it is not"

@@ -27,6 +27,7 @@ use crate::acceptance::DiscosWorld;
 use crate::acceptance::link::{Attempt, GRACE, Link, SHUTDOWN_LIMIT};
 use crate::acceptance::world::Party;
 use crate::client::{Client, ClientError, ClientOptions, DEFAULT_REPLY_TIMEOUT, Direction};
+use crate::poll::{Pace, Poller};
 use crate::protocol::{LineEnd, request_from_text};
 use crate::proxy::{Config, Fault, Proxy};
 
@@ -413,7 +414,7 @@ async fn tries_to_connect(world: &mut DiscosWorld, who: Who) {
 async fn can_connect_again(world: &mut DiscosWorld, who: String, amount: u64, unit: String) {
     let (who, span) = (parse_who(&who), Span::of(amount, &unit));
     let address = link(world).await.address();
-    let deadline = tokio::time::Instant::now() + span.0;
+    let mut poller = Poller::within(span.0, Pace::every(RECONNECT_EVERY));
     let last = loop {
         let options = ClientOptions {
             reply_timeout: span.0,
@@ -424,8 +425,11 @@ async fn can_connect_again(world: &mut DiscosWorld, who: String, amount: u64, un
                 replace_party(world, &who.0, client).await;
                 return;
             }
-            Err(error) if tokio::time::Instant::now() >= deadline => break error,
-            Err(_) => tokio::time::sleep(RECONNECT_EVERY).await,
+            Err(error) => {
+                if !poller.pause().await {
+                    break error;
+                }
+            }
         }
     };
     world.fail(format!(
