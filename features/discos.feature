@@ -21,6 +21,32 @@ Feature: DISCOS drives the backend
     When DISCOS connects to the backend
     Then DISCOS saw no error
 
+  @must:crlf
+  Scenario: DISCOS reads every reply to its last character
+    Given the backend is configured as "K2000"
+    When DISCOS asks for the status
+    And DISCOS asks for the time
+    And DISCOS measures the system temperature
+    Then DISCOS reads the configuration "K2000"
+    And DISCOS saw no error
+
+  @must:code-first
+  Scenario: DISCOS finds the code right after the name of every reply of a scan
+    Given the backend is configured as "K2000"
+    When DISCOS runs a scan of 1 subscan
+    And DISCOS reads the RMS
+    Then DISCOS saw no error
+
+  @must:same-name
+  Scenario: DISCOS finds every reply named as its request
+    Given the backend is configured as "K2000"
+    When DISCOS asks for the time
+    And DISCOS reads the total power
+    And DISCOS reads the RMS
+    And DISCOS asks for the status
+    Then DISCOS reads the configuration "K2000"
+    And DISCOS saw no error
+
   @must:tsys-range
   Scenario: DISCOS measures the system temperature with its Tsys range
     Given the backend is configured as "K2000"
@@ -87,6 +113,14 @@ Feature: DISCOS drives the backend
       | SK77          | 14     |
       | SK77S         | 14     |
       | SP00          | 2      |
+
+  @sardara @must:short-lines
+  Scenario: Sardara's 14 values of total power and of RMS fit in DISCOS's 512-byte buffer
+    Given DISCOS has initialized the backend as "SK77"
+    When DISCOS measures the system temperature
+    And DISCOS reads the RMS
+    Then DISCOS reads 14 RMS values
+    And DISCOS saw no error
 
   @sardara @must:ids-as-written
   Scenario: Sardara reads back the configuration it set, as written

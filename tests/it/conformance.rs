@@ -1,20 +1,34 @@
 //! The features and the contract stay in step: a portable scenario (one not
-//! tagged `@simulator`, nor `@proxy`: those check the proxy in front of the
-//! backend, not the backend) may quote a reason only if `docs/protocol.md` fixes
+//! tagged `@simulator`, `@embedded` or `@proxy`: those check the simulator,
+//! or the proxy in front of the backend, not the backend) may quote a reason only if `docs/protocol.md` fixes
 //! it word for word, so that its failure can only mean "this backend breaks
 //! the contract", never "it words a reason differently from our simulator";
 //! and it names the one requirement of the contract it checks, with the
 //! strength the contract gives it, so that its failure is graded right.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use cucumber::feature::Ext as _;
 use cucumber::gherkin::{Feature, GherkinEnv};
 
 use discos_acceptance::protocol::contract::{
-    CONTRACT, Requirement, is_fixed_phrase, requirement_tag, requirements,
+    CONTRACT, Requirement, Strength, is_fixed_phrase, requirement_tag, requirements,
 };
 use discos_acceptance::protocol::{Code, request_from_text};
+
+/// Why a scenario with this tag is not portable, if it is not: the runner
+/// runs it on the embedded simulator alone unless `--tags` names the tag
+/// (`src/run`'s `skip_reason`), so its failure says nothing of another
+/// backend, and it names no requirement of the contract.
+fn not_portable(tag: &str) -> Option<&'static str> {
+    match tag {
+        "simulator" => Some("@simulator, about the simulator's own behaviour"),
+        "embedded" => Some("@embedded, looking inside the in-process simulator"),
+        "proxy" => Some("@proxy, about the link put in front of the backend"),
+        _ => None,
+    }
+}
 
 /// Steps whose quoted text is a reason the backend gave.
 const REASON_STEPS: [&str; 2] = ["the backend refuses it, saying \"", "the reason is not \""];
@@ -76,12 +90,12 @@ fn portable_scenarios_quote_only_the_contracts_fixed_phrases() {
     for feature in features() {
         let file = feature.path.clone().unwrap_or_default();
         for scenario in &feature.scenarios {
-            let about_the_simulator = feature
+            if feature
                 .tags
                 .iter()
                 .chain(&scenario.tags)
-                .any(|t| t == "simulator" || t == "proxy");
-            if about_the_simulator {
+                .any(|t| not_portable(t).is_some())
+            {
                 continue;
             }
             portable += 1;
@@ -166,12 +180,24 @@ fn requirement_tags(tags: &[String]) -> Vec<&String> {
         .collect()
 }
 
+/// What the requirement tags of some features say.
+struct Tagging {
+    /// How many portable scenarios there are.
+    tagged: usize,
+    /// Each requirement a portable scenario names, with where those
+    /// scenarios are (`features/x.feature:12`).
+    checked: BTreeMap<String, Vec<String>>,
+    /// What is wrong with the tags, one line each.
+    problems: Vec<String>,
+}
+
 /// What is wrong with the requirement tags of `features`, graded against
 /// `table`: each portable scenario names exactly one requirement (its own
 /// tag, else its feature's), which the table lists with that strength; a
-/// `@simulator` scenario names none of its own.
-fn requirement_problems(features: &[Feature], table: &[Requirement]) -> (usize, Vec<String>) {
+/// scenario that is not portable names none of its own.
+fn requirement_problems(features: &[Feature], table: &[Requirement]) -> Tagging {
     let mut problems = Vec::new();
+    let mut checked: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let mut tagged = 0;
     let check = |at: &str, tag: &str| -> Option<String> {
         let (strength, id) = requirement_tag(tag)?;
@@ -219,19 +245,22 @@ fn requirement_problems(features: &[Feature], table: &[Requirement]) -> (usize, 
         for scenario in scenarios {
             let at = format!("{file}:{}", scenario.position.line);
             let own = requirement_tags(&scenario.tags);
-            let about_the_simulator = feature
-                .tags
-                .iter()
-                .chain(&scenario.tags)
-                .any(|t| t == "simulator");
-            if about_the_simulator {
+            let tags = || feature.tags.iter().chain(&scenario.tags);
+            if let Some(kind) = tags().find_map(|t| not_portable(t)) {
                 if let Some(tag) = own.first() {
                     problems.push(format!(
-                        "{at}: \"{}\" is @simulator, about the simulator's own behaviour, and names @{tag}; a requirement is named by the portable scenario that checks it",
+                        "{at}: \"{}\" is {kind}, and names @{tag}; a requirement is named by the portable scenario that checks it",
                         scenario.name
                     ));
                 }
                 continue;
+            }
+            let named = match (own.as_slice(), default.as_slice()) {
+                ([tag], _) | ([], [tag]) => requirement_tag(tag),
+                _ => None,
+            };
+            if let Some((_, id)) = named {
+                checked.entry(id.to_owned()).or_default().push(at.clone());
             }
             match (own.as_slice(), default.as_slice()) {
                 ([tag], _) => problems.extend(check(&at, tag)),
@@ -250,7 +279,11 @@ fn requirement_problems(features: &[Feature], table: &[Requirement]) -> (usize, 
             tagged += 1;
         }
     }
-    (tagged, problems)
+    Tagging {
+        tagged,
+        checked,
+        problems,
+    }
 }
 
 #[test]
@@ -262,9 +295,16 @@ fn the_requirement_check_names_every_kind_of_mistake() {
         @must:no-such-requirement\n  Scenario: unknown\n    When the client asks for the status\n\n\
         @should:crlf\n  Scenario: too weak\n    When the client asks for the status\n\n\
         @must:crlf @must:same-name\n  Scenario: two\n    When the client asks for the status\n\n\
-        @simulator @must:crlf\n  Scenario: about the simulator\n    When the client asks for the status\n";
+        @simulator @must:crlf\n  Scenario: about the simulator\n    When the client asks for the status\n\n\
+        @proxy @must:crlf\n  Scenario: about the link\n    When the client asks for the status\n\n\
+        @proxy\n  Scenario: about the link, untagged\n    When the client asks for the status\n\n\
+        @must:same-name\n  Scenario: right\n    When the client asks for the status\n";
     let feature = Feature::parse(text, GherkinEnv::default()).unwrap();
-    let (_, problems) = requirement_problems(&[feature], table);
+    let Tagging {
+        tagged,
+        checked,
+        problems,
+    } = requirement_problems(&[feature], table);
     let all = problems.join("\n");
     for expected in [
         "the feature names 2 requirements (@must:crlf @should:version-reply)",
@@ -273,10 +313,86 @@ fn the_requirement_check_names_every_kind_of_mistake() {
         "@should:crlf, but docs/protocol.md makes `crlf` a MUST: tag it @must:crlf",
         "\"two\" names 2 requirements (@must:crlf @must:same-name)",
         "\"about the simulator\" is @simulator",
+        "\"about the link\" is @proxy",
     ] {
         assert!(all.contains(expected), "{expected:?} not in\n{all}");
     }
-    assert_eq!(problems.len(), 6, "{all}");
+    assert_eq!(problems.len(), 7, "{all}");
+    // The five portable ones, each graded by its own tag or the feature's.
+    assert_eq!(tagged, 5);
+    let ids: Vec<&str> = checked.keys().map(String::as_str).collect();
+    assert_eq!(ids, ["crlf", "no-such-requirement", "same-name"]);
+}
+
+/// The MUSTs of the contract that no portable scenario checks yet, each
+/// with what it waits for. The list only shrinks: a MUST that gains a
+/// scenario leaves it (the test below fails until it does), and one that
+/// has none is on it, so the list is always the contract's gaps.
+const MUSTS_WITHOUT_A_SCENARIO: &[(&str, &str)] = &[(
+    "reason-given",
+    "a step that judges whether a refusal carries a reason, where the contract makes a refusal certain (DISCOS reads one only where a backend may answer ok instead)",
+)];
+
+#[test]
+fn every_portable_scenario_names_one_requirement_with_the_contracts_strength() {
+    let table = requirements().unwrap_or_else(|error| panic!("{error}"));
+    let Tagging {
+        tagged, problems, ..
+    } = requirement_problems(&features(), table);
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    assert!(tagged > 100, "only {tagged} portable scenarios were read");
+    eprintln!("{tagged} portable scenarios, each naming one requirement");
+}
+
+#[test]
+fn every_must_of_the_contract_has_a_portable_scenario() {
+    let table = requirements().unwrap_or_else(|error| panic!("{error}"));
+    let Tagging { checked, .. } = requirement_problems(&features(), table);
+    let mut problems = Vec::new();
+    for (id, _) in MUSTS_WITHOUT_A_SCENARIO {
+        match table.iter().find(|r| r.id == *id) {
+            None => problems.push(format!(
+                "MUSTS_WITHOUT_A_SCENARIO lists `{id}`, which {CONTRACT} does not list: take it off"
+            )),
+            Some(requirement) if requirement.strength != Strength::Must => problems.push(format!(
+                "MUSTS_WITHOUT_A_SCENARIO lists `{id}`, which {CONTRACT} makes a {}: take it off",
+                requirement.strength
+            )),
+            Some(_) => {}
+        }
+        if let Some(scenarios) = checked.get(*id) {
+            problems.push(format!(
+                "MUST `{id}` has a scenario now ({}): take it off MUSTS_WITHOUT_A_SCENARIO",
+                scenarios.join(", ")
+            ));
+        }
+    }
+    let waiting = |id: &str| {
+        MUSTS_WITHOUT_A_SCENARIO
+            .iter()
+            .any(|(listed, _)| *listed == id)
+    };
+    let musts: Vec<&Requirement> = table
+        .iter()
+        .filter(|r| r.strength == Strength::Must)
+        .collect();
+    for requirement in &musts {
+        if !checked.contains_key(&requirement.id) && !waiting(&requirement.id) {
+            problems.push(format!(
+                "MUST `{}` ({CONTRACT}:{}) has no portable scenario: write one tagged @must:{}",
+                requirement.id, requirement.line, requirement.id
+            ));
+        }
+    }
+    eprintln!(
+        "{} of {} MUSTs have a portable scenario; without one yet:",
+        musts.iter().filter(|r| checked.contains_key(&r.id)).count(),
+        musts.len()
+    );
+    for (id, waits_for) in MUSTS_WITHOUT_A_SCENARIO {
+        eprintln!("  {id}: {waits_for}");
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
 
 /// The `.rs` files under `dir`.
