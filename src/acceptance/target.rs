@@ -114,8 +114,10 @@ impl fmt::Display for Target {
     }
 }
 
-/// How many times a `cmd:` backend may lose the race for its port to
-/// another program before its start fails.
+/// How many times a `cmd:` backend may lose the race for its port before
+/// its start fails: to another program that listens on it first, or to
+/// anything that holds it when the backend binds it (its output then says
+/// "address already in use").
 const PORT_ATTEMPTS: usize = 5;
 
 /// The environment variable that marks a `cmd:` backend, and everything it
@@ -183,7 +185,8 @@ pub struct Launch<'a> {
 /// is its own: a free port handed to a backend can be taken by another
 /// program first (another scenario's backend, on a busy machine), and a
 /// verdict must come from this scenario's backend. A start that lost that
-/// race is retried on a new port.
+/// race — another program answers on the port, or the backend says it could
+/// not bind it — is retried on a new port.
 async fn start_command(
     settings: Launch<'_>,
     command: &str,
@@ -251,13 +254,23 @@ async fn start_command(
                     command_line(holders[0])
                 ));
             }
-            Err(error @ OrchestrationError::ExitedBeforeReady { .. }) => {
-                match given.and_then(|port| foreign(port).map(|pid| (port, pid))) {
-                    Some((port, pid)) => lost.push(format!(
+            Err(
+                error @ (OrchestrationError::ExitedBeforeReady { .. }
+                | OrchestrationError::NotReadyInTime { .. }),
+            ) => {
+                let exited = matches!(error, OrchestrationError::ExitedBeforeReady { .. });
+                let taken = given.and_then(|port| foreign(port).map(|pid| (port, pid)));
+                match (taken, address_in_use(&backend.output_lines())) {
+                    (Some((port, pid)), _) if exited => lost.push(format!(
                         "port {port} was taken by another program, pid {pid} ({}), and the backend exited",
                         command_line(pid)
                     )),
-                    None => return Err(error.into()),
+                    (_, Some(line)) => lost.push(format!(
+                        "the backend could not bind port {}: {}",
+                        given.map_or_else(|| "?".to_owned(), |port| port.to_string()),
+                        crate::orchestration::quote(&line)
+                    )),
+                    _ => return Err(error.into()),
                 }
             }
             Err(error) => return Err(error.into()),
@@ -267,6 +280,17 @@ async fn start_command(
         "the backend lost the race for its port {PORT_ATTEMPTS} times: {}",
         lost.join("; ")
     )
+}
+
+/// The first line of a backend's output that says its port was taken: the
+/// words of the C library (`strerror(EADDRINUSE)`), of Python, Go, Java and
+/// Node, which all say one of these.
+fn address_in_use(lines: &[String]) -> Option<String> {
+    static PATTERN: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r"(?i)address already in use|\bEADDRINUSE\b|address in use|\[errno 98\]")
+            .expect("a valid pattern")
+    });
+    lines.iter().find(|line| PATTERN.is_match(line)).cloned()
 }
 
 /// The port a backend announced in the output line its readiness pattern

@@ -6,9 +6,17 @@ use std::io;
 use std::process::ExitStatus;
 use std::time::Duration;
 
+use super::output::Written;
+
 /// How many of a process's last output lines an error carries: enough to see
 /// the stack trace or the "address in use" that explains the failure.
 pub const LAST_LINES: usize = 20;
+/// The most bytes of one output line a message quotes (control characters
+/// counted as their escapes).
+const QUOTED_LINE: usize = 150;
+/// The most bytes of output a message quotes: with the rest of it, a
+/// message stays under 4 KiB whatever the process wrote.
+const QUOTED_BYTES: usize = 3 * 1024;
 
 /// Everything that can go wrong when starting or stopping a service.
 ///
@@ -39,24 +47,28 @@ pub enum OrchestrationError {
     /// The process ended before its readiness condition held.
     #[error(
         "{name} exited before it was ready ({status}){}",
-        output_excerpt(last_lines)
+        output_excerpt(last_lines, *written)
     )]
     ExitedBeforeReady {
         name: String,
         status: ExitStatus,
         last_lines: Vec<String>,
+        /// How much it wrote in all, of which `last_lines` is the end.
+        written: Written,
     },
     /// The readiness condition did not hold within the timeout; the process
     /// has been killed with its group.
     #[error(
         "{name} was not ready after {elapsed:.1?}: still waiting for {condition}{}",
-        output_excerpt(last_lines)
+        output_excerpt(last_lines, *written)
     )]
     NotReadyInTime {
         name: String,
         condition: String,
         elapsed: Duration,
         last_lines: Vec<String>,
+        /// How much it wrote in all, of which `last_lines` is the end.
+        written: Written,
     },
     /// A signal could not be delivered to the process group (other than
     /// because the group is already gone).
@@ -136,16 +148,65 @@ pub enum OrchestrationError {
 }
 
 /// The last lines of a process's output, indented under a heading, as every
-/// message about a process quotes them.
-pub(crate) fn output_excerpt(last_lines: &[String]) -> String {
-    if last_lines.is_empty() {
+/// message about a process quotes them: newest first kept, each cut to
+/// about [`QUOTED_LINE`] bytes, no more than [`QUOTED_BYTES`] in all, control
+/// characters escaped, and the heading saying how much of `written` is not
+/// shown.
+pub(crate) fn output_excerpt(last_lines: &[String], written: Written) -> String {
+    if last_lines.is_empty() && written.bytes == 0 {
         return "\n  (no output)".to_owned();
     }
-    let mut text = format!("\n  last {} line(s) of output:", last_lines.len());
-    for line in last_lines {
+    let mut quoted = Vec::new();
+    let mut budget = QUOTED_BYTES;
+    let mut shown_bytes = 0;
+    for line in last_lines.iter().rev() {
+        let (shown, used) = quoted_part(line);
+        if shown.len() > budget {
+            break;
+        }
+        budget -= shown.len();
+        shown_bytes += used + 1;
+        quoted.push(shown);
+    }
+    quoted.reverse();
+    let mut text = if written.lines > quoted.len() as u64 || written.bytes > shown_bytes as u64 {
+        format!(
+            "\n  last {} line(s) of output ({} line(s), {} byte(s) in all; {} byte(s) not shown):",
+            quoted.len(),
+            written.lines,
+            written.bytes,
+            written.bytes.saturating_sub(shown_bytes as u64)
+        )
+    } else {
+        format!("\n  last {} line(s) of output:", quoted.len())
+    };
+    for line in quoted {
         let _ = write!(text, "\n    {line}");
     }
     text
+}
+
+/// One output line as a message shows it: control characters escaped, at
+/// about [`QUOTED_LINE`] bytes, a cut said.
+pub(crate) fn quote(line: &str) -> String {
+    quoted_part(line).0
+}
+
+/// [`quote`]'s text, and how many bytes of `line` it shows.
+fn quoted_part(line: &str) -> (String, usize) {
+    let mut shown = String::new();
+    for (at, c) in line.char_indices() {
+        if shown.len() >= QUOTED_LINE {
+            shown.push_str(" [cut]");
+            return (shown, at);
+        }
+        if c.is_control() && c != '\t' {
+            shown.extend(c.escape_default());
+        } else {
+            shown.push(c);
+        }
+    }
+    (shown, line.len())
 }
 
 fn processes_list(processes: &[(u32, String)]) -> String {

@@ -188,7 +188,7 @@ impl Executor {
     /// The last output lines, quoted as the start errors quote them: for a
     /// caller reporting a crash it noticed itself.
     pub fn last_output(&self) -> String {
-        output_excerpt(&self.output.last(LAST_LINES))
+        output_excerpt(&self.output.last(LAST_LINES), self.output.written())
     }
 
     /// The processes of this executor still alive, from `/proc`: its
@@ -321,6 +321,7 @@ impl Executor {
                     name: self.name.clone(),
                     status,
                     last_lines: self.output.last(LAST_LINES),
+                    written: self.output.written(),
                 })
             }
             Outcome::TimedOut => {
@@ -330,6 +331,7 @@ impl Executor {
                     condition: self.readiness.describe(port),
                     elapsed: started.elapsed(),
                     last_lines: self.output.last(LAST_LINES),
+                    written: self.output.written(),
                 })
             }
         }

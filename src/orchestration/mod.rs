@@ -25,6 +25,7 @@ mod readiness;
 pub mod reaper;
 mod service;
 
+pub(crate) use error::quote;
 pub use error::{LAST_LINES, OrchestrationError};
 pub use executor::{
     DEFAULT_GRACE, DEFAULT_OUTPUT_CAPACITY, DEFAULT_TIMEOUT, Executor, StoppedGuard,
@@ -32,6 +33,7 @@ pub use executor::{
 pub use group::{command_line, processes_in_group};
 pub use nix::sys::signal::Signal;
 pub use orchestrator::{Orchestrated, Orchestrator, orchestrated};
+pub use output::{KEPT_BYTES, LONGEST_OUTPUT_LINE, Written};
 pub use readiness::{FAST_PHASE, FIRST_BACKOFF, MAX_BACKOFF, Readiness};
 pub use reaper::{REAPER_ENV, Reaped, Reaper, reaper};
 pub use service::Service;

@@ -1008,6 +1008,52 @@ async fn a_backend_that_loses_its_port_to_another_program_is_started_again_on_an
     assert!(outcome.passed, "{}", outcome.output);
 }
 
+/// A run against `port_in_use.py` whose first `failing` starts fail to bind
+/// their port, and how many starts there were.
+async fn run_losing_binds(failing: usize) -> (anyhow::Result<Outcome>, usize) {
+    let state =
+        std::env::temp_dir().join(format!("discos-bind-race-{}-{failing}", std::process::id()));
+    std::fs::create_dir_all(&state).unwrap();
+    let target = format!(
+        "cmd:{} {} {{port}} {} {failing}",
+        dir("fixtures/orchestration/port_in_use.py").display(),
+        env!("CARGO_BIN_EXE_discos-sim"),
+        state.display()
+    );
+    let outcome = try_run(&["--target", &target], &dir("fixtures/features/wip")).await;
+    let starts = std::fs::read_dir(&state).unwrap().count();
+    std::fs::remove_dir_all(&state).unwrap();
+    (outcome, starts)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_backend_that_cannot_bind_its_port_is_started_again_on_another() {
+    // No program listens on the port: only the backend's own "address
+    // already in use" says it lost the race.
+    let (outcome, starts) = run_losing_binds(3).await;
+    let outcome = outcome.expect("the run starts");
+    assert!(outcome.passed, "{}", outcome.output);
+    assert!(starts > 3, "the three failed starts were retried: {starts}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_backend_that_never_binds_its_port_fails_within_the_retry_budget() {
+    let (outcome, starts) = run_losing_binds(usize::MAX).await;
+    let text = match outcome {
+        Ok(outcome) => {
+            assert!(!outcome.passed, "{}", outcome.output);
+            outcome.output
+        }
+        Err(error) => format!("{error:#}"),
+    };
+    assert!(
+        text.contains("lost the race for its port 5 times"),
+        "{text}"
+    );
+    assert!(text.contains("Address already in use"), "{text}");
+    assert_eq!(starts, 5, "one budget, not more: {text}");
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn many_slow_backends_starting_at_once_each_serve_their_own_scenario() {
     let simulator = env!("CARGO_BIN_EXE_discos-sim");

@@ -417,8 +417,10 @@ async fn exiting_before_ready_reports_the_status_and_the_last_20_lines() {
             name,
             status,
             last_lines,
+            written,
         } => {
             assert_eq!(name, "quitter");
+            assert_eq!(written.lines, 26, "every line counted");
             assert_eq!(status.code(), Some(3));
             assert_eq!(last_lines.len(), 20);
             assert!(last_lines.contains(&"fatal: cannot read the configuration".to_owned()));
@@ -458,6 +460,7 @@ async fn never_ready_times_out_naming_the_condition_and_kills_the_group() {
             condition,
             elapsed,
             last_lines,
+            ..
         } => {
             assert_eq!(name, "sluggard");
             assert_eq!(
@@ -1227,4 +1230,30 @@ async fn an_orchestrator_is_a_service_and_can_nest() {
     assert!(service.is_running());
     service.stop().await.expect("stopped");
     assert!(!service.is_running());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flood_of_output_is_kept_as_a_short_tail_and_counted() {
+    // 64 MiB with no line break, then a last line, then an exit.
+    let mut executor = Executor::shell(
+        "flood",
+        "head -c 67108864 /dev/zero; echo; echo 'fatal: gave up'; exit 4",
+    )
+    .ready_when(Readiness::output("never printed"))
+    .timeout(PATIENCE);
+    let error = executor.start().await.expect_err("exits with 4");
+    let OrchestrationError::ExitedBeforeReady { written, .. } = &error else {
+        panic!("unexpected {error}");
+    };
+    assert_eq!(written.lines, 2);
+    assert_eq!(
+        written.bytes,
+        67108864 + 1 + "fatal: gave up\n".len() as u64
+    );
+    let message = error.to_string();
+    assert!(message.len() < 4096, "{} bytes", message.len());
+    assert!(message.contains("\n    fatal: gave up"), "{message}");
+    assert!(message.contains("67108880 byte(s) in all"), "{message}");
+    let kept: usize = executor.output_lines().iter().map(String::len).sum();
+    assert!(kept < 2048, "{kept} bytes kept");
 }
