@@ -3,6 +3,7 @@
 //! One entry point serves `cargo test --test acceptance`, `discos-sim check`
 //! and any other crate that wants to run these steps on its own features.
 
+pub mod foreground;
 pub mod interrupt;
 pub mod recorder;
 pub mod shard;
@@ -243,7 +244,9 @@ pub fn main_with(
         options.custom.artifacts = Some(PathBuf::from("target/acceptance"));
     }
     let signals = crate::run::interrupt::watch(&runtime);
+    let foreground = crate::run::foreground::take(&runtime);
     let result = runtime.block_on(run_to(options, &features, Sink::Stdout, paths));
+    drop(foreground);
     drop(signals);
     if let Some(interrupted) = crate::run::interrupt::exit_code() {
         return interrupted;

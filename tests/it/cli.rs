@@ -778,3 +778,70 @@ fn the_discos_stand_in_reports_what_discos_could_not_use() {
     assert!(output.contains("sardara at SRT knows"), "{output}");
 }
 
+/// Ctrl-C at the terminal reaches the run alone when the run shares its
+/// process group with the program that started it, as under `cargo test`:
+/// that program (here `sh`, which a SIGINT would end at once) is still
+/// there when the run has stopped, so its line — where the prompt would
+/// come back — comes after everything the run printed.
+#[test]
+fn ctrl_c_at_the_terminal_stops_the_run_before_the_prompt_returns() {
+    if Command::new("script").arg("--version").output().is_err() {
+        eprintln!(
+            "skipped: `script` (util-linux) gives this test its terminal; install util-linux"
+        );
+        return;
+    }
+    let inner = format!("\"{BIN}\" check --concurrency 1; echo \"parent saw $?\"");
+    let command = format!("sh -c '{inner}'");
+    let mut child = Command::new("script")
+        .args(["-qfec", &command, "/dev/null"])
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("script runs");
+    let mut stdout = child.stdout.take().unwrap();
+    let (chunks, received) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut buffer = [0u8; 4096];
+        while let Ok(read) = stdout.read(&mut buffer) {
+            if read == 0 || chunks.send(buffer[..read].to_vec()).is_err() {
+                break;
+            }
+        }
+    });
+    let patience = std::time::Duration::from_secs(120);
+    let mut seen = String::new();
+    let mut interrupted = false;
+    loop {
+        match received.recv_timeout(patience) {
+            Ok(chunk) => seen.push_str(&String::from_utf8_lossy(&chunk)),
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                let _ = child.kill();
+                panic!("no end within {patience:?}; it printed:\n{seen}");
+            }
+        }
+        // A scenario has run: Ctrl-C, typed at the terminal.
+        if !interrupted && seen.contains("Feature:") {
+            child.stdin.as_mut().unwrap().write_all(b"\x03").unwrap();
+            interrupted = true;
+        }
+    }
+    child.wait().unwrap();
+    assert!(interrupted, "the run printed no feature:\n{seen}");
+    let (run, after) = seen
+        .split_once("parent saw ")
+        .unwrap_or_else(|| panic!("the parent did not outlive the run:\n{seen}"));
+    assert!(after.starts_with("130"), "{after}");
+    assert!(
+        after["130".len()..].trim().is_empty(),
+        "the run printed after its parent's line:\n{after}"
+    );
+    assert!(run.contains("SIGINT received"), "{run}");
+    assert!(
+        run.contains("interrupted by SIGINT before it started"),
+        "{run}"
+    );
+}
