@@ -10,6 +10,7 @@ use nix::sys::signal::Signal;
 use tokio::process::{Child, Command};
 use tokio::task::JoinHandle;
 
+use super::cgroup::Cgroup;
 use super::error::{LAST_LINES, OrchestrationError, output_excerpt};
 use super::group::{is_alive, live_processes, signal_group};
 use super::output::{Output, capture};
@@ -64,6 +65,9 @@ pub struct Executor {
 struct Mark {
     value: String,
     since: u64,
+    /// The start's cgroup, where one could be made: what it holds is the
+    /// start's, wherever it went and whatever its environment says.
+    cgroup: Option<Arc<Cgroup>>,
 }
 
 impl Mark {
@@ -173,6 +177,16 @@ impl Executor {
         self.process_group
     }
 
+    /// The cgroup of the latest start, where one could be made (see
+    /// [`Confinement`](super::Confinement)); removed once its processes are
+    /// gone.
+    pub fn cgroup(&self) -> Option<&std::path::Path> {
+        self.mark
+            .as_ref()
+            .and_then(|mark| mark.cgroup.as_deref())
+            .map(Cgroup::path)
+    }
+
     /// The port allocated for `{port}`; the same across restarts, so clients
     /// can reconnect to a restarted service.
     pub fn port(&self) -> Option<u16> {
@@ -254,14 +268,37 @@ impl Executor {
         let mark = reaper().new_mark();
         command.env(REAPER_ENV, Reaper::environment_value(&mark));
         group::harden(&mut command);
+        let cgroup = match Cgroup::make() {
+            Ok(cgroup) => cgroup.map(Arc::new),
+            Err(error) => {
+                tracing::warn!(%error, "cannot make a cgroup for {}: its processes are found by their mark only", self.name);
+                None
+            }
+        };
+        if let Some(cgroup) = &cgroup {
+            reaper().adopt_cgroup(cgroup.path());
+            let procs = cgroup.procs_path();
+            // SAFETY: the closure runs between fork and exec and makes only
+            // async-signal-safe system calls (open, write, close) on a path
+            // made before the fork; it allocates nothing.
+            unsafe {
+                command.pre_exec(move || Cgroup::join_from_child(&procs));
+            }
+        }
         let started = Instant::now();
-        let mut child = command
-            .spawn()
-            .map_err(|source| OrchestrationError::Spawn {
-                name: self.name.clone(),
-                program: program.clone(),
-                source,
-            })?;
+        let mut child = match command.spawn() {
+            Ok(child) => child,
+            Err(source) => {
+                if let Some(cgroup) = &cgroup {
+                    release_cgroup(cgroup);
+                }
+                return Err(OrchestrationError::Spawn {
+                    name: self.name.clone(),
+                    program: program.clone(),
+                    source,
+                });
+            }
+        };
         let Some(pid) = child.id() else {
             return Err(OrchestrationError::Wait {
                 name: self.name.clone(),
@@ -273,6 +310,7 @@ impl Executor {
         self.mark = Some(Mark {
             value: mark,
             since: group::start_of(pid).unwrap_or(0),
+            cgroup,
         });
         let echo = self.echo.then(|| self.name.clone());
         let mut readers = Vec::new();
@@ -363,7 +401,7 @@ impl Executor {
                 processes: left,
             });
         }
-        reaper().release_group(group);
+        release(group, self.mark.as_ref());
         Ok(Some(status))
     }
 
@@ -458,7 +496,7 @@ impl Executor {
         let mut settle = Poller::within(Duration::from_secs(1), every);
         loop {
             if members(group, mark).is_empty() {
-                reaper().release_group(group);
+                release(group, mark);
                 break;
             }
             if settle.expired() {
@@ -478,7 +516,7 @@ impl Executor {
             let _ = running.child.wait().await;
             let _ = tokio::time::timeout(KILL_SETTLE, all_gone(group, mark)).await;
             if members(group, mark).is_empty() {
-                reaper().release_group(group);
+                release(group, mark);
             }
             self.drain(running.readers).await;
         }
@@ -507,14 +545,50 @@ impl Executor {
 /// The live processes of `group` and those carrying `mark`, wherever they
 /// went.
 fn members(group: i32, mark: Option<&Mark>) -> Vec<(u32, String)> {
+    let confined = mark
+        .and_then(|mark| mark.cgroup.as_ref())
+        .map(|cgroup| cgroup.pids())
+        .unwrap_or_default();
     live_processes(|pid, in_group, start| {
-        in_group == group || mark.is_some_and(|mark| mark.carried_by(pid, start))
+        in_group == group
+            || confined.contains(&pid)
+            || mark.is_some_and(|mark| mark.carried_by(pid, start))
     })
+}
+
+/// Forgets `group` and removes the start's cgroup, once nothing of them is
+/// left, so that neither is signalled again.
+fn release(group: i32, mark: Option<&Mark>) {
+    reaper().release_group(group);
+    if let Some(cgroup) = mark.and_then(|mark| mark.cgroup.as_ref()) {
+        release_cgroup(cgroup);
+    }
+}
+
+fn release_cgroup(cgroup: &Cgroup) {
+    match cgroup.remove() {
+        Ok(()) => reaper().release_cgroup(cgroup.path()),
+        // Left with the reaper, which removes it when this process ends.
+        Err(error) => {
+            tracing::warn!(%error, "cannot remove the cgroup {}", cgroup.path().display())
+        }
+    }
 }
 
 /// Sends `signal` to `group` and to every process carrying `mark` outside it.
 fn signal_all(group: i32, mark: Option<&Mark>, signal: Signal) -> Result<(), nix::errno::Errno> {
     signal_group(group, signal)?;
+    if let Some(cgroup) = mark.and_then(|mark| mark.cgroup.as_ref()) {
+        if signal == Signal::SIGKILL {
+            cgroup.kill();
+        } else {
+            for pid in cgroup.pids() {
+                if let Ok(pid) = i32::try_from(pid) {
+                    let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), signal);
+                }
+            }
+        }
+    }
     if let Some(mark) = mark {
         let escaped =
             live_processes(|pid, in_group, start| in_group != group && mark.carried_by(pid, start));

@@ -16,6 +16,7 @@
 //! [`reaper`](mod@reaper)'s watchdog kills what is left and removes registered scratch
 //! directories.
 
+mod cgroup;
 mod error;
 mod executor;
 mod group;
@@ -25,6 +26,7 @@ mod readiness;
 pub mod reaper;
 mod service;
 
+pub use cgroup::Confinement;
 pub(crate) use error::quote;
 pub use error::{LAST_LINES, OrchestrationError};
 pub use executor::{

@@ -46,14 +46,20 @@
 //!   process would do, which a library called from `cargo test` cannot be.
 //! - A **cgroup v2** with `cgroup.kill` holds every descendant with no
 //!   escape at all, but only where a cgroup can be created: as root, or
-//!   where systemd delegated one. CI containers and developers' shells
-//!   mostly have neither, so it cannot be what every user relies on.
+//!   where systemd delegated one. Where it can, each start gets one (see
+//!   `orchestration::cgroup`): the child joins it before `exec`, a stop
+//!   kills it with `cgroup.kill` and checks `cgroup.procs`, and the
+//!   watchdog is told each one, kills what is left in it and removes it.
+//!   CI containers and developers' shells mostly cannot make one, so the
+//!   group and the mark stay, and are all there is there
+//!   ([`Reaper::confinement`] says which; `DISCOS_NO_CGROUP` set chooses
+//!   the marks).
 //!
 //! # Limits
 //!
-//! A descendant that both leaves the group (`setsid()`) and sheds the mark
-//! (started with a cleared environment, `env -i`, or one that rewrites its
-//! environment memory) escapes. The watchdog needs `sh`, `grep`, `kill` and
+//! Where no cgroup can be made, a descendant that both leaves the group
+//! (`setsid()`) and sheds the mark (started with a cleared environment,
+//! `env -i`, or one that rewrites its environment memory) escapes. The watchdog needs `sh`, `grep`, `kill` and
 //! `rm`; where it cannot start, a warning says so and only the in-process
 //! cleanup (stop, drop, [`Reaper::reap_now`]) remains. Between the watchdog
 //! finding a pid and killing it, that process could exit and its pid be
@@ -72,6 +78,7 @@ use std::time::Duration;
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 
+use super::cgroup::{Confinement, confinement};
 use super::group::{environment_lists, live_processes, signal_group};
 use crate::poll::{Pace, Poller};
 
@@ -96,10 +103,20 @@ const REAP_LIMIT: Duration = Duration::from_secs(2);
 const WATCHDOG: &str = r#"
 trap '' INT TERM HUP QUIT PIPE
 mark=$1
+nl='
+'
+cgroups=
 groups=
 dirs=
 while IFS= read -r line; do
   case $line in
+    'cgroup '*) cgroups="$cgroups$nl${line#cgroup }" ;;
+    'uncgroup '*)
+      gone=${line#uncgroup }; kept=
+      IFS=$nl
+      for c in $cgroups; do [ "$c" = "$gone" ] || kept="$kept$nl$c"; done
+      unset IFS
+      cgroups=$kept ;;
     'group '*) groups="$groups ${line#group }" ;;
     'ungroup '*)
       gone=${line#ungroup }; kept=
@@ -110,6 +127,9 @@ ${line#dir }" ;;
   esac
 done
 for g in $groups; do kill -KILL "-$g" 2>/dev/null; done
+IFS=$nl
+for c in $cgroups; do echo 1 > "$c/cgroup.kill" 2>/dev/null; done
+unset IFS
 round=0
 while [ "$round" -lt 200 ]; do
   round=$((round + 1))
@@ -126,6 +146,13 @@ IFS='
 for d in $dirs; do
   [ -n "$d" ] && rm -rf -- "$d"
 done
+for c in $cgroups; do
+  round=0
+  while ! rmdir "$c" 2>/dev/null && [ -d "$c" ] && [ "$round" -lt 200 ]; do
+    round=$((round + 1)); echo 1 > "$c/cgroup.kill" 2>/dev/null; sleep 0.01
+  done
+done
+[ -n "$2" ] && rmdir "$2" 2>/dev/null
 "#;
 
 /// The reaper of this process; see the [module](self) documentation.
@@ -140,6 +167,7 @@ pub struct Reaper {
 #[derive(Debug, Default)]
 struct State {
     groups: BTreeSet<i32>,
+    cgroups: BTreeSet<PathBuf>,
     dirs: Vec<PathBuf>,
     watchdog: Option<Watchdog>,
 }
@@ -168,7 +196,11 @@ pub fn reaper() -> &'static Reaper {
 impl Reaper {
     fn start() -> Reaper {
         let run = format!("{}.{:016x}/", std::process::id(), rand::random::<u64>());
-        let watchdog = match spawn_watchdog(&run) {
+        let cgroups = match confinement() {
+            Confinement::Cgroups(dir) => dir.to_str().unwrap_or_default(),
+            Confinement::Marks(_) => "",
+        };
+        let watchdog = match spawn_watchdog(&run, cgroups) {
             Ok(watchdog) => Some(watchdog),
             Err(error) => {
                 tracing::warn!(
@@ -240,8 +272,28 @@ impl Reaper {
     /// descends from one: those carrying one of its marks, and the members
     /// of groups of executors still running.
     pub fn processes(&self) -> Vec<(u32, String)> {
-        let groups = self.lock().groups.clone();
-        live_processes(|pid, group, _| groups.contains(&group) || self.carries_run_mark(pid))
+        let (groups, cgroups) = {
+            let state = self.lock();
+            (state.groups.clone(), state.cgroups.clone())
+        };
+        let confined: BTreeSet<u32> = cgroups
+            .iter()
+            .flat_map(|path| std::fs::read_to_string(path.join("cgroup.procs")).ok())
+            .flat_map(|text| {
+                text.lines()
+                    .filter_map(|line| line.trim().parse().ok())
+                    .collect::<Vec<u32>>()
+            })
+            .collect();
+        live_processes(|pid, group, _| {
+            groups.contains(&group) || confined.contains(&pid) || self.carries_run_mark(pid)
+        })
+    }
+
+    /// How the processes started through an executor are confined: a
+    /// cgroup each, or a process group and a mark; for a run to say.
+    pub fn confinement(&self) -> &'static Confinement {
+        confinement()
     }
 
     /// Kills, at once, every process [`Reaper::processes`] lists — again
@@ -256,6 +308,9 @@ impl Reaper {
             let found = self.processes();
             if found.is_empty() {
                 break;
+            }
+            for path in self.lock().cgroups.iter() {
+                let _ = std::fs::write(path.join("cgroup.kill"), "1");
             }
             for (pid, command) in found {
                 if let Ok(raw) = i32::try_from(pid) {
@@ -309,6 +364,27 @@ impl Reaper {
         }
     }
 
+    /// Tells the watchdog a cgroup to kill and remove if this process ends
+    /// while it exists.
+    pub(crate) fn adopt_cgroup(&self, path: &Path) {
+        let Some(text) = path.to_str().filter(|text| !text.contains('\n')) else {
+            return;
+        };
+        let mut state = self.lock();
+        if state.cgroups.insert(path.to_owned()) {
+            tell(&mut state, &format!("cgroup {text}\n"));
+        }
+    }
+
+    /// Forgets a cgroup that was removed.
+    pub(crate) fn release_cgroup(&self, path: &Path) {
+        let mut state = self.lock();
+        if state.cgroups.remove(path) {
+            let text = path.to_str().unwrap_or_default();
+            tell(&mut state, &format!("uncgroup {text}\n"));
+        }
+    }
+
     /// Forgets a group whose every member is gone, so that its number,
     /// once free for reuse, is never signalled.
     pub(crate) fn release_group(&self, group: i32) {
@@ -347,9 +423,9 @@ fn tell(state: &mut State, line: &str) {
     }
 }
 
-fn spawn_watchdog(run: &str) -> io::Result<Watchdog> {
+fn spawn_watchdog(run: &str, cgroups: &str) -> io::Result<Watchdog> {
     let mut child = Command::new("sh")
-        .args(["-c", WATCHDOG, "discos-reaper", run])
+        .args(["-c", WATCHDOG, "discos-reaper", run, cgroups])
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
         .stderr(Stdio::null())

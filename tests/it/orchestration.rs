@@ -1257,3 +1257,62 @@ async fn a_flood_of_output_is_kept_as_a_short_tail_and_counted() {
     let kept: usize = executor.output_lines().iter().map(String::len).sum();
     assert!(kept < 2048, "{kept} bytes kept");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_descendant_that_leaves_its_group_and_sheds_its_mark_is_stopped_by_its_cgroup() {
+    use discos_acceptance::orchestration::Confinement;
+    if let Confinement::Marks(why) = reaper().confinement() {
+        eprintln!(
+            "skipped: no cgroup can be made here ({why}), and without one this descendant escapes by design"
+        );
+        return;
+    }
+    let mut executor = Executor::shell(
+        "vanishing",
+        "setsid env -i sleep 1000 </dev/null >/dev/null 2>&1 & echo \"gone $!\"; exec sleep 1000",
+    )
+    .ready_when(Readiness::output("^gone "))
+    .timeout(PATIENCE);
+    executor.start().await.expect("ready");
+    let cgroup = executor.cgroup().expect("a cgroup of its own").to_owned();
+    let pid: u32 = executor.output_lines()[0]["gone ".len()..]
+        .parse()
+        .expect("a pid");
+    // Until it has become `sleep`, it may still carry the mark.
+    let deadline = std::time::Instant::now() + PATIENCE;
+    while std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default() != b"sleep\x001000\x00"
+        && std::time::Instant::now() < deadline
+    {
+        tokio::time::sleep(Duration::from_millis(1)).await; // /proc has no events
+    }
+    let environment = std::fs::read(format!("/proc/{pid}/environ")).unwrap_or_default();
+    assert!(environment.is_empty(), "env -i cleared it");
+    assert_ne!(
+        process_group(pid),
+        executor.process_group(),
+        "setsid took it out of the group"
+    );
+    assert!(
+        executor.leftover_processes().iter().any(|(p, _)| *p == pid),
+        "its cgroup holds it"
+    );
+    executor
+        .stop()
+        .await
+        .expect("stopped, the escapee included");
+    assert!(!alive(pid), "{pid} survived stop()");
+    assert!(
+        !cgroup.exists(),
+        "{} removed after the stop",
+        cgroup.display()
+    );
+}
+
+fn process_group(pid: u32) -> Option<i32> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    stat[stat.rfind(')')? + 1..]
+        .split_whitespace()
+        .nth(2)?
+        .parse()
+        .ok()
+}
