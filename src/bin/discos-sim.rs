@@ -249,15 +249,38 @@ struct EventsArgs {
     #[arg(value_name = "URL")]
     url: BrokerUrl,
     /// The backend's exchange.
-    #[arg(long, value_name = "NAME", default_value = DEFAULT_EXCHANGE)]
+    #[arg(long, value_name = "NAME", default_value = DEFAULT_EXCHANGE, value_parser = exchange_name)]
     exchange: String,
     /// Only the events whose routing key matches PATTERN, e.g.
     /// `backend.acquisition.*`; repeatable (default: `backend.#`, all).
-    #[arg(long = "only", value_name = "PATTERN")]
+    #[arg(long = "only", value_name = "PATTERN", value_parser = binding_pattern)]
     only: Vec<String>,
     /// One JSON object per line, exactly as published, for scripts.
     #[arg(long)]
     json: bool,
+}
+
+/// Reads `--exchange`: the empty name is the broker's default exchange,
+/// which no backend publishes to and no one may declare, so the broker
+/// would refuse the subscription in words that read as a refused login.
+fn exchange_name(text: &str) -> Result<String, String> {
+    if text.is_empty() {
+        return Err(format!(
+            "an exchange needs a name (the backend publishes to '{DEFAULT_EXCHANGE}' unless told otherwise)"
+        ));
+    }
+    Ok(text.to_owned())
+}
+
+/// Reads `--only`: an empty pattern matches only an empty routing key,
+/// which no event has, so it would subscribe to nothing and print nothing.
+fn binding_pattern(text: &str) -> Result<String, String> {
+    if text.trim().is_empty() {
+        return Err(
+            "an empty pattern matches no event; give a routing key pattern such as backend.acquisition.* (or leave --only out for all)".to_owned(),
+        );
+    }
+    Ok(text.to_owned())
 }
 
 #[derive(Debug, Args)]
@@ -309,6 +332,15 @@ fn main() -> ExitCode {
 fn merge_reports(args: MergeArgs) -> anyhow::Result<ExitCode> {
     if args.html.is_none() && args.junit.is_none() && args.report_json.is_none() {
         anyhow::bail!("nothing to write: give --html FILE, --junit FILE or --report-json FILE");
+    }
+    for (option, path) in [
+        ("--html", &args.html),
+        ("--junit", &args.junit),
+        ("--report-json", &args.report_json),
+    ] {
+        if let Some(path) = path {
+            discos_acceptance::run::check_writable(option, path)?;
+        }
     }
     let runs = args
         .reports
@@ -383,14 +415,21 @@ fn steps(args: StepsArgs) -> ExitCode {
     }
 }
 
-/// Logs through tracing to stderr, filtered by `RUST_LOG` (default info);
+/// What is logged unless `RUST_LOG` says: our own info and above, and
+/// nothing of the AMQP library, whose every failure reaches the user as our
+/// own one-line message (a refused login, a broker away and tried again);
+/// its raw ERROR lines would say the same twice, in its words.
+const DEFAULT_LOG: &str = "info,lapin=off";
+
+/// Logs through tracing to stderr, filtered by `RUST_LOG` (default
+/// [`DEFAULT_LOG`]);
 /// in colour only on a terminal (and without `NO_COLOR`), so a log kept in a
 /// file or read by a CI page holds no escape codes.
 fn log_to_stderr() {
     let colour = std::io::stderr().is_terminal()
         && std::env::var_os("NO_COLOR").is_none_or(|value| value.is_empty());
     tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| DEFAULT_LOG.into()))
         .with_writer(std::io::stderr)
         .with_ansi(colour)
         .init();
@@ -468,15 +507,16 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let server = Server::start(config, handler)
         .await
         .with_context(|| format!("cannot listen on {address}"))?;
-    // Named after the address it listens on, known only now.
-    let publisher = events.map(|(mut config, queue)| {
-        config.source = server.local_addr().to_string();
-        config.connection_name = format!("discos-sim serve on {}", config.source);
-        Publisher::start(config, queue)
-    });
-    announce(&format!("listening on {}", server.local_addr()));
+    // Every port is bound before anything is announced: a supervisor that
+    // reads `listening on` must not then see the program fail.
     let console = match args.console_port {
         None => None,
+        Some(port) if port != 0 && port == server.local_addr().port() => {
+            server.shutdown().await;
+            anyhow::bail!(
+                "--console-port {port} is the port the backend listens on (--port); give the console another"
+            );
+        }
         Some(port) => {
             let config = args.console.apply(console::Config {
                 address: format!("{}:{port}", args.host),
@@ -493,6 +533,13 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
             }
         }
     };
+    // Named after the address it listens on, known only now.
+    let publisher = events.map(|(mut config, queue)| {
+        config.source = server.local_addr().to_string();
+        config.connection_name = format!("discos-sim serve on {}", config.source);
+        Publisher::start(config, queue)
+    });
+    announce(&format!("listening on {}", server.local_addr()));
     if let Some(console) = &console {
         warn_if_exposed(console);
         announce(&format!("console on {}", console.url()));

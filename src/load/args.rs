@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use clap::builder::TypedValueParser;
 
-use super::{Config, Stop};
+use super::{Config, ProgressStyle, Stop};
 use crate::address::Address;
 use crate::protocol::{Message, request_from_text};
 
@@ -75,9 +75,9 @@ pub struct LoadArgs {
 }
 
 impl LoadArgs {
-    /// The run these arguments ask for; `progress` says whether to draw a
-    /// progress line (the caller knows whether stderr is a terminal).
-    pub fn to_config(&self, progress: bool) -> Config {
+    /// The run these arguments ask for; `progress` says how to show it
+    /// going on (the caller knows whether stderr is a terminal).
+    pub fn to_config(&self, progress: Option<ProgressStyle>) -> Config {
         let stop = match (self.requests, self.duration) {
             (Some(requests), _) => Some(Stop::Requests(requests)),
             (None, Some(duration)) => Some(Stop::Duration(duration)),

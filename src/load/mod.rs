@@ -39,7 +39,9 @@ pub use report::{ErrorSample, IdleReport, Report, Tally};
 use crate::client::{Client, ClientOptions};
 use crate::protocol::Message;
 use crate::system;
-use progress::{Counters, Progress};
+pub use progress::{Counters, ProgressStyle, SoFar};
+
+use progress::Progress;
 
 /// Connections being opened at once: enough to open ten thousand in a
 /// second or two, few enough not to overflow a server's accept backlog.
@@ -79,8 +81,8 @@ pub struct Config {
     pub connect_timeout: Duration,
     /// Longest wait for a reply, or for the backend to take a request.
     pub reply_timeout: Duration,
-    /// Whether to draw a progress line on stderr.
-    pub progress: bool,
+    /// How to show progress on stderr, if at all.
+    pub progress: Option<ProgressStyle>,
 }
 
 impl Config {
@@ -99,7 +101,7 @@ impl Config {
             server_pid: None,
             connect_timeout: Duration::from_secs(5),
             reply_timeout: Duration::from_secs(5),
-            progress: false,
+            progress: None,
         }
     }
 }
@@ -129,7 +131,8 @@ pub fn main(args: LoadArgs) -> ExitCode {
 }
 
 /// Runs `discos-sim load` on the current runtime and prints its report:
-/// exit code 0 when the backend passed, 1 when it did not.
+/// exit code 0 when the backend passed, 1 when it did not. SIGINT stops
+/// it early: what was measured so far is printed, and it exits 130.
 pub async fn run(args: LoadArgs) -> anyhow::Result<ExitCode> {
     if let Some(pid) = args.server_pid {
         // Checked first: a typo in the pid should not cost a whole run.
@@ -137,8 +140,42 @@ pub async fn run(args: LoadArgs) -> anyhow::Result<ExitCode> {
             anyhow::anyhow!("--server-pid {pid}: cannot read its memory: {error}")
         })?;
     }
-    let config = args.to_config(std::io::stderr().is_terminal());
-    let mut report = run_load(&config).await;
+    let style = if std::io::stderr().is_terminal() {
+        ProgressStyle::Redraw
+    } else {
+        ProgressStyle::Lines
+    };
+    let config = args.to_config(Some(style));
+    let mut interrupt =
+        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
+            .map_err(|error| anyhow::anyhow!("cannot install a signal handler: {error}"))?;
+    eprintln!(
+        "{}; Ctrl-C stops it and prints what was measured so far",
+        plan(&config)
+    );
+    let counters = Arc::new(Counters::new());
+    let progress = Progress::start(counters.clone(), style);
+    let finished = tokio::select! {
+        report = measure(&config, &counters) => Some(report),
+        _ = interrupt.recv() => None,
+    };
+    progress.finish().await;
+    let Some(mut report) = finished else {
+        // Every connection was dropped with the run: the backend sees them
+        // close, and nothing goes on after the figures are printed.
+        let so_far = counters.so_far();
+        if args.json {
+            let mut json = serde_json::to_value(&so_far)?;
+            json["interrupted"] = serde_json::Value::Bool(true);
+            json["target"] = serde_json::Value::String(format!("tcp://{}", args.target));
+            println!("{json}");
+        } else {
+            println!(
+                "interrupted: what was measured until then (latency, CPU, memory and the idle sample are measured at the end, so not here)\n{so_far}"
+            );
+        }
+        return Ok(ExitCode::from(130));
+    };
     report.target = format!("tcp://{}", args.target);
     if args.json {
         println!("{}", report.to_json());
@@ -155,11 +192,46 @@ pub async fn run(args: LoadArgs) -> anyhow::Result<ExitCode> {
 /// Runs the load `config` describes and returns its figures; never fails:
 /// whatever goes wrong with the backend is in the report.
 pub async fn run_load(config: &Config) -> Report {
+    let counters = Arc::new(Counters::new());
+    let progress = config
+        .progress
+        .map(|style| Progress::start(counters.clone(), style));
+    let report = measure(config, &counters).await;
+    if let Some(progress) = progress {
+        progress.finish().await;
+    }
+    report
+}
+
+/// What the run will do, in a line, said before it starts.
+fn plan(config: &Config) -> String {
+    let mut parts = Vec::new();
+    match config.stop {
+        Some(Stop::Requests(requests)) => parts.push(format!(
+            "{requests} {} over {} connection(s), {} in flight on each",
+            config.request, config.connections, config.pipeline
+        )),
+        Some(Stop::Duration(duration)) => parts.push(format!(
+            "{} for {} over {} connection(s), {} in flight on each",
+            config.request,
+            humantime::format_duration(duration),
+            config.connections,
+            config.pipeline
+        )),
+        None => {}
+    }
+    if config.idle_connections > 0 {
+        parts.push(format!("{} idle connection(s)", config.idle_connections));
+    }
+    format!("load on tcp://{}: {}", config.address, parts.join(" and "))
+}
+
+/// Runs the load, counting into `counters` as it goes.
+async fn measure(config: &Config, counters: &Arc<Counters>) -> Report {
     // Best effort: without it, a large run reports "too many open files"
     // as failed connections, which is the truth.
     let _ = system::raise_open_file_limit();
-    let counters = Arc::new(Counters::default());
-    let progress = config.progress.then(|| Progress::start(counters.clone()));
+    let counters = counters.clone();
     let address = resolve(&config.address).await;
 
     let mut report = Report {
@@ -230,9 +302,6 @@ pub async fn run_load(config: &Config) -> Report {
             }
         };
         report.idle = Some(idle);
-    }
-    if let Some(progress) = progress {
-        progress.finish().await;
     }
     report
 }
@@ -317,7 +386,10 @@ async fn connect_all(
                 counters.connected.fetch_add(1, Ordering::Relaxed);
                 clients.push(client);
             }
-            Err(error) => failures.add(1, &error),
+            Err(error) => {
+                counters.failed.fetch_add(1, Ordering::Relaxed);
+                failures.add(1, &error);
+            }
         }
     }
     (clients, failures)

@@ -131,6 +131,7 @@ async fn handle(mut streams: Vec<(tokio::signal::unix::Signal, Signal)>) {
         reaped.killed.len(),
         reaped.removed.len()
     );
+    crate::run::foreground::give_back();
     std::process::exit(i32::from(128u8.saturating_add(second as u8)));
 }
 

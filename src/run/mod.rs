@@ -3,6 +3,7 @@
 //! One entry point serves `cargo test --test acceptance`, `discos-sim check`
 //! and any other crate that wants to run these steps on its own features.
 
+pub mod foreground;
 pub mod interrupt;
 pub mod recorder;
 pub mod shard;
@@ -243,7 +244,9 @@ pub fn main_with(
         options.custom.artifacts = Some(PathBuf::from("target/acceptance"));
     }
     let signals = crate::run::interrupt::watch(&runtime);
+    let foreground = crate::run::foreground::take(&runtime);
     let result = runtime.block_on(run_to(options, &features, Sink::Stdout, paths));
+    drop(foreground);
     drop(signals);
     if let Some(interrupted) = crate::run::interrupt::exit_code() {
         return interrupted;
@@ -303,8 +306,12 @@ async fn run_to(
             features.display()
         );
     }
-    if options.runner.concurrency == Some(0) {
-        anyhow::bail!("--concurrency 0 would run no scenario; give 1 or more");
+    match options.runner.concurrency {
+        Some(0) => anyhow::bail!("--concurrency 0 would run no scenario; give 1 or more"),
+        Some(n) if n > MAX_CONCURRENCY => anyhow::bail!(
+            "--concurrency {n} is more scenarios at once than a run can hold; give at most {MAX_CONCURRENCY}"
+        ),
+        _ => {}
     }
     if options.runner.retry.is_some() || options.runner.retry_tag_filter.is_some() {
         anyhow::bail!(
@@ -329,6 +336,17 @@ async fn run_to(
         anyhow::bail!(
             "--dry-run runs no scenario, so it writes no report: leave out --junit, --json, --html and --report-json"
         );
+    }
+    // A report that cannot be written is said now, not after the suite ran.
+    for (option, path) in [
+        ("--junit", &args.junit),
+        ("--json", &args.json),
+        ("--html", &args.html),
+        ("--report-json", &args.report_json),
+    ] {
+        if let Some(path) = path {
+            check_writable(option, path)?;
+        }
     }
     args.target
         .check(args.ready_when.as_ref())
@@ -608,6 +626,36 @@ async fn run_to(
         output: String::new(),
         snippets: undefined.snippets,
     })
+}
+
+/// The most scenarios a run holds at once: each holds a backend, its
+/// connections and perhaps a browser, so more would exhaust the machine
+/// before it sped anything up.
+pub const MAX_CONCURRENCY: usize = 1024;
+
+/// Fails, naming `option` and `path`, if a report could not be written to
+/// `path`: a folder, a parent that cannot be made, a file that cannot be
+/// opened for writing. A file made only to find out is removed again.
+pub fn check_writable(option: &str, path: &Path) -> anyhow::Result<()> {
+    let shown = path.display();
+    if path.is_dir() {
+        anyhow::bail!("{option} {shown}: that is a folder; name a file to write the report to");
+    }
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent)
+            .map_err(|e| anyhow::anyhow!("{option} {shown}: cannot make its folder: {e}"))?;
+    }
+    let existed = path.exists();
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(path)
+        .map_err(|e| anyhow::anyhow!("{option} {shown}: cannot write there: {e}"))?;
+    if !existed {
+        let _ = std::fs::remove_file(path);
+    }
+    Ok(())
 }
 
 /// The tags of a scenario, its rule's and its feature's, without `@`.

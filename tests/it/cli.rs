@@ -303,6 +303,148 @@ fn check_refuses_a_malformed_feature_before_running_anything() {
     );
 }
 
+/// The body of the first block of `text` opened by `fence`, with its
+/// line end, and what follows the block.
+fn fenced<'a>(text: &'a str, fence: &str) -> (String, &'a str) {
+    let (_, rest) = text.split_once(fence).expect("a fenced block");
+    let (body, after) = rest.split_once("\n```\n").expect("its end");
+    (format!("{body}\n"), after)
+}
+
+/// The README's failing-step example, run as it says: the feature it
+/// shows, the command it gives, the output it shows (timings aside).
+#[test]
+fn the_readmes_failing_step_example_prints_what_it_shows() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let example = readme
+        .split_once("Here, `features/my.feature` expects")
+        .expect("the README's example")
+        .1;
+    let (feature, after) = fenced(example, "```gherkin\n");
+    let (shown, _) = fenced(after, "```\n");
+    let folder = std::env::temp_dir().join(format!("discos-cli-readme-{}", std::process::id()));
+    std::fs::create_dir_all(folder.join("features")).unwrap();
+    std::fs::write(folder.join("features/my.feature"), &feature).unwrap();
+    let output = Command::new(BIN)
+        .current_dir(&folder)
+        .args(["check", "--features", "features/my.feature"])
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    std::fs::remove_dir_all(&folder).unwrap();
+    let printed = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(1), "{printed}");
+    let timings = regex::Regex::new(r"\b\d+(\.\d+)? ?m?s\b").unwrap();
+    let untimed = |text: &str| timings.replace_all(text, "T").into_owned();
+    assert_eq!(
+        untimed(printed.trim_end()),
+        untimed(shown.trim_end()),
+        "the README shows what the run does not print"
+    );
+}
+
+/// A report that cannot be written, or a concurrency no run can hold, is
+/// refused before the backend is even reached: the listener standing for
+/// it has no connection waiting.
+#[test]
+fn check_refuses_unwritable_reports_and_huge_concurrency_before_running() {
+    let folder = std::env::temp_dir().join(format!("discos-cli-reports-{}", std::process::id()));
+    std::fs::create_dir_all(&folder).unwrap();
+    let file = folder.join("a-file");
+    std::fs::write(&file, "").unwrap();
+    let folder_text = folder.display().to_string();
+    let under_file = file.join("junit.xml").display().to_string();
+    let (listener, port) = listener();
+    let target = format!("127.0.0.1:{port}");
+    let cases: [(&[&str], String); 4] = [
+        (
+            &["--html", &folder_text],
+            format!("--html {folder_text}: that is a folder; name a file"),
+        ),
+        (
+            &["--report-json", &folder_text],
+            format!("--report-json {folder_text}: that is a folder"),
+        ),
+        (
+            &["--junit", &under_file],
+            format!("--junit {under_file}: cannot make its folder"),
+        ),
+        (
+            &["--concurrency", "99999999999"],
+            "--concurrency 99999999999 is more scenarios at once than a run can hold; give at most 1024".to_owned(),
+        ),
+    ];
+    for (args, expected) in &cases {
+        let output = Command::new(BIN)
+            .args(["check", "--target", &target])
+            .args(*args)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(expected.as_str()), "{args:?}: {stderr}");
+        assert!(output.stdout.is_empty(), "{args:?}: something ran");
+        assert!(
+            nobody_connected(&listener),
+            "{args:?}: the backend was reached"
+        );
+    }
+    // A merge names the report it cannot write before reading any.
+    let output = Command::new(BIN)
+        .args(["report", "merge", "missing.json", "--html", &folder_text])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains(&format!("--html {folder_text}: that is a folder")),
+        "{stderr}"
+    );
+    // Checking a path leaves nothing behind.
+    assert_eq!(std::fs::read_dir(&folder).unwrap().count(), 1);
+    std::fs::remove_dir_all(&folder).unwrap();
+}
+
+/// `serve --console-port`: every port is bound before `listening on` is
+/// printed, so a console port that is taken, or the backend's own, fails
+/// the command with nothing announced as ready.
+#[test]
+fn serve_announces_nothing_when_its_console_port_cannot_be_had() {
+    let taken = TcpListener::bind("127.0.0.1:0").unwrap();
+    let taken_port = taken.local_addr().unwrap().port().to_string();
+    let output = Command::new(BIN)
+        .args(["serve", "--port", "0", "--console-port", &taken_port])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "cannot serve the console on 127.0.0.1:{taken_port}"
+        )),
+        "{stderr}"
+    );
+    assert!(output.stdout.is_empty(), "announced: {:?}", output.stdout);
+
+    let (free, port) = listener();
+    drop(free);
+    let port = port.to_string();
+    let output = Command::new(BIN)
+        .args(["serve", "--port", &port, "--console-port", &port])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "--console-port {port} is the port the backend listens on (--port)"
+        )),
+        "{stderr}"
+    );
+    assert!(output.stdout.is_empty(), "announced: {:?}", output.stdout);
+}
+
 fn listener() -> (TcpListener, u16) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     listener.set_nonblocking(true).unwrap();
@@ -634,4 +776,72 @@ fn the_discos_stand_in_reports_what_discos_could_not_use() {
     let (code, output) = discos_standin(&served.address, &["sardara:SK99"]);
     assert_eq!(code, Some(2), "{output}");
     assert!(output.contains("sardara at SRT knows"), "{output}");
+}
+
+/// Ctrl-C at the terminal reaches the run alone when the run shares its
+/// process group with the program that started it, as under `cargo test`:
+/// that program (here `sh`, which a SIGINT would end at once) is still
+/// there when the run has stopped, so its line — where the prompt would
+/// come back — comes after everything the run printed.
+#[test]
+fn ctrl_c_at_the_terminal_stops_the_run_before_the_prompt_returns() {
+    if Command::new("script").arg("--version").output().is_err() {
+        eprintln!(
+            "skipped: `script` (util-linux) gives this test its terminal; install util-linux"
+        );
+        return;
+    }
+    let inner = format!("\"{BIN}\" check --concurrency 1; echo \"parent saw $?\"");
+    let command = format!("sh -c '{inner}'");
+    let mut child = Command::new("script")
+        .args(["-qfec", &command, "/dev/null"])
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("script runs");
+    let mut stdout = child.stdout.take().unwrap();
+    let (chunks, received) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut buffer = [0u8; 4096];
+        while let Ok(read) = stdout.read(&mut buffer) {
+            if read == 0 || chunks.send(buffer[..read].to_vec()).is_err() {
+                break;
+            }
+        }
+    });
+    let patience = std::time::Duration::from_secs(120);
+    let mut seen = String::new();
+    let mut interrupted = false;
+    loop {
+        match received.recv_timeout(patience) {
+            Ok(chunk) => seen.push_str(&String::from_utf8_lossy(&chunk)),
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                let _ = child.kill();
+                panic!("no end within {patience:?}; it printed:\n{seen}");
+            }
+        }
+        // A scenario has run: Ctrl-C, typed at the terminal.
+        if !interrupted && seen.contains("Feature:") {
+            child.stdin.as_mut().unwrap().write_all(b"\x03").unwrap();
+            interrupted = true;
+        }
+    }
+    child.wait().unwrap();
+    assert!(interrupted, "the run printed no feature:\n{seen}");
+    let (run, after) = seen
+        .split_once("parent saw ")
+        .unwrap_or_else(|| panic!("the parent did not outlive the run:\n{seen}"));
+    assert!(after.starts_with("130"), "{after}");
+    assert!(
+        after["130".len()..].trim().is_empty(),
+        "the run printed after its parent's line:\n{after}"
+    );
+    assert!(run.contains("SIGINT received"), "{run}");
+    assert!(
+        run.contains("interrupted by SIGINT before it started"),
+        "{run}"
+    );
 }

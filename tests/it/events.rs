@@ -524,6 +524,9 @@ async fn serve_publishes_and_events_prints(broker: &Broker, url: &BrokerUrl) {
         stderr.contains("refused the login of \"guest\""),
         "{stderr}"
     );
+    // Our one line, not the AMQP library's log besides.
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(!stderr.contains("ERROR"), "{stderr}");
 }
 
 /// `--broker`: the features use a broker the run did not start (this
@@ -657,6 +660,37 @@ async fn serve_keeps_answering_without_its_broker_and_says_so() {
         "the password is in the log:\n{log}"
     );
     assert!(log.contains("1 never sent"), "{log}");
+    // Each retry is said in our words, never in the AMQP library's.
+    assert!(
+        !log.contains("ERROR") && !log.contains("lapin"),
+        "the library's log:\n{log}"
+    );
+}
+
+/// `events --exchange ''` would be refused by the broker in words that
+/// read as a refused login, and `--only ''` would subscribe to nothing:
+/// both are refused before connecting, saying why.
+#[test]
+fn events_refuses_an_empty_exchange_or_pattern_before_connecting() {
+    let cases: [(&[&str], &str); 3] = [
+        (&["--exchange", ""], "an exchange needs a name"),
+        (&["--only", ""], "an empty pattern matches no event"),
+        (&["--only", "backend.#", "--only", " "], "an empty pattern"),
+    ];
+    for (args, expected) in cases {
+        let output = std::process::Command::new(sim())
+            .args(["events", "amqp://guest:guest@127.0.0.1:1/%2f"])
+            .args(args)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(expected), "{args:?}: {stderr}");
+        assert!(
+            !stderr.contains("cannot reach"),
+            "{args:?} connected: {stderr}"
+        );
+    }
 }
 
 #[test]

@@ -432,3 +432,81 @@ async fn bad_arguments_get_one_clear_line() {
         assert!(stdout.is_empty(), "{args:?}: {stdout}");
     }
 }
+
+/// Reads `child`'s stderr lines until one satisfies `wanted`; every line
+/// read, in order.
+async fn stderr_until(
+    stderr: &mut tokio::io::Lines<BufReader<tokio::process::ChildStderr>>,
+    wanted: impl Fn(&str) -> bool,
+) -> Vec<String> {
+    let mut seen = Vec::new();
+    loop {
+        let line = tokio::time::timeout(HANG, stderr.next_line())
+            .await
+            .expect("a line on stderr in time")
+            .expect("stderr readable")
+            .unwrap_or_else(|| panic!("stderr ended; it said {seen:?}"));
+        let done = wanted(&line);
+        seen.push(line);
+        if done {
+            return seen;
+        }
+    }
+}
+
+/// A long run says what it will do, writes a plain progress line every few
+/// seconds where stderr is no terminal, and on Ctrl-C prints what it had
+/// measured and exits 130, in text and in JSON.
+#[tokio::test]
+async fn a_long_run_shows_progress_and_ctrl_c_prints_what_was_measured() {
+    let server = serve(HandlerKind::AlwaysOk).await;
+    for json in [false, true] {
+        let mut command = tokio::process::Command::new(BIN);
+        command
+            .args(["load", &url(&server), "--duration", "10m"])
+            .args(if json { &["--json"][..] } else { &[][..] })
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .kill_on_drop(true);
+        let mut child = command.spawn().expect("discos-sim runs");
+        let mut stderr = BufReader::new(child.stderr.take().unwrap()).lines();
+        let said = stderr_until(&mut stderr, |line| line.contains(" connected ")).await;
+        assert!(
+            said[0].starts_with(&format!(
+                "load on {}: ?get-tpi for 10m over 1 connection(s), 1 in flight on each; Ctrl-C stops it",
+                url(&server)
+            )),
+            "{said:?}"
+        );
+        let progress = said.last().unwrap();
+        assert!(
+            progress.contains("1 connected  0 failed") && !progress.contains('\x1b'),
+            "a plain line: {progress:?}"
+        );
+        nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(child.id().unwrap() as i32),
+            nix::sys::signal::Signal::SIGINT,
+        )
+        .unwrap();
+        let output = tokio::time::timeout(HANG, child.wait_with_output())
+            .await
+            .expect("an interrupted run ends at once")
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert_eq!(output.status.code(), Some(130), "{stdout}");
+        if json {
+            let figures: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+            assert_eq!(figures["interrupted"], true, "{figures}");
+            assert_eq!(figures["connections_opened"], 1, "{figures}");
+            assert!(figures["replies"].as_u64().unwrap() > 0, "{figures}");
+            assert_eq!(figures["errors"], 0, "{figures}");
+        } else {
+            assert!(
+                stdout.starts_with("interrupted: what was measured until then"),
+                "{stdout}"
+            );
+            assert!(stdout.contains("1 connected  0 failed"), "{stdout}");
+            assert!(stdout.contains(" 0 errors "), "{stdout}");
+        }
+    }
+}
