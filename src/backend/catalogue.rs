@@ -53,7 +53,7 @@ pub const MAX_BANDWIDTH_MHZ: f64 = 2300.0;
 pub const MAX_INPUTS: usize = 32;
 
 /// One configuration a backend knows.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Configuration {
     /// The id `set-configuration` names, e.g. `SK77`.
     pub id: String,
@@ -65,6 +65,24 @@ pub struct Configuration {
     pub inputs: usize,
     /// What it is, for people reading the file.
     pub description: String,
+    /// How DISCOS sets its sections up, where the file says (the profiles
+    /// of the backends DISCOS drives do): DISCOS's own table is the other
+    /// half of a configuration, and one file keeps both halves in step.
+    pub discos: Option<DiscosRow>,
+}
+
+/// What DISCOS's configuration database (CDB) holds for a configuration:
+/// what its component sends after `set-configuration`. The simulator does
+/// not need it; the DISCOS actor of the scenarios sends it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DiscosRow {
+    /// The bandwidth every section is set to, MHz.
+    pub bandwidth: f64,
+    /// The bins every section is set to.
+    pub bins: i64,
+    /// The feeds acquired, each with both polarisations: input `i` is on
+    /// feed `feeds[i / 2]`.
+    pub feeds: Vec<i64>,
 }
 
 /// Which numbers of bins a section can have.
@@ -294,6 +312,9 @@ struct RawConfiguration {
     id: Spanned<String>,
     sections: Spanned<usize>,
     inputs: Option<Spanned<usize>>,
+    bandwidth: Option<Spanned<f64>>,
+    bins: Option<Spanned<i64>>,
+    feeds: Option<Spanned<Vec<i64>>>,
     #[serde(default)]
     description: String,
 }
@@ -388,11 +409,20 @@ impl Catalogue {
                     inputs
                 }
             };
+            let discos = discos_row(
+                &id,
+                inputs,
+                &hardware,
+                entry.bandwidth,
+                entry.bins,
+                entry.feeds,
+            )?;
             configurations.push(Configuration {
                 id,
                 sections,
                 inputs,
                 description: entry.description,
+                discos,
             });
         }
         Ok(Catalogue {
@@ -413,6 +443,84 @@ impl Catalogue {
     pub fn knows(&self, name: &str) -> bool {
         !self.lacks.iter().any(|lacked| lacked == name)
     }
+}
+
+/// DISCOS's row of a configuration, checked: all three fields or none,
+/// within the hardware, a feed for every two inputs.
+fn discos_row(
+    id: &str,
+    inputs: usize,
+    hardware: &Hardware,
+    bandwidth: Option<Spanned<f64>>,
+    bins: Option<Spanned<i64>>,
+    feeds: Option<Spanned<Vec<i64>>>,
+) -> Result<Option<DiscosRow>, Mistake> {
+    let (bandwidth, bins, feeds) = match (bandwidth, bins, feeds) {
+        (None, None, None) => return Ok(None),
+        (Some(bandwidth), Some(bins), Some(feeds)) => (bandwidth, bins, feeds),
+        (bandwidth, bins, feeds) => {
+            let span = bandwidth
+                .map(|b| b.span())
+                .or(bins.map(|b| b.span()))
+                .or(feeds.map(|f| f.span()));
+            return Err(Mistake {
+                message: format!(
+                    "configuration '{id}' gives part of DISCOS's row; give bandwidth, bins and feeds together, or none"
+                ),
+                span,
+            });
+        }
+    };
+    let span = bandwidth.span();
+    let bandwidth = bandwidth.into_inner();
+    if !(bandwidth > 0.0 && bandwidth <= hardware.max_bandwidth) {
+        return Err(Mistake::at(
+            span,
+            format!(
+                "configuration '{id}' has a bandwidth of {bandwidth} MHz; this backend has up to {} MHz",
+                hardware.max_bandwidth
+            ),
+        ));
+    }
+    let span = bins.span();
+    let bins = bins.into_inner();
+    if !hardware.bins.allow(bins) {
+        return Err(Mistake::at(
+            span,
+            format!(
+                "configuration '{id}' has {bins} bins; this backend's sections have {}",
+                hardware.bins.describe()
+            ),
+        ));
+    }
+    let span = feeds.span();
+    let feeds = feeds.into_inner();
+    if feeds.len() * 2 != inputs {
+        return Err(Mistake::at(
+            span,
+            format!(
+                "configuration '{id}' lists {} feed(s) for {inputs} inputs; DISCOS puts two inputs on each feed",
+                feeds.len()
+            ),
+        ));
+    }
+    if let Some(feed) = feeds
+        .iter()
+        .find(|feed| !(0..hardware.feeds as i64).contains(*feed))
+    {
+        return Err(Mistake::at(
+            span,
+            format!(
+                "configuration '{id}' lists feed {feed}; this backend has feeds 0 to {}",
+                hardware.feeds - 1
+            ),
+        ));
+    }
+    Ok(Some(DiscosRow {
+        bandwidth,
+        bins,
+        feeds,
+    }))
 }
 
 /// The `[backend]` table checked: the hardware, the name, the lacked
@@ -608,6 +716,33 @@ mod tests {
                 &format!("[backend]\nlacks = [\"get-tpi\", \"fly\"]\n{one}"),
                 "'fly', which is not a command",
                 Some(2),
+            ),
+            (
+                &format!("{one}bins = 1024\n"),
+                "part of DISCOS's row",
+                Some(4),
+            ),
+            (
+                &format!("{one}bandwidth = 3000\nbins = 1024\nfeeds = [0]\n"),
+                "bandwidth of 3000 MHz; this backend has up to 2300 MHz",
+                Some(4),
+            ),
+            (
+                &format!(
+                    "[backend]\nbins = [1024]\n{one}bandwidth = 500\nbins = 2048\nfeeds = [0]\n"
+                ),
+                "has 2048 bins; this backend's sections have one of 1024",
+                Some(7),
+            ),
+            (
+                &format!("{one}inputs = 4\nbandwidth = 500\nbins = 1024\nfeeds = [0]\n"),
+                "lists 1 feed(s) for 4 inputs",
+                Some(7),
+            ),
+            (
+                &format!("{one}inputs = 2\nbandwidth = 500\nbins = 1024\nfeeds = [9]\n"),
+                "lists feed 9; this backend has feeds 0 to",
+                Some(7),
             ),
         ];
         for (text, expected, line) in cases {

@@ -16,8 +16,8 @@ mod simulator;
 use async_trait::async_trait;
 
 pub use catalogue::{
-    Bins, Catalogue, CatalogueError, Configuration, FEEDS, Hardware, MAX_BANDWIDTH_MHZ, MAX_INPUTS,
-    MAX_SECTIONS, Mistake, PROFILES, Profile, profile_names,
+    Bins, Catalogue, CatalogueError, Configuration, DiscosRow, FEEDS, Hardware, MAX_BANDWIDTH_MHZ,
+    MAX_INPUTS, MAX_SECTIONS, Mistake, PROFILES, Profile, profile_names,
 };
 pub use debug::{AlwaysFail, AlwaysOk, AlwaysPanic};
 pub use simulator::{DEFAULT_SECTIONS, Section, Simulator, Snapshot, UNCONFIGURED};

@@ -371,7 +371,7 @@ async fn connect_all(
                     Ok(Ok(client)) => Ok(client),
                     Ok(Err(error)) => Err(error.to_string()),
                     Err(_) => Err(format!(
-                        "no connection and handshake from {address} within {:?} (--connect-timeout; in a burst of thousands, the kernel drops connections its listen queue cannot hold and TCP sends them again 1, 3 and 7 s later)",
+                        "no connection and handshake from {address} within {:?}",
                         config.connect_timeout
                     )),
                 }

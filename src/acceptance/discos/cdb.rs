@@ -6,10 +6,15 @@
 //! row it takes what it sends next (one `set-section` per section, with the
 //! row's bandwidth, feed, polarisation and bins) and how many total-power
 //! values it reads back (one per input). A backend that DISCOS drives must
-//! agree with them; `profiles/` holds the backend's side.
+//! agree with them, so both sides live in one file, the backend's profile
+//! (`profiles/sardara.toml`, `profiles/skarab.toml`, compiled in): its
+//! sections and inputs, and DISCOS's bandwidth, bins and feeds.
 
 use std::fmt;
 use std::str::FromStr;
+use std::sync::OnceLock;
+
+use crate::backend::{Bins, Catalogue, Configuration};
 
 /// The DISCOS components that speak the backend protocol.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,40 +34,40 @@ impl Component {
         }
     }
 
-    /// Its local limits: what DISCOS refuses before sending anything.
-    pub fn limits(self) -> Limits {
+    /// The profile of the backend it drives (`profiles/NAME.toml`), which
+    /// holds its CDB rows beside the backend's side of each configuration.
+    pub fn profile(self) -> &'static str {
         match self {
-            Component::Sardara => Limits {
-                max_frequency: 150.0,
-                max_bandwidth: 2300.0,
-                max_sample_rate: 4600.0,
-                bins: &[1024, 16384],
-                max_bins: 16384,
-            },
-            Component::Skarab => Limits {
-                max_frequency: 1500.0,
-                max_bandwidth: 2300.0,
-                max_sample_rate: 4600.0,
-                bins: &[],
-                max_bins: 65536,
-            },
+            Component::Sardara => "sardara",
+            Component::Skarab => "skarab",
         }
     }
 
-    /// The rows of its CDB table at SRT, in the table's order.
-    pub fn setups(self) -> Vec<Setup> {
-        match self {
-            Component::Sardara => SARDARA
-                .iter()
-                .map(|&(id, sections, other_feed, bandwidth)| {
-                    Setup::new(id, sections, other_feed, bandwidth, 1024)
-                })
-                .collect(),
-            Component::Skarab => SKARAB
-                .iter()
-                .map(|&(id, bandwidth, bins)| Setup::new(id, 14, 0, bandwidth, bins))
-                .collect(),
+    /// Its local limits: what DISCOS refuses before sending anything, the
+    /// limits of the hardware its profile describes.
+    pub fn limits(self) -> Limits {
+        let hardware = table(self).map(|t| t.hardware.clone()).unwrap_or_default();
+        Limits {
+            max_frequency: hardware.max_frequency.unwrap_or(f64::INFINITY),
+            max_bandwidth: hardware.max_bandwidth,
+            max_sample_rate: hardware.max_sample_rate.unwrap_or(f64::INFINITY),
+            bins: hardware.bins,
         }
+    }
+
+    /// The rows of its CDB table at SRT, in the profile's order; none if
+    /// the compiled-in profile does not read (a unit test keeps it
+    /// readable).
+    pub fn setups(self) -> Vec<Setup> {
+        table(self)
+            .map(|catalogue| {
+                catalogue
+                    .configurations
+                    .iter()
+                    .filter_map(Setup::of)
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 
     /// The row of `id`, written exactly as DISCOS compares it (case
@@ -70,6 +75,18 @@ impl Component {
     pub fn setup(self, id: &str) -> Option<Setup> {
         self.setups().into_iter().find(|setup| setup.id == id)
     }
+}
+
+/// The compiled-in profile of the backend `component` drives, read once.
+fn table(component: Component) -> Option<&'static Catalogue> {
+    static SARDARA: OnceLock<Option<Catalogue>> = OnceLock::new();
+    static SKARAB: OnceLock<Option<Catalogue>> = OnceLock::new();
+    let cell = match component {
+        Component::Sardara => &SARDARA,
+        Component::Skarab => &SKARAB,
+    };
+    cell.get_or_init(|| Catalogue::profile(component.profile()).ok())
+        .as_ref()
 }
 
 impl fmt::Display for Component {
@@ -96,7 +113,7 @@ impl FromStr for Component {
 }
 
 /// What a component checks before it sends a `set-section`.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Limits {
     /// Highest start frequency, MHz.
     pub max_frequency: f64,
@@ -105,59 +122,16 @@ pub struct Limits {
     /// Highest sample rate, MHz; a sample rate given must also be twice
     /// the bandwidth.
     pub max_sample_rate: f64,
-    /// The only bin counts allowed, if only some are (Sardara: 1024 or
-    /// 16384); empty where any up to `max_bins` from 1024 is.
-    pub bins: &'static [i64],
-    /// Most bins.
-    pub max_bins: i64,
+    /// The bin counts allowed (Sardara: 1024 or 16384; Skarab: 1024 to
+    /// 65536).
+    pub bins: Bins,
 }
-
-/// Sardara's rows at SRT: id, sections, the second feed of a four-section
-/// row, bandwidth (MHz). Every row has bins 1024 and the calibration mark.
-const SARDARA: [(&str, usize, i64, f64); 16] = [
-    ("SK00", 2, 0, 1500.0),
-    ("SK01", 4, 1, 1500.0),
-    ("SK04", 4, 4, 1500.0),
-    ("SK03", 4, 3, 1500.0),
-    ("SK06", 4, 6, 1500.0),
-    ("SK77", 14, 0, 1500.0),
-    ("SCC00", 2, 0, 1500.0),
-    ("SCH00", 2, 0, 1500.0),
-    ("SL00", 2, 0, 1500.0),
-    ("SP00", 2, 0, 500.0),
-    ("SK00S", 2, 0, 1500.0),
-    ("SK77S", 14, 0, 1500.0),
-    ("SCC00S", 2, 0, 1500.0),
-    ("SCH00S", 2, 0, 1500.0),
-    ("SL00S", 2, 0, 1500.0),
-    ("SP00S", 2, 0, 500.0),
-];
-
-/// Skarab's rows at SRT: id, bandwidth (MHz), bins. Every row has 14
-/// sections on the seven feeds of the K-band receiver.
-const SKARAB: [(&str, f64, i64); 15] = [
-    ("SKARAB_1", 1400.0, 2048),
-    ("SKARAB_1S", 1400.0, 2048),
-    ("SKARAB_2", 187.5, 32768),
-    ("SKARAB_2S", 187.5, 32768),
-    ("SKARAB_3", 187.5, 65536),
-    ("SKARAB_3S", 187.5, 65536),
-    ("SKARAB_4", 93.75, 32768),
-    ("SKARAB_4S", 93.75, 32768),
-    ("SKARAB_5", 93.75, 65536),
-    ("SKARAB_5S", 93.75, 65536),
-    ("SKARAB_7", 16.0, 65536),
-    ("SKARAB_11", 375.0, 1024),
-    ("SKARAB_11S", 375.0, 1024),
-    ("SKARAB_12", 750.0, 8192),
-    ("SKARAB_12S", 750.0, 8192),
-];
 
 /// One row of a component's CDB table.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Setup {
     /// The configuration id, as `set-configuration` sends it.
-    pub id: &'static str,
+    pub id: String,
     /// The row's sections: how many inputs DISCOS reads values for.
     pub inputs: usize,
     /// The sections DISCOS configures: the inputs, or half of them for a
@@ -174,29 +148,23 @@ pub struct Setup {
 }
 
 impl Setup {
-    fn new(id: &'static str, inputs: usize, other_feed: i64, bandwidth: f64, bins: i64) -> Setup {
-        let stokes = id.ends_with('S');
-        let feeds = (0..inputs)
-            .map(|input| match inputs {
-                // SK01, SK03, SK04, SK06: feed 0 and one more.
-                4 if input >= 2 => other_feed,
-                // SK77, SKARAB_*: two inputs on each of the seven feeds.
-                14 => (input / 2) as i64,
-                _ => 0,
-            })
-            .collect();
-        let polarizations = (0..inputs)
-            .map(|input| if stokes { 2 } else { (input % 2) as i64 })
-            .collect();
-        Setup {
-            id,
+    /// The row of a profile's configuration, if the profile gives DISCOS's
+    /// side of it.
+    fn of(configuration: &Configuration) -> Option<Setup> {
+        let row = configuration.discos.as_ref()?;
+        let inputs = configuration.inputs;
+        let stokes = configuration.id.ends_with('S');
+        Some(Setup {
+            id: configuration.id.clone(),
             inputs,
-            sections: if stokes { inputs / 2 } else { inputs },
-            bandwidth,
-            bins,
-            feeds,
-            polarizations,
-        }
+            sections: configuration.sections,
+            bandwidth: row.bandwidth,
+            bins: row.bins,
+            feeds: (0..inputs).map(|input| row.feeds[input / 2]).collect(),
+            polarizations: (0..inputs)
+                .map(|input| if stokes { 2 } else { (input % 2) as i64 })
+                .collect(),
+        })
     }
 
     /// Whether it is a full-Stokes configuration (its id ends in `S`).
@@ -236,6 +204,37 @@ mod tests {
         assert_eq!(Component::Skarab.setups().len(), 15);
         assert_eq!(Component::Sardara.setups().len(), 16);
         assert_eq!("skarab".parse(), Ok(Component::Skarab));
+    }
+
+    #[test]
+    fn limits_are_the_profiles_hardware() {
+        assert_eq!(
+            Component::Sardara.limits(),
+            Limits {
+                max_frequency: 150.0,
+                max_bandwidth: 2300.0,
+                max_sample_rate: 4600.0,
+                bins: Bins::OneOf(vec![1024, 16384]),
+            }
+        );
+        assert_eq!(
+            Component::Skarab.limits(),
+            Limits {
+                max_frequency: 1500.0,
+                max_bandwidth: 2300.0,
+                max_sample_rate: 4600.0,
+                bins: Bins::Between(1024, 65536),
+            }
+        );
+        // Every configuration of both profiles has DISCOS's row.
+        for component in [Component::Sardara, Component::Skarab] {
+            let profile = table(component).expect("the profile reads");
+            assert_eq!(
+                component.setups().len(),
+                profile.configurations.len(),
+                "{component}"
+            );
+        }
         assert!("roach".parse::<Component>().is_err());
     }
 }

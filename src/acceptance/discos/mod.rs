@@ -382,7 +382,8 @@ impl Discos {
     /// anything is sent, as DISCOS does: the error says which ids it knows.
     pub async fn initialize(&mut self, id: &str, bandwidth: Option<f64>) -> Result<(), Problem> {
         let Some(setup) = self.component.setup(id) else {
-            let known: Vec<&str> = self.component.setups().iter().map(|s| s.id).collect();
+            let setups = self.component.setups();
+            let known: Vec<&str> = setups.iter().map(|s| s.id.as_str()).collect();
             return Err(local(
                 format!("initialize={id}"),
                 "BackendsErrors::ConfigurationErrorExImpl",
@@ -621,7 +622,7 @@ impl Discos {
             reading.values.push(value);
         }
         if reading.values.len() < inputs {
-            let setup = self.setup.as_ref().map_or("", |s| s.id);
+            let setup = self.setup.as_ref().map_or("", |s| s.id.as_str());
             self.problems.push(Problem {
                 request: text,
                 reply: self.last_shown(),
