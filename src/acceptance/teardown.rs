@@ -26,12 +26,12 @@ impl DiscosWorld {
             }
         }
         // Kept, closed, for the transcript the report shows.
-        if let Some(discos) = self.discos.as_mut() {
-            if let Err(error) = discos.close().await {
-                leaks.push(format!(
-                    "DISCOS's connection did not close cleanly: {error}"
-                ));
-            }
+        if let Some(discos) = self.discos.as_mut()
+            && let Err(error) = discos.close().await
+        {
+            leaks.push(format!(
+                "DISCOS's connection did not close cleanly: {error}"
+            ));
         }
         // The link before the backend: its connections to the backend
         // close with it.

@@ -95,7 +95,7 @@ impl EventSink {
             };
             // The first drop, then every thousandth: enough to see it
             // happening without a log line per event in a flood.
-            if dropped == 1 || dropped % 1000 == 0 {
+            if dropped == 1 || dropped.is_multiple_of(1000) {
                 tracing::warn!(
                     sequence,
                     dropped,

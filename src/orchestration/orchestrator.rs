@@ -214,10 +214,10 @@ impl Orchestrator {
         let mut failures = Vec::new();
         while let Some(index) = self.started.pop() {
             let entry = &mut self.entries[index];
-            if let Some(service) = entry.service.as_mut() {
-                if let Err(error) = service.stop().await {
-                    failures.push((entry.name.clone(), error));
-                }
+            if let Some(service) = entry.service.as_mut()
+                && let Err(error) = service.stop().await
+            {
+                failures.push((entry.name.clone(), error));
             }
         }
         if failures.is_empty() {

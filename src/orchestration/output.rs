@@ -118,10 +118,11 @@ impl Output {
         state.written.lines += 1;
         state.written.bytes += written;
         for watcher in &mut state.watchers {
-            if watcher.notify.is_some() && watcher.pattern.is_match(&line) {
-                if let Some(notify) = watcher.notify.take() {
-                    let _ = notify.send(());
-                }
+            if watcher.notify.is_some()
+                && watcher.pattern.is_match(&line)
+                && let Some(notify) = watcher.notify.take()
+            {
+                let _ = notify.send(());
             }
         }
         state.watchers.retain(|watcher| watcher.notify.is_some());

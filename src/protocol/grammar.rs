@@ -325,10 +325,10 @@ enum Piece<'a> {
 
 fn argument(input: &[u8]) -> Res<'_, String> {
     // Most arguments hold no escape: decode them in one go.
-    if let Ok((rest, run)) = plain(input) {
-        if rest.first() != Some(&b'\\') {
-            return Ok((rest, latin1::decode(run)));
-        }
+    if let Ok((rest, run)) = plain(input)
+        && rest.first() != Some(&b'\\')
+    {
+        return Ok((rest, latin1::decode(run)));
     }
     fold_many0(
         alt((map(plain, Piece::Plain), map(escape, Piece::Escaped))),

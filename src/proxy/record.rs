@@ -641,7 +641,7 @@ fn said(span: Duration) -> String {
     let ms = span.as_millis();
     if ms < 60_000 {
         let rounded = ((ms + 50) / 100 * 100).max(100);
-        if rounded % 1000 == 0 {
+        if rounded.is_multiple_of(1000) {
             plural(rounded / 1000, "second")
         } else {
             plural(rounded, "millisecond")
