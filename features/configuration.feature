@@ -25,6 +25,11 @@ Feature: Configuration
     When the client sets the configuration to "9-NO-SUCH-CONFIGURATION"
     Then the backend refuses it
 
+  @must:reason-given
+  Scenario: A refusal gives a reason, whose first word DISCOS reads
+    When the client sets the configuration to "9-NO-SUCH-CONFIGURATION"
+    Then the backend refuses it, giving a reason
+
   @should:fixed-phrases
   Scenario: A configuration the backend does not know is refused, by name
     When the client sets the configuration to "9-NO-SUCH-CONFIGURATION"

@@ -24,6 +24,7 @@ pub mod broker;
 pub mod browser;
 pub mod discos;
 pub mod features;
+pub mod judgement;
 pub mod link;
 pub mod settings;
 pub(crate) mod steps;

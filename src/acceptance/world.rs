@@ -38,6 +38,7 @@ use tokio::net::TcpStream;
 use super::broker::ScenarioBroker;
 use super::browser::Browser;
 use super::discos::Discos;
+use super::judgement::Asked;
 use super::settings::Settings;
 use super::target::BackendUnderTest;
 use super::web::Web;
@@ -62,6 +63,26 @@ pub struct Party {
     pub client: Client,
     /// Replies received since a step last checked this client's replies.
     pub unchecked: VecDeque<Message>,
+    /// The latest request it sent, as the transcript shows it: what a line
+    /// nobody asked for came after.
+    pub last_asked: Option<String>,
+    /// Replies owed to requests a step stopped waiting for on purpose
+    /// (`… and waits at most 100 milliseconds for the reply`): the next
+    /// lines to come are those late replies, not lines nobody asked for.
+    pub owed: usize,
+}
+
+impl Party {
+    /// A client just connected, owed nothing.
+    pub fn new(name: &str, client: Client) -> Party {
+        Party {
+            name: name.to_owned(),
+            client,
+            unchecked: VecDeque::new(),
+            last_asked: None,
+            owed: 0,
+        }
+    }
 }
 
 /// The state of one scenario.
@@ -106,6 +127,11 @@ pub struct DiscosWorld {
     /// The proxy between the clients and the backend, once a step about
     /// the link to the backend asked for one.
     pub link: Option<Link>,
+    /// Requirements the scenario's own link breaks on purpose (a reply it
+    /// makes longer than 512 bytes breaks `short-lines`): what the link did,
+    /// which the scenario checks, is not the backend's fault, and the
+    /// judgement of replies leaves them out.
+    pub broken_on_purpose: Vec<&'static str>,
 }
 
 impl DiscosWorld {
@@ -124,6 +150,7 @@ impl DiscosWorld {
             broker: None,
             discos: None,
             link: None,
+            broken_on_purpose: Vec::new(),
         }
     }
 
@@ -154,6 +181,12 @@ impl DiscosWorld {
     /// by. In a `@simulator` scenario the check is of the simulator's own
     /// behaviour, and says so.
     pub fn fail_requirement(&self, id: &str, message: impl AsRef<str>) -> ! {
+        self.fail(self.requirement_failure(id, message))
+    }
+
+    /// The words [`Self::fail_requirement`] fails with, before the
+    /// transcript: for a check outside a step (the teardown's).
+    pub fn requirement_failure(&self, id: &str, message: impl AsRef<str>) -> String {
         let message = message.as_ref();
         let cited = match requirement(id) {
             Some(requirement) => format!("{}: {message}", requirement.citation()),
@@ -162,11 +195,10 @@ impl DiscosWorld {
             ),
         };
         if self.is_about_the_simulator() {
-            self.fail(format!(
-                "{CONTRACT}#{SIMULATOR_CLAUSE} (the simulator's own behaviour): {cited}"
-            ))
+            format!("{CONTRACT}#{SIMULATOR_CLAUSE} (the simulator's own behaviour): {cited}")
+        } else {
+            cited
         }
-        self.fail(cited)
     }
 
     /// Whether the scenario is tagged `@simulator`.
@@ -298,13 +330,10 @@ impl DiscosWorld {
         }
         let address = self.client_address().await;
         match Client::connect_with(address.as_str(), ClientOptions::default()).await {
-            Ok(client) => self.parties.push(Party {
-                name: name.to_owned(),
-                client,
-                unchecked: VecDeque::new(),
-            }),
-            Err(error) => self.fail(format!("client \"{name}\" could not connect: {error}")),
+            Ok(client) => self.parties.push(Party::new(name, client)),
+            Err(error) => self.fail_connect(name, &address, error),
         }
+        self.judge_greeting(name);
     }
 
     /// The client named `name`, connecting it first if needed.
@@ -323,36 +352,61 @@ impl DiscosWorld {
     /// becomes "the reply" later steps check (see [the module
     /// docs](self#send-or-ask-which-reply-later-steps-check)).
     pub async fn send(&mut self, name: &str, text: &str) -> Message {
-        let party = self.party(name).await;
-        let result = party.client.request_text(text).await;
-        match result {
-            Ok(reply) => self.received(name, reply),
-            Err(error) => self.fail(format!("client \"{name}\" sending {text:?}: {error}")),
-        }
+        let request = self.request_of(text);
+        self.send_request(name, &request).await
     }
 
     /// Sends a request built as a message (its arguments escaped as the
     /// wire needs) and waits for its reply.
     pub async fn send_request(&mut self, name: &str, request: &Message) -> Message {
-        let party = self.party(name).await;
-        let result = party.client.request(request).await;
-        match result {
-            Ok(reply) => self.received(name, reply),
-            Err(error) => self.fail(format!("client \"{name}\" sending {request}: {error}")),
-        }
+        let reply = self.exchange_one(name, request).await;
+        self.received(name, reply)
     }
 
     /// Sends a request, through the default client, for a step that checks
     /// the reply itself: it shows in the transcript but does not become
     /// "the reply" later steps check; a `When` step uses [`Self::send`]
     /// (see [the module docs](self#send-or-ask-which-reply-later-steps-check)).
+    /// Its reply is judged as every reply is (named as its request, CR LF
+    /// ended, the only one).
     pub async fn ask(&mut self, text: &str) -> Message {
-        let party = self.party(DEFAULT_CLIENT).await;
-        let result = party.client.request_text(text).await;
-        match result {
-            Ok(reply) => reply,
-            Err(error) => self.fail(format!("sending {text:?}: {error}")),
+        let request = self.request_of(text);
+        self.exchange_one(DEFAULT_CLIENT, &request).await
+    }
+
+    fn request_of(&self, text: &str) -> Message {
+        match crate::protocol::request_from_text(text) {
+            Ok(request) => request,
+            Err(error) => self.fail(format!("cannot send {text:?}: {error}")),
         }
+    }
+
+    /// Sends one request and takes its one reply, judged against it
+    /// ([`super::judgement`]): every request a scenario sends goes
+    /// through here or [`Self::send_pipelined`] or [`Self::send_raw`].
+    async fn exchange_one(&mut self, name: &str, request: &Message) -> Message {
+        let asked = Asked::request(request);
+        self.check_unasked();
+        let party = self.party(name).await;
+        party.last_asked = Some(asked.shown.clone());
+        let result = party.client.request(request).await;
+        let reply = match result {
+            Ok(reply) => reply,
+            Err(error) => self.fail_exchange(name, &asked, error),
+        };
+        self.judge(name, &asked, &reply);
+        self.check_unasked_of(name);
+        reply
+    }
+
+    /// Judges a reply client `name` just took against `asked`.
+    fn judge(&self, name: &str, asked: &Asked, reply: &Message) {
+        let line = self
+            .parties
+            .iter()
+            .find(|party| party.name == name)
+            .and_then(|party| party.client.last_line());
+        self.judge_reply(name, asked, reply, line);
     }
 
     /// Sends a request for a step and fails unless the reply is `ok`.
@@ -378,7 +432,8 @@ impl DiscosWorld {
         }
     }
 
-    /// Sends several requests at once, then reads all their replies.
+    /// Sends several requests at once, then reads all their replies, each
+    /// judged against its request.
     pub async fn send_pipelined(&mut self, name: &str, lines: &[String]) {
         let mut requests = Vec::with_capacity(lines.len());
         for line in lines {
@@ -387,19 +442,34 @@ impl DiscosWorld {
                 Err(error) => self.fail(format!("cannot send {line:?}: {error}")),
             }
         }
+        self.check_unasked();
         let party = self.party(name).await;
-        let result = party.client.pipeline(&requests).await;
-        match result {
-            Ok(replies) => {
-                for reply in replies {
+        for request in &requests {
+            if let Err(error) = party.client.feed(request).await {
+                self.fail(format!("client \"{name}\" pipelining: {error}"));
+            }
+        }
+        let party = self.party(name).await;
+        party.last_asked = requests.last().map(|r| Asked::request(r).shown);
+        if let Err(error) = party.client.flush().await {
+            self.fail(format!("client \"{name}\" pipelining: {error}"));
+        }
+        for request in &requests {
+            let asked = Asked::request(request);
+            let party = self.party(name).await;
+            match party.client.receive().await {
+                Ok(reply) => {
+                    self.judge(name, &asked, &reply);
                     self.received(name, reply);
                 }
+                Err(error) => self.fail_exchange(name, &asked, error),
             }
-            Err(error) => self.fail(format!("client \"{name}\" pipelining: {error}")),
         }
+        self.check_unasked_of(name);
     }
 
-    /// Sends bytes as they are and reads one reply per line feed sent.
+    /// Sends bytes as they are and reads one reply per line feed sent,
+    /// each judged against its line.
     pub async fn send_raw(&mut self, name: &str, text: &str) {
         let bytes = match unescape(text) {
             Ok(bytes) => bytes,
@@ -407,20 +477,28 @@ impl DiscosWorld {
                 "the raw line {text:?} is not well written: {error}"
             )),
         };
-        let lines = bytes.iter().filter(|&&b| b == b'\n').count();
+        let asked: Vec<Asked> = bytes
+            .split_inclusive(|&b| b == b'\n')
+            .filter(|line| line.ends_with(b"\n"))
+            .map(Asked::raw_line)
+            .collect();
+        self.check_unasked();
         let party = self.party(name).await;
+        party.last_asked = asked.last().map(|a| a.shown.clone());
         if let Err(error) = party.client.send_raw(&bytes).await {
             self.fail(format!("client \"{name}\" sending raw bytes: {error}"));
         }
-        for _ in 0..lines {
+        for asked in &asked {
             let party = self.party(name).await;
             match party.client.receive().await {
                 Ok(reply) => {
+                    self.judge(name, asked, &reply);
                     self.received(name, reply);
                 }
-                Err(error) => self.fail(format!("client \"{name}\" waiting for a reply: {error}")),
+                Err(error) => self.fail_exchange(name, asked, error),
             }
         }
+        self.check_unasked_of(name);
     }
 
     fn received(&mut self, name: &str, reply: Message) -> Message {
@@ -433,12 +511,16 @@ impl DiscosWorld {
 
     /// Takes the replies client `name` received since the last check.
     pub async fn take_unchecked(&mut self, name: &str) -> Vec<Message> {
+        self.check_unasked();
         let party = self.party(name).await;
         party.unchecked.drain(..).collect()
     }
 
-    /// The latest reply, or a failure saying none has come yet.
-    pub fn reply(&self) -> &Message {
+    /// The latest reply, or a failure saying none has come yet; a line
+    /// nobody asked for that has come since fails the step first, for the
+    /// latest reply is then not the one its request got.
+    pub fn reply(&mut self) -> &Message {
+        self.check_unasked();
         match &self.last_reply {
             Some((_, reply)) => reply,
             None => self.fail("no reply yet: send a request first"),

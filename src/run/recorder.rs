@@ -265,7 +265,14 @@ impl Reports {
                     HookType::Before => "before the scenario",
                     HookType::After => "in the teardown",
                 };
-                let message = format!("{when}: {}", panic_text(info));
+                let text = panic_text(info);
+                // A teardown that found a broken requirement starts with
+                // it, for the failure to be graded by it.
+                let message = if crate::protocol::contract::cited(&text).is_some() {
+                    text
+                } else {
+                    format!("{when}: {text}")
+                };
                 let current = &mut current.report;
                 current.hook_failure = Some(if current.first_failure() {
                     let (graded, message) = grade(&current.tags, message);

@@ -320,9 +320,10 @@ impl Discos {
     }
 
     /// Closes the connection as the component's shutdown does: nothing is
-    /// sent, the socket is closed.
-    pub async fn close(&mut self) -> Result<(), ClientError> {
-        self.client.close().await.map(|_| ())
+    /// sent, the socket is closed. Returns the lines that came meanwhile,
+    /// which nobody asked for.
+    pub async fn close(&mut self) -> Result<Vec<Received>, ClientError> {
+        self.client.close().await
     }
 
     /// Everything that went wrong so far, in order.

@@ -232,6 +232,7 @@ async fn garbage(world: &mut DiscosWorld, command: String) {
 #[given(expr = "the link to the backend makes the reply to {string} longer than 512 bytes")]
 async fn long_reply(world: &mut DiscosWorld, command: String) {
     add(world, &format!("long-reply on {command}")).await;
+    world.broken_on_purpose.push("short-lines");
 }
 
 /// Answers `fail` to this command in the backend's place: the backend
@@ -358,6 +359,13 @@ async fn attempt(world: &mut DiscosWorld, name: &str, line: &str, wait: Duration
             }
         },
     };
+    // A reply not waited for may still come: a late reply, not a line
+    // nobody asked for.
+    if matches!(attempt, Attempt::NoReply { .. })
+        && let Some(party) = world.parties.iter_mut().find(|p| p.name == name)
+    {
+        party.owed += 1;
+    }
     // A connection the fault broke is closed now, so that the teardown
     // finds it closed, not broken.
     if !matches!(attempt, Attempt::NoReply { .. } | Attempt::Replied { .. })
@@ -444,11 +452,7 @@ async fn replace_party(world: &mut DiscosWorld, name: &str, client: Client) {
         let mut old = world.parties.remove(index);
         let _ = old.client.close().await;
     }
-    world.parties.push(Party {
-        name: name.to_owned(),
-        client,
-        unchecked: Default::default(),
-    });
+    world.parties.push(Party::new(name, client));
 }
 
 fn the_attempt(world: &DiscosWorld) -> &Attempt {

@@ -27,6 +27,19 @@ async fn refuses(world: &mut DiscosWorld) {
     expect_code(world, Code::Fail, "refuse the request (fail)");
 }
 
+/// Refused, with a reason of at least one word, whatever it says: DISCOS
+/// reads a refusal's first word, and raises an error without one.
+#[then("the backend refuses it, giving a reason")]
+async fn refuses_giving_a_reason(world: &mut DiscosWorld) {
+    let reply = expect_code(world, Code::Fail, "refuse the request (fail)");
+    if reply.reason().is_none_or(|reason| reason.trim().is_empty()) {
+        world.fail_requirement(
+            "reason-given",
+            format!("expected a refusal with a reason, but the reply is\n    {reply}"),
+        );
+    }
+}
+
 /// Refused with exactly this reason: in a portable scenario a phrase the
 /// contract fixes (docs/protocol.md#fixed-phrases); in a `@simulator` one,
 /// the simulator's own words.
@@ -126,7 +139,7 @@ async fn answers_the_line(world: &mut DiscosWorld) {
     let _ = world.reply();
 }
 
-fn expect_code(world: &DiscosWorld, code: Code, what: &str) -> Message {
+fn expect_code(world: &mut DiscosWorld, code: Code, what: &str) -> Message {
     let reply = world.reply().clone();
     if reply.code() != Some(code) {
         let clause = if code == Code::Invalid {
@@ -232,7 +245,7 @@ async fn holds_unix_seconds(world: &mut DiscosWorld) {
     unix_seconds(world, &reply, &time);
 }
 
-fn the_time(world: &DiscosWorld) -> (Message, String) {
+fn the_time(world: &mut DiscosWorld) -> (Message, String) {
     let reply = expect_code(world, Code::Ok, "accept the request (ok)");
     let [time] = reply.arguments.as_slice() else {
         world.fail_clause(
