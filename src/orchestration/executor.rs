@@ -575,28 +575,30 @@ fn release_cgroup(cgroup: &Cgroup) {
     }
 }
 
-/// Sends `signal` to `group` and to every process carrying `mark` outside it.
+/// Sends `signal` to `group` and, once each, to every process outside it
+/// that carries `mark` or is in its cgroup; SIGKILL also through the
+/// cgroup's `cgroup.kill`.
 fn signal_all(group: i32, mark: Option<&Mark>, signal: Signal) -> Result<(), nix::errno::Errno> {
     signal_group(group, signal)?;
-    if let Some(cgroup) = mark.and_then(|mark| mark.cgroup.as_ref()) {
-        if signal == Signal::SIGKILL {
-            cgroup.kill();
-        } else {
-            for pid in cgroup.pids() {
-                if let Ok(pid) = i32::try_from(pid) {
-                    let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), signal);
-                }
+    let Some(mark) = mark else {
+        return Ok(());
+    };
+    let confined = match &mark.cgroup {
+        Some(cgroup) => {
+            if signal == Signal::SIGKILL {
+                cgroup.kill();
             }
+            cgroup.pids()
         }
-    }
-    if let Some(mark) = mark {
-        let escaped =
-            live_processes(|pid, in_group, start| in_group != group && mark.carried_by(pid, start));
-        for (pid, _) in escaped {
-            if let Ok(pid) = i32::try_from(pid) {
-                // One that ended meanwhile is what was wanted.
-                let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), signal);
-            }
+        None => Vec::new(),
+    };
+    let escaped = live_processes(|pid, in_group, start| {
+        in_group != group && (confined.contains(&pid) || mark.carried_by(pid, start))
+    });
+    for (pid, _) in escaped {
+        if let Ok(pid) = i32::try_from(pid) {
+            // One that ended meanwhile is what was wanted.
+            let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), signal);
         }
     }
     Ok(())
