@@ -70,6 +70,9 @@ pub struct Party {
     /// (`… and waits at most 100 milliseconds for the reply`): the next
     /// lines to come are those late replies, not lines nobody asked for.
     pub owed: usize,
+    /// Raw bytes sent since the last line feed: the start of a line sent
+    /// in steps, which its reply is judged against once the line is whole.
+    pub unfinished: Vec<u8>,
 }
 
 impl Party {
@@ -81,6 +84,7 @@ impl Party {
             unchecked: VecDeque::new(),
             last_asked: None,
             owed: 0,
+            unfinished: Vec::new(),
         }
     }
 }
@@ -477,13 +481,20 @@ impl DiscosWorld {
                 "the raw line {text:?} is not well written: {error}"
             )),
         };
-        let asked: Vec<Asked> = bytes
-            .split_inclusive(|&b| b == b'\n')
-            .filter(|line| line.ends_with(b"\n"))
-            .map(Asked::raw_line)
-            .collect();
         self.check_unasked();
         let party = self.party(name).await;
+        // A line sent in steps is one line to the backend: judge its reply
+        // against all of it, not the last piece alone.
+        let mut line = std::mem::take(&mut party.unfinished);
+        line.extend_from_slice(&bytes);
+        let mut asked = Vec::new();
+        for piece in line.split_inclusive(|&b| b == b'\n') {
+            if piece.ends_with(b"\n") {
+                asked.push(Asked::raw_line(piece));
+            } else {
+                party.unfinished = piece.to_vec();
+            }
+        }
         party.last_asked = asked.last().map(|a| a.shown.clone());
         if let Err(error) = party.client.send_raw(&bytes).await {
             self.fail(format!("client \"{name}\" sending raw bytes: {error}"));

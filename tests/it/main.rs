@@ -16,6 +16,7 @@ mod console;
 mod console_browser;
 mod events;
 mod load;
+mod misbehaving;
 mod orchestration;
 mod protocol;
 mod proxy;
