@@ -214,11 +214,6 @@ async fn start_command(
         }
         let started = backend.start().await;
         let given = backend.port();
-        let foreign = |port: u16| -> Option<u32> {
-            listeners_on(port)
-                .into_iter()
-                .find(|pid| !has_environment(*pid, BACKEND_MARK_ENV, &mark))
-        };
         match started {
             Ok(()) => {
                 if let Some(ready) = settings.ready_when {
@@ -234,10 +229,8 @@ async fn start_command(
                     });
                 }
                 let port = given.ok_or_else(|| anyhow::anyhow!("the backend was given no port"))?;
-                let holders = listeners_on(port);
-                let ours = holders
-                    .iter()
-                    .any(|pid| has_environment(*pid, BACKEND_MARK_ENV, &mark));
+                let holders = holders_of(port, &mark).await;
+                let ours = holders.iter().any(|(_, ours)| *ours);
                 // No holder in sight: the listener lives where this process
                 // cannot look (another user, another namespace); the port
                 // accepted, which is all that can be known.
@@ -250,8 +243,8 @@ async fn start_command(
                 let _ = backend.stop().await;
                 lost.push(format!(
                     "port {port} was answered by another program, pid {} ({})",
-                    holders[0],
-                    command_line(holders[0])
+                    holders[0].0,
+                    command_line(holders[0].0)
                 ));
             }
             Err(
@@ -259,7 +252,14 @@ async fn start_command(
                 | OrchestrationError::NotReadyInTime { .. }),
             ) => {
                 let exited = matches!(error, OrchestrationError::ExitedBeforeReady { .. });
-                let taken = given.and_then(|port| foreign(port).map(|pid| (port, pid)));
+                let taken = match given {
+                    Some(port) => holders_of(port, &mark)
+                        .await
+                        .into_iter()
+                        .find(|(_, ours)| !ours)
+                        .map(|(pid, _)| (port, pid)),
+                    None => None,
+                };
                 match (taken, address_in_use(&backend.output_lines())) {
                     (Some((port, pid)), _) if exited => lost.push(format!(
                         "port {port} was taken by another program, pid {pid} ({}), and the backend exited",
@@ -280,6 +280,25 @@ async fn start_command(
         "the backend lost the race for its port {PORT_ATTEMPTS} times: {}",
         lost.join("; ")
     )
+}
+
+/// The processes listening on `port`, each with whether it carries `mark`
+/// (is this start's backend). A walk of `/proc`, so it runs on the blocking
+/// pool: on a runtime worker it would hold back the timers of every other
+/// start, their `--ready-timeout` among them.
+async fn holders_of(port: u16, mark: &str) -> Vec<(u32, bool)> {
+    let scan = move |mark: &str| {
+        listeners_on(port)
+            .into_iter()
+            .map(|pid| (pid, has_environment(pid, BACKEND_MARK_ENV, mark)))
+            .collect::<Vec<_>>()
+    };
+    let owned = mark.to_owned();
+    match tokio::task::spawn_blocking(move || scan(&owned)).await {
+        Ok(holders) => holders,
+        // The runtime is shutting down: scan here.
+        Err(_) => scan(mark),
+    }
 }
 
 /// The first line of a backend's output that says its port was taken: the

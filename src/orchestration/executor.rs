@@ -363,11 +363,14 @@ impl Executor {
                 })
             }
             Outcome::TimedOut => {
+                // When the limit was found expired: the kill that follows is
+                // the start's cleanup, not more time given to get ready.
+                let elapsed = started.elapsed();
                 self.kill_and_drain().await;
                 Err(OrchestrationError::NotReadyInTime {
                     name: self.name.clone(),
                     condition: self.readiness.describe(port),
-                    elapsed: started.elapsed(),
+                    elapsed,
                     last_lines: self.output.last(LAST_LINES),
                     written: self.output.written(),
                 })
@@ -420,7 +423,9 @@ impl Executor {
             source,
         };
         let mark = self.mark.as_ref();
-        signal_all(group, mark, self.stop_signal).map_err(signal_error)?;
+        off_runtime(group, mark, signal_all_with(self.stop_signal))
+            .await
+            .map_err(signal_error)?;
         let graceful = tokio::time::timeout(self.grace, async {
             let status = running.child.wait().await;
             all_gone(group, mark).await;
@@ -431,12 +436,16 @@ impl Executor {
             // The leader exited and /proc showed nothing of it left.
             Ok(status) => status.map_err(wait_error),
             Err(_) => {
-                signal_all(group, mark, Signal::SIGKILL).map_err(signal_error)?;
+                off_runtime(group, mark, signal_all_with(Signal::SIGKILL))
+                    .await
+                    .map_err(signal_error)?;
                 let status = running.child.wait().await.map_err(wait_error)?;
                 // Members that outlived the leader (or a leader that exited
                 // at once while its children ignored the signal) go now.
-                if !members(group, mark).is_empty() {
-                    signal_all(group, mark, Signal::SIGKILL).map_err(signal_error)?;
+                if !off_runtime(group, mark, members).await.is_empty() {
+                    off_runtime(group, mark, signal_all_with(Signal::SIGKILL))
+                        .await
+                        .map_err(signal_error)?;
                 }
                 let _ = tokio::time::timeout(KILL_SETTLE, all_gone(group, mark)).await;
                 Ok(status)
@@ -512,10 +521,10 @@ impl Executor {
         if let Some(mut running) = self.running.take() {
             let group = self.process_group.unwrap_or(0);
             let mark = self.mark.as_ref();
-            let _ = signal_all(group, mark, Signal::SIGKILL);
+            let _ = off_runtime(group, mark, signal_all_with(Signal::SIGKILL)).await;
             let _ = running.child.wait().await;
             let _ = tokio::time::timeout(KILL_SETTLE, all_gone(group, mark)).await;
-            if members(group, mark).is_empty() {
+            if off_runtime(group, mark, members).await.is_empty() {
                 release(group, mark);
             }
             self.drain(running.readers).await;
@@ -608,7 +617,33 @@ fn signal_all(group: i32, mark: Option<&Mark>, signal: Signal) -> Result<(), nix
 /// at once and then with the same back-off as the readiness probes.
 async fn all_gone(group: i32, mark: Option<&Mark>) {
     let mut poller = Poller::forever(Pace::doubling(FIRST_BACKOFF, MAX_BACKOFF));
-    while !members(group, mark).is_empty() && poller.pause().await {}
+    while !off_runtime(group, mark, members).await.is_empty() && poller.pause().await {}
+}
+
+/// `signal_all` with `signal`, in the shape [`off_runtime`] takes.
+fn signal_all_with(
+    signal: Signal,
+) -> impl FnOnce(i32, Option<&Mark>) -> Result<(), nix::errno::Errno> + Clone + Send + 'static {
+    move |group, mark| signal_all(group, mark, signal)
+}
+
+/// Runs `scan` (a walk of `/proc`, reads of environments and cgroups) on
+/// the blocking pool. The runtime has as many workers as cores: a scan on a
+/// worker, costly when many starts stop at once, holds back every timer and
+/// probe on it, and a `--ready-timeout` then fires seconds late. Runs `scan`
+/// here only if the blocking pool could not run it to the end (the runtime
+/// is shutting down).
+async fn off_runtime<T: Send + 'static>(
+    group: i32,
+    mark: Option<&Mark>,
+    scan: impl FnOnce(i32, Option<&Mark>) -> T + Clone + Send + 'static,
+) -> T {
+    let owned = mark.cloned();
+    let away = scan.clone();
+    match tokio::task::spawn_blocking(move || away(group, owned.as_ref())).await {
+        Ok(value) => value,
+        Err(_) => scan(group, mark),
+    }
 }
 
 impl Drop for Executor {
