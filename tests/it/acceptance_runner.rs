@@ -19,6 +19,7 @@ use discos_acceptance::orchestration::reaper;
 use discos_acceptance::server::{Config, Server};
 
 use crate::ONE_RUN_AT_A_TIME;
+use crate::orchestration::process_group;
 
 fn dir(relative: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(relative)
@@ -1087,15 +1088,6 @@ fn alive(pid: u32) -> bool {
             rest.split_whitespace().next().map(|s| s != "Z" && s != "X")
         })
         .unwrap_or(false)
-}
-
-fn process_group(pid: u32) -> Option<i32> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    stat[stat.rfind(')')? + 1..]
-        .split_whitespace()
-        .nth(2)?
-        .parse()
-        .ok()
 }
 
 /// The live processes of any of `groups`.

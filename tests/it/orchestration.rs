@@ -1308,7 +1308,8 @@ async fn a_descendant_that_leaves_its_group_and_sheds_its_mark_is_stopped_by_its
     );
 }
 
-fn process_group(pid: u32) -> Option<i32> {
+/// The process group of `pid`, from `/proc/PID/stat`; `None` once it has ended.
+pub(crate) fn process_group(pid: u32) -> Option<i32> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     stat[stat.rfind(')')? + 1..]
         .split_whitespace()
