@@ -39,6 +39,9 @@ fn check(mode: &str) -> (Report, String) {
         "discos-misbehaving-{mode}-{}.json",
         std::process::id()
     ));
+    // The pages and screenshots of its failed browser steps, removed with
+    // the report.
+    let artifacts = json.with_extension("artifacts");
     let target = format!(
         "cmd:python3 {} --mode {mode} --port {{port}}",
         fixture().display()
@@ -47,6 +50,8 @@ fn check(mode: &str) -> (Report, String) {
         .args(["check", "--target", &target, "--tags", SELECTION])
         .arg("--report-json")
         .arg(&json)
+        .arg("--artifacts")
+        .arg(&artifacts)
         .output()
         .expect("discos-sim check runs");
     let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
@@ -59,6 +64,7 @@ fn check(mode: &str) -> (Report, String) {
     );
     let report = report::read_json(&json).unwrap_or_else(|e| panic!("{e}\n{printed}"));
     let _ = std::fs::remove_file(&json);
+    let _ = std::fs::remove_dir_all(&artifacts);
     (report, printed)
 }
 
