@@ -16,6 +16,7 @@ use discos_acceptance::authoring::Snippet;
 use discos_acceptance::authoring::catalogue::Home;
 use discos_acceptance::backend::HandlerKind;
 use discos_acceptance::orchestration::reaper;
+use discos_acceptance::poll::{Pace, Poller};
 use discos_acceptance::server::{Config, Server};
 
 use crate::ONE_RUN_AT_A_TIME;
@@ -1112,27 +1113,27 @@ fn folders_of(pid: u32) -> Vec<String> {
 
 /// Waits, up to [`SURVIVAL`] from now, for `done`; true if it held.
 fn within_survival(mut done: impl FnMut() -> bool) -> bool {
-    let deadline = std::time::Instant::now() + SURVIVAL;
+    // /proc has no events: look again every 5 ms until the limit.
+    let mut poller = Poller::within(SURVIVAL, Pace::every(std::time::Duration::from_millis(5)));
     loop {
         if done() {
             return true;
         }
-        if std::time::Instant::now() >= deadline {
+        if !poller.pause_blocking() {
             return false;
         }
-        std::thread::sleep(std::time::Duration::from_millis(5)); // /proc has no events
     }
 }
 
 /// Waits, bounded, for `found` to give something.
 fn observe<T>(what: &str, mut found: impl FnMut() -> Option<T>) -> T {
-    let deadline = std::time::Instant::now() + PATIENCE;
+    // A file and /proc have no events: look again every 5 ms until the limit.
+    let mut poller = Poller::within(PATIENCE, Pace::every(std::time::Duration::from_millis(5)));
     loop {
         if let Some(value) = found() {
             return value;
         }
-        assert!(std::time::Instant::now() < deadline, "never saw {what}");
-        std::thread::sleep(std::time::Duration::from_millis(5)); // a file and /proc have no events
+        assert!(poller.pause_blocking(), "never saw {what}");
     }
 }
 
