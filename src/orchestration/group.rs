@@ -142,11 +142,35 @@ pub fn command_line(pid: u32) -> String {
     }
 }
 
-/// Makes the child its own process-group leader and, on Linux, asks the kernel
-/// to SIGKILL it when its parent dies, so even a runner killed by SIGKILL
-/// leaves no orphan behind.
+/// The signals a stop sends or a terminal delivers, which the child must be
+/// able to die of. A shell starts a background command (`cmd &`, a CI job
+/// run so) with SIGINT and SIGQUIT ignored, `nohup` ignores SIGHUP, and an
+/// ignored signal stays ignored across `exec`: without a reset, a backend
+/// started from such a run shrugs off its SIGINT stop and is SIGKILLed
+/// after the grace period, and Ctrl-C never reaches it.
+const STOPPING: [Signal; 4] = [
+    Signal::SIGINT,
+    Signal::SIGQUIT,
+    Signal::SIGHUP,
+    Signal::SIGTERM,
+];
+
+/// Makes the child its own process-group leader with the stopping signals
+/// at their defaults and, on Linux, asks the kernel to SIGKILL it when its
+/// parent dies, so even a runner killed by SIGKILL leaves no orphan behind.
 pub(crate) fn harden(command: &mut tokio::process::Command) {
     command.process_group(0);
+    // SAFETY: the closure runs between fork and exec and only calls
+    // sigaction, which is async-signal-safe; it allocates nothing.
+    unsafe {
+        command.pre_exec(|| {
+            for signal in STOPPING {
+                nix::sys::signal::signal(signal, nix::sys::signal::SigHandler::SigDfl)
+                    .map_err(io::Error::from)?;
+            }
+            Ok(())
+        });
+    }
     #[cfg(target_os = "linux")]
     {
         let parent = nix::unistd::getpid();

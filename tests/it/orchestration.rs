@@ -522,6 +522,37 @@ async fn the_stop_signal_is_configurable() {
     );
 }
 
+#[test]
+fn a_run_started_with_sigint_ignored_still_stops_its_processes_by_sigint() {
+    // A shell starts `cargo test &` with SIGINT and SIGQUIT ignored, and an
+    // ignored signal survives exec: the executor must give its children the
+    // defaults back, or the stop above ends in SIGKILL.
+    let mut run = std::process::Command::new(std::env::current_exe().expect("this test"));
+    run.args([
+        "orchestration::the_stop_signal_is_configurable",
+        "--exact",
+        "--test-threads=1",
+    ])
+    .stdout(std::process::Stdio::piped())
+    .stderr(std::process::Stdio::piped());
+    // SAFETY: only sigaction, async-signal-safe, between fork and exec.
+    unsafe {
+        std::os::unix::process::CommandExt::pre_exec(&mut run, || {
+            for signal in [Signal::SIGINT, Signal::SIGQUIT] {
+                nix::sys::signal::signal(signal, nix::sys::signal::SigHandler::SigIgn)?;
+            }
+            Ok(())
+        });
+    }
+    let output = run.output().expect("the test binary runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success() && stdout.contains("1 passed"),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stop_takes_grandchildren_down_with_the_group() {
     let mut executor = Executor::new("family", [fixture("grandchildren.sh")])
@@ -748,13 +779,25 @@ fn whatever_ends_a_test_process_its_processes_are_gone_within_2_s() {
     ] {
         let dir = scratch("killed-test");
         let log = dir.join("family.log");
-        let mut holder = std::process::Command::new(std::env::current_exe().expect("this test"))
+        let mut holder = std::process::Command::new(std::env::current_exe().expect("this test"));
+        holder
             .args([HOLDER, "--exact", "--ignored", "--nocapture"])
             .env("FAMILY_LOG", &log)
             .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .expect("the holder starts");
+            .stderr(std::process::Stdio::null());
+        // A test process at a terminal dies of these signals; this one may
+        // have been started with them ignored (`cargo test &` from a script
+        // ignores SIGINT and SIGQUIT), which its child would inherit.
+        // SAFETY: only sigaction, async-signal-safe, between fork and exec.
+        unsafe {
+            std::os::unix::process::CommandExt::pre_exec(&mut holder, || {
+                for signal in [Signal::SIGINT, Signal::SIGTERM, Signal::SIGHUP] {
+                    nix::sys::signal::signal(signal, nix::sys::signal::SigHandler::SigDfl)?;
+                }
+                Ok(())
+            });
+        }
+        let mut holder = holder.spawn().expect("the holder starts");
         let stdout = holder.stdout.take().expect("stdout");
         let holding = std::io::BufReader::new(stdout)
             .lines()
