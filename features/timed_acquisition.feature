@@ -4,49 +4,51 @@ Feature: Timed start and stop
   backend keeps answering while a time is pending; a new start replaces a
   pending start, a new stop a pending stop, and a stop cancels a pending
   start. Times travel as a count of 100-nanosecond ticks since 1970 (what
-  DISCOS sends) or, when a scenario says so, as decimal seconds.
+  DISCOS sends) or, when a scenario says so, as decimal seconds. The times
+  are seconds apart, so that a loaded machine does not miss them; a check
+  that comes after a time it was meant to precede says so when it fails.
 
   Background:
     Given a backend
 
   @fresh @should:timed-start-stop
   Scenario: A timed start begins the acquisition at its time
-    When the acquisition is started in 500 milliseconds
+    When the acquisition is started in 2 seconds
     Then the backend is not acquiring
     And the backend is acquiring within 5 seconds
 
   @fresh @should:timed-start-stop
   Scenario: A timed stop ends the acquisition at its time
     Given the acquisition is started
-    When the acquisition is stopped in 500 milliseconds
+    When the acquisition is stopped in 2 seconds
     Then the backend is acquiring
     And the backend is not acquiring within 5 seconds
 
   @fresh @should:timed-start-stop
   Scenario: A start and a stop may both be pending, and both happen
-    When the acquisition is started in 300 milliseconds
-    And the acquisition is stopped in 1500 milliseconds
+    When the acquisition is started in 1 second
+    And the acquisition is stopped in 3 seconds
     Then the backend is acquiring within 5 seconds
     And the backend is not acquiring within 5 seconds
 
   @fresh @should:timed-start-stop
   Scenario: A new timed start replaces the pending one
-    When the acquisition is started in 300 milliseconds
+    When the acquisition is started in 2 seconds
     And the acquisition is started in 1 hour
-    Then the backend stays not acquiring for 1 second
+    Then the backend stays not acquiring for 3 seconds
 
   @fresh @should:timed-start-stop
   Scenario: A timed stop that comes first cancels the pending start
-    When the acquisition is started in 800 milliseconds
-    And the acquisition is stopped in 200 milliseconds
-    Then the backend stays not acquiring for 1500 milliseconds
+    When the acquisition is started in 3 seconds
+    And the acquisition is stopped in 1 second
+    Then the backend stays not acquiring for 4 seconds
 
   @fresh @should:timed-start-stop
   Scenario: Stopping now cancels a pending start
-    When the acquisition is started in 500 milliseconds
+    When the acquisition is started in 2 seconds
     And the client stops the acquisition
     Then the backend accepts it
-    And the backend stays not acquiring for 1 second
+    And the backend stays not acquiring for 3 seconds
 
   @should:timestamps
   Scenario: A start time in the past is refused

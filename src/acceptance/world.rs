@@ -44,7 +44,7 @@ use super::target::BackendUnderTest;
 use super::web::Web;
 use crate::client::{Client, ClientOptions, Direction};
 use crate::protocol::contract::{CONTRACT, SIMULATOR_CLAUSE, requirement};
-use crate::protocol::{Message, latin1};
+use crate::protocol::{Message, Timestamp, latin1};
 
 pub use super::link::Link;
 
@@ -136,6 +136,19 @@ pub struct DiscosWorld {
     /// which the scenario checks, is not the backend's fault, and the
     /// judgement of replies leaves them out.
     pub broken_on_purpose: Vec<&'static str>,
+    /// The scenario's timed starts and stops, once one was asked: a check
+    /// answered after the first of them was due cannot tell what the
+    /// backend did before that time, and says so when it fails.
+    pub timed: Option<TimedRequests>,
+}
+
+/// When a scenario's timed starts and stops were due and answered.
+#[derive(Debug, Clone, Copy)]
+pub struct TimedRequests {
+    /// The earliest time any of them named.
+    pub first_due: Timestamp,
+    /// When the reply to the latest request about the acquisition came.
+    pub last_answered: Timestamp,
 }
 
 impl DiscosWorld {
@@ -155,6 +168,7 @@ impl DiscosWorld {
             discos: None,
             link: None,
             broken_on_purpose: Vec::new(),
+            timed: None,
         }
     }
 

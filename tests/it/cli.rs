@@ -303,6 +303,41 @@ fn check_refuses_a_malformed_feature_before_running_anything() {
     );
 }
 
+/// A timing check that comes after the time it was meant to precede (the
+/// link holds replies back as an oversubscribed machine would) fails
+/// saying the machine answered too late, not only that the backend did.
+#[test]
+fn a_timing_check_made_too_late_says_so() {
+    let output = Command::new(BIN)
+        .args(["check", "--features", "fixtures/features/late"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    let printed = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(1), "{printed}");
+    let failed = printed
+        .split_once("Failed scenarios:")
+        .expect("a recap of the failures")
+        .1;
+    assert!(
+        failed.contains("but status says it is — but this was seen ")
+            && failed.contains("after the scenario's first timed start or stop was due"),
+        "{failed}"
+    );
+    assert!(
+        failed.contains("is already past")
+            && failed
+                .contains("after the time it names, and a time already past is rightly refused"),
+        "{failed}"
+    );
+    assert_eq!(
+        failed.matches("this machine answers too late").count(),
+        2,
+        "{failed}"
+    );
+}
+
 /// The body of the first block of `text` opened by `fence`, with its
 /// line end, and what follows the block.
 fn fenced<'a>(text: &'a str, fence: &str) -> (String, &'a str) {

@@ -12,7 +12,7 @@ use cucumber::{given, then, when};
 
 use super::Who;
 use crate::acceptance::DiscosWorld;
-use crate::acceptance::world::DEFAULT_CLIENT;
+use crate::acceptance::world::{DEFAULT_CLIENT, TimedRequests};
 use crate::poll::{Pace, Poller};
 use crate::protocol::Timestamp;
 
@@ -25,6 +25,7 @@ const POLL_EVERY: Duration = Duration::from_millis(10);
 #[when("the acquisition is started")]
 async fn started_now(world: &mut DiscosWorld) {
     world.ask_ok("start").await;
+    answered(world);
 }
 
 /// Brings a shared backend to a known state; a fresh one already is.
@@ -40,6 +41,7 @@ async fn make_not_acquiring(world: &mut DiscosWorld) {
 #[when("the acquisition is stopped")]
 async fn stopped_now(world: &mut DiscosWorld) {
     world.ask_ok("stop").await;
+    answered(world);
 }
 
 /// A timed start or stop as a precondition: it must be accepted, and its
@@ -53,7 +55,63 @@ async fn stopped_now(world: &mut DiscosWorld) {
 async fn timed(world: &mut DiscosWorld, action: String, count: String, unit: String) {
     let at = Timestamp::now().after(duration(amount(&count), &unit));
     let command = if action == "started" { "start" } else { "stop" };
-    world.ask_ok(&format!("{command},{}", at.acs_ticks())).await;
+    let request = format!("{command},{}", at.acs_ticks());
+    let reply = world.ask(&request).await;
+    let now = Timestamp::now();
+    if reply.code() != Some(crate::protocol::Code::Ok) {
+        let late = if at.until(now).is_none() {
+            format!(
+                " — but it was answered {} after the time it names, and a time already past is \
+                 rightly refused: {TOO_LOADED}",
+                humantime::format_duration(since(at, now))
+            )
+        } else {
+            lateness(world, now)
+        };
+        world.fail(format!(
+            "expected {request:?} to succeed, but the reply is\n    {reply}{late}"
+        ));
+    }
+    let first_due = world.timed.map_or(at, |timed| timed.first_due.min(at));
+    world.timed = Some(TimedRequests {
+        first_due,
+        last_answered: now,
+    });
+}
+
+/// What a failed timing check adds when the machine, not the backend, may
+/// have missed the time: the scenario's times are a few seconds apart, and a
+/// request or a check that comes after a time it was meant to precede proves
+/// nothing about the backend.
+const TOO_LOADED: &str = "this machine answers too late for the scenario's times \
+    (is it oversubscribed? a lower --concurrency gives each scenario more of it)";
+
+/// Notes that a request about the acquisition was answered now.
+fn answered(world: &mut DiscosWorld) {
+    if let Some(timed) = &mut world.timed {
+        timed.last_answered = Timestamp::now();
+    }
+}
+
+/// How long after `due` the time `now` is, to the millisecond (zero if
+/// before).
+fn since(due: Timestamp, now: Timestamp) -> Duration {
+    let late = now.since_epoch().saturating_sub(due.since_epoch());
+    Duration::from_millis(u64::try_from(late.as_millis()).unwrap_or(u64::MAX))
+}
+
+/// The words a failed check adds when what it saw at `seen` came after the
+/// scenario's first timed start or stop was due: then it cannot tell what
+/// the backend did before that time. Empty otherwise.
+fn lateness(world: &DiscosWorld, seen: Timestamp) -> String {
+    match world.timed {
+        Some(timed) if timed.first_due.until(seen).is_none() => format!(
+            " — but this was seen {} after the scenario's first timed start or stop was due, \
+             so it cannot tell what the backend did before that time: {TOO_LOADED}",
+            humantime::format_duration(since(timed.first_due, seen))
+        ),
+        _ => String::new(),
+    }
 }
 
 /// Asks `status` every 10 ms until it says the backend acquires, and
@@ -74,7 +132,10 @@ async fn not_acquiring_within(world: &mut DiscosWorld, amount: u64, unit: String
 #[then("the backend is acquiring")]
 async fn is_acquiring(world: &mut DiscosWorld) {
     if !world.acquiring().await {
-        world.fail("expected the backend to be acquiring, but status says it is not");
+        let late = lateness(world, Timestamp::now());
+        world.fail(format!(
+            "expected the backend to be acquiring, but status says it is not{late}"
+        ));
     }
 }
 
@@ -82,7 +143,10 @@ async fn is_acquiring(world: &mut DiscosWorld) {
 #[then("the backend is not acquiring")]
 async fn is_not_acquiring(world: &mut DiscosWorld) {
     if world.acquiring().await {
-        world.fail("expected the backend not to be acquiring, but status says it is");
+        let late = lateness(world, Timestamp::now());
+        world.fail(format!(
+            "expected the backend not to be acquiring, but status says it is{late}"
+        ));
     }
 }
 
@@ -96,8 +160,14 @@ async fn stays_not_acquiring(world: &mut DiscosWorld, amount: u64, unit: String)
     while tokio::time::Instant::now() < until {
         every.tick().await;
         if world.acquiring().await {
+            // What could have kept it from acquiring is the latest request
+            // about the acquisition: it must have come before the first time.
+            let late = world
+                .timed
+                .map(|timed| lateness(world, timed.last_answered))
+                .unwrap_or_default();
             world.fail(format!(
-                "expected the backend not to acquire for {window:?}, but status says it is acquiring"
+                "expected the backend not to acquire for {window:?}, but status says it is acquiring{late}"
             ));
         }
     }
@@ -138,6 +208,7 @@ async fn starts(world: &mut DiscosWorld, who: Who) {
 #[when(expr = "{client} stops the acquisition")]
 async fn stops(world: &mut DiscosWorld, who: Who) {
     world.send(&who.0, "stop").await;
+    answered(world);
 }
 
 /// A time as the request carries it: a tick count (what DISCOS sends), or
