@@ -4,11 +4,12 @@
 
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use discos_acceptance::acceptance::browser::{Installation, processes_mentioning};
 use discos_acceptance::acceptance::web::chromedriver;
 use discos_acceptance::orchestration::Executor;
+use discos_acceptance::poll::{Pace, Poller};
 
 /// How long a browser may take to start, answer or go.
 pub const LIMIT: Duration = Duration::from_secs(20);
@@ -47,17 +48,17 @@ pub fn installation() -> Option<Installation> {
 /// directory), failing the test after [`LIMIT`].
 pub async fn wait_until_gone(profile: &Path) {
     let marker = profile.display().to_string();
-    let deadline = Instant::now() + LIMIT;
+    // /proc has no events: look again until the limit.
+    let mut poller = Poller::within(LIMIT, Pace::every(POLL));
     loop {
         let left = processes_mentioning(&marker);
         if left.is_empty() {
             return;
         }
         assert!(
-            Instant::now() < deadline,
+            poller.pause().await,
             "browser processes outlived the test: {left:#?}"
         );
-        tokio::time::sleep(POLL).await; // /proc has no events: look again
     }
 }
 

@@ -18,6 +18,7 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 use discos_acceptance::backend::HandlerKind;
 use discos_acceptance::client::Client;
 use discos_acceptance::console::{Config, Console};
+use discos_acceptance::poll::{Pace, Poller};
 use discos_acceptance::server::{self, Server};
 
 const BIN: &str = env!("CARGO_BIN_EXE_discos-sim");
@@ -45,17 +46,12 @@ async fn console_for(backend: &str) -> Console {
 
 /// Polls `probe` every 5 ms until it holds, for at most `limit`.
 async fn eventually(limit: Duration, what: &str, mut probe: impl FnMut() -> bool) {
-    let deadline = tokio::time::Instant::now() + limit;
-    let mut every = tokio::time::interval(Duration::from_millis(5));
+    let mut poller = Poller::within(limit, Pace::every(Duration::from_millis(5)));
     loop {
-        every.tick().await;
         if probe() {
             return;
         }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "{what} within {limit:?}"
-        );
+        assert!(poller.pause().await, "{what} within {limit:?}");
     }
 }
 

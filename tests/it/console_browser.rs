@@ -22,6 +22,7 @@ use discos_acceptance::acceptance::browser::{Browser, BrowserError, BrowserOptio
 use discos_acceptance::backend::HandlerKind;
 use discos_acceptance::client::Client;
 use discos_acceptance::console::{self, Console};
+use discos_acceptance::poll::{Pace, Poller};
 use discos_acceptance::server::{self, Server};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -127,13 +128,13 @@ async fn a_user_enters_a_line_hits_send_and_sees_the_answer() {
     }
 
     stop_driver(driver, &profile).await;
-    let deadline = Instant::now() + LIMIT;
+    // A counter, no event: look again until the limit.
+    let mut poller = Poller::within(LIMIT, Pace::every(POLL));
     while console.backend_connections() > 0 {
         assert!(
-            Instant::now() < deadline,
+            poller.pause().await,
             "the page's backend connection outlived the browser"
         );
-        tokio::time::sleep(POLL).await; // a counter, no event: look again
     }
     console.shutdown().await;
     remove(&scratch);

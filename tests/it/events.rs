@@ -17,6 +17,7 @@ use discos_acceptance::events::{
 };
 use discos_acceptance::events::{Broker, RabbitMq};
 use discos_acceptance::orchestration::{Executor, OrchestrationError, Readiness, Service};
+use discos_acceptance::poll::{Pace, Poller};
 use discos_acceptance::protocol::Message;
 use lapin::options::{BasicGetOptions, QueueBindOptions, QueueDeclareOptions, QueuePurgeOptions};
 use lapin::types::FieldTable;
@@ -92,7 +93,8 @@ async fn resubscribed(subscriber: &mut Subscriber, limit: Duration) {
 
 /// Polls the broker's list of connections until none is named `name`.
 async fn connection_gone(broker: &Broker, name: &str) {
-    let deadline = Instant::now() + PATIENCE;
+    // rabbitmqctl's list has no event to wait on.
+    let mut poller = Poller::within(PATIENCE, Pace::every(Duration::from_millis(50)));
     loop {
         let connections = broker.connections().await.expect("rabbitmqctl");
         if !connections
@@ -102,11 +104,9 @@ async fn connection_gone(broker: &Broker, name: &str) {
             return;
         }
         assert!(
-            Instant::now() < deadline,
+            poller.pause().await,
             "connection {name} still open: {connections:?}"
         );
-        // rabbitmqctl's list has no event to wait on.
-        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
 
@@ -443,7 +443,8 @@ async fn serve_publishes_and_events_prints(broker: &Broker, url: &BrokerUrl) {
         );
     }
     client.close().await.expect("close");
-    let deadline = Instant::now() + PATIENCE;
+    // The output buffer has no event for a line arriving.
+    let mut poller = Poller::within(PATIENCE, Pace::every(Duration::from_millis(20)));
     let printed = loop {
         let printed: Vec<Event> = events
             .output_lines()
@@ -454,12 +455,10 @@ async fn serve_publishes_and_events_prints(broker: &Broker, url: &BrokerUrl) {
             break printed;
         }
         assert!(
-            Instant::now() < deadline,
+            poller.pause().await,
             "discos-sim events printed {:?}",
             events.output_lines()
         );
-        // The output buffer has no event for a line arriving.
-        tokio::time::sleep(Duration::from_millis(20)).await;
     };
     assert_eq!(printed[0].event, "configuration set");
     assert_eq!(printed[0].source, address);
@@ -476,7 +475,8 @@ async fn serve_publishes_and_events_prints(broker: &Broker, url: &BrokerUrl) {
         names.contains(&format!("discos-sim serve on {address}")),
         "{names:?}"
     );
-    let deadline = Instant::now() + PATIENCE;
+    // The output buffer has no event for a line arriving.
+    let mut poller = Poller::within(PATIENCE, Pace::every(Duration::from_millis(20)));
     let shown = loop {
         let shown: Vec<String> = acquisition
             .output_lines()
@@ -486,13 +486,7 @@ async fn serve_publishes_and_events_prints(broker: &Broker, url: &BrokerUrl) {
         if !shown.is_empty() {
             break shown;
         }
-        assert!(
-            Instant::now() < deadline,
-            "{:?}",
-            acquisition.output_lines()
-        );
-        // The output buffer has no event for a line arriving.
-        tokio::time::sleep(Duration::from_millis(20)).await;
+        assert!(poller.pause().await, "{:?}", acquisition.output_lines());
     };
     assert_eq!(shown.len(), 1, "only the acquisition's events: {shown:?}");
     assert!(

@@ -14,6 +14,7 @@ use discos_acceptance::orchestration::{
     Executor, OrchestrationError, Orchestrator, REAPER_ENV, Readiness, Service, Signal,
     orchestrated, processes_in_group, reaper,
 };
+use discos_acceptance::poll::{Pace, Poller};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 
@@ -81,25 +82,31 @@ fn assert_group_gone(group: i32) {
 
 /// Waits (bounded) until the executor's output holds `line`.
 async fn logged(executor: &Executor, line: &str) -> bool {
-    tokio::time::timeout(PATIENCE, async {
-        while !executor.output_lines().iter().any(|l| l == line) {
-            tokio::time::sleep(Duration::from_millis(1)).await; // bounded poll of the captured lines
+    // The captured lines have no event for a line arriving.
+    let mut poller = Poller::within(PATIENCE, Pace::every(Duration::from_millis(1)));
+    loop {
+        if executor.output_lines().iter().any(|l| l == line) {
+            return true;
         }
-    })
-    .await
-    .is_ok()
+        if !poller.pause().await {
+            return false;
+        }
+    }
 }
 
 /// Waits (bounded, observing /proc) for a group to empty: only for the cases
 /// where the kernel, not our code, does the killing.
 async fn group_disappears(group: i32) -> bool {
-    tokio::time::timeout(PATIENCE, async {
-        while !processes_in_group(group).is_empty() {
-            tokio::time::sleep(Duration::from_millis(5)).await; // /proc has no events
+    // /proc has no events: look again until the limit.
+    let mut poller = Poller::within(PATIENCE, Pace::every(Duration::from_millis(5)));
+    loop {
+        if processes_in_group(group).is_empty() {
+            return true;
         }
-    })
-    .await
-    .is_ok()
+        if !poller.pause().await {
+            return false;
+        }
+    }
 }
 
 // ---------------------------------------------------------------- readiness
@@ -826,10 +833,13 @@ fn whatever_ends_a_test_process_its_processes_are_gone_within_2_s() {
             Some(signal as i32),
             "libtest does not handle {signal}"
         );
-        let ended = std::time::Instant::now();
         let mut left: Vec<u32> = family.clone();
-        while !left.is_empty() && ended.elapsed() < Duration::from_secs(2) {
-            std::thread::sleep(Duration::from_millis(5)); // /proc has no events
+        // /proc has no events: look again until the 2 s are up.
+        let mut poller = Poller::within(
+            Duration::from_secs(2),
+            Pace::every(Duration::from_millis(5)),
+        );
+        while !left.is_empty() && poller.pause_blocking() {
             left.retain(|pid| alive(*pid));
         }
         assert!(
@@ -858,10 +868,9 @@ fn the_child_dies_when_the_thread_that_spawned_it_dies() {
     })
     .join()
     .expect("thread");
-    let deadline = std::time::Instant::now() + PATIENCE;
-    while !processes_in_group(group).is_empty() && std::time::Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(5)); // /proc has no events
-    }
+    // /proc has no events: look again until the limit.
+    let mut poller = Poller::within(PATIENCE, Pace::every(Duration::from_millis(5)));
+    while !processes_in_group(group).is_empty() && poller.pause_blocking() {}
     assert_group_gone(group);
 }
 
@@ -1322,12 +1331,11 @@ async fn a_descendant_that_leaves_its_group_and_sheds_its_mark_is_stopped_by_its
         .parse()
         .expect("a pid");
     // Until it has become `sleep`, it may still carry the mark.
-    let deadline = std::time::Instant::now() + PATIENCE;
+    // /proc has no events: look again until the limit.
+    let mut poller = Poller::within(PATIENCE, Pace::every(Duration::from_millis(1)));
     while std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default() != b"sleep\x001000\x00"
-        && std::time::Instant::now() < deadline
-    {
-        tokio::time::sleep(Duration::from_millis(1)).await; // /proc has no events
-    }
+        && poller.pause().await
+    {}
     let environment = std::fs::read(format!("/proc/{pid}/environ")).unwrap_or_default();
     assert!(environment.is_empty(), "env -i cleared it");
     assert_ne!(
