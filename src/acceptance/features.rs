@@ -283,79 +283,13 @@ fn explain(
 ) -> ((usize, usize), String) {
     let lines: Vec<&str> = text.lines().collect();
     let reported = parser_position(error).unwrap_or((1, 1));
-    let starts = |line: &str| line.len() - line.trim_start().len() + 1;
-    // Anything but comments, tags and blank lines before `Feature:`.
-    let stray = lines.iter().position(|l| {
-        let l = l.trim();
-        !l.is_empty() && !l.starts_with('#') && !l.starts_with('@')
-    });
-    match stray {
-        Some(index) if !lines[index].trim_start().starts_with("Feature:") => {
-            return (
-                (index + 1, starts(lines[index])),
-                format!(
-                    "expected `Feature:` (only comments, tags and blank lines may come before it), found `{}`",
-                    lines[index].trim()
-                ),
-            );
-        }
-        None => {
-            return (
-                (lines.len().max(1), 1),
-                "expected `Feature:`: the file holds no feature".to_owned(),
-            );
-        }
-        Some(_) => {}
+    if let Some(explained) = before_feature(&lines) {
+        return explained;
     }
     match reason {
-        Some(gherkin::EnvError::UnknownKeyword(word)) => {
-            let word = word.split_whitespace().next().unwrap_or("").to_owned();
-            // The line that starts with it, at or before the reported one.
-            let found = (0..reported.0.min(lines.len()))
-                .rev()
-                .find(|&index| lines[index].trim_start().starts_with(&word));
-            let Some(index) = found else {
-                return (reported, format!("`{word}` is not a keyword Gherkin knows"));
-            };
-            let line = lines[index];
-            let written = line.split_whitespace().next().unwrap_or("");
-            let problem = {
-                format!(
-                    "`{written}` is not a keyword{}: expected a step (Given, When, Then, And, But or *), a table row (|), a doc string, or a new block (Scenario:, Rule:, Examples:…)",
-                    nearest_keyword(written, &STEP_KEYWORDS)
-                        .map(|k| format!(" — did you mean `{k}`?"))
-                        .unwrap_or_default()
-                )
-            };
-            ((index + 1, starts(line)), problem)
-        }
+        Some(gherkin::EnvError::UnknownKeyword(word)) => unknown_keyword(&lines, word, reported),
         Some(gherkin::EnvError::InconsistentCellCount(rows)) => {
-            // The first row whose cell count differs from the one above.
-            let width = rows.first().map_or(0, Vec::len);
-            let ragged = rows.iter().position(|row| row.len() != width);
-            let place = ragged.and_then(|ragged| {
-                let index = (1..lines.len()).find(|&i| {
-                    table_cells(lines[i]).as_ref() == Some(&rows[ragged])
-                        && table_cells(lines[i - 1]).is_some()
-                })?;
-                Some((index + 1, starts(lines[index])))
-            });
-            let cells = |n: usize| {
-                if n == 1 {
-                    "1 cell".to_owned()
-                } else {
-                    format!("{n} cells")
-                }
-            };
-            let problem = match ragged {
-                Some(ragged) => format!(
-                    "this table row has {}, the first row {}: every row of a table has as many cells",
-                    cells(rows[ragged].len()),
-                    cells(width)
-                ),
-                None => "the rows of this table have different numbers of cells".to_owned(),
-            };
-            (place.unwrap_or(reported), problem)
+            ragged_table(&lines, rows, reported)
         }
         Some(gherkin::EnvError::UnsupportedLanguage(language)) => (
             reported,
@@ -373,6 +307,94 @@ fn explain(
             )
         }
     }
+}
+
+/// The column a line's text starts at, counted from 1.
+fn starts(line: &str) -> usize {
+    line.len() - line.trim_start().len() + 1
+}
+
+/// Anything but comments, tags and blank lines before `Feature:`, or no
+/// `Feature:` at all.
+fn before_feature(lines: &[&str]) -> Option<((usize, usize), String)> {
+    let stray = lines.iter().position(|l| {
+        let l = l.trim();
+        !l.is_empty() && !l.starts_with('#') && !l.starts_with('@')
+    });
+    match stray {
+        Some(index) if !lines[index].trim_start().starts_with("Feature:") => Some((
+            (index + 1, starts(lines[index])),
+            format!(
+                "expected `Feature:` (only comments, tags and blank lines may come before it), found `{}`",
+                lines[index].trim()
+            ),
+        )),
+        None => Some((
+            (lines.len().max(1), 1),
+            "expected `Feature:`: the file holds no feature".to_owned(),
+        )),
+        Some(_) => None,
+    }
+}
+
+/// A word the parser took for no keyword: placed at the line that starts
+/// with it, at or before the reported one, with the step keyword it is a
+/// slip of.
+fn unknown_keyword(
+    lines: &[&str],
+    word: &str,
+    reported: (usize, usize),
+) -> ((usize, usize), String) {
+    let word = word.split_whitespace().next().unwrap_or("").to_owned();
+    let found = (0..reported.0.min(lines.len()))
+        .rev()
+        .find(|&index| lines[index].trim_start().starts_with(&word));
+    let Some(index) = found else {
+        return (reported, format!("`{word}` is not a keyword Gherkin knows"));
+    };
+    let line = lines[index];
+    let written = line.split_whitespace().next().unwrap_or("");
+    let problem = format!(
+        "`{written}` is not a keyword{}: expected a step (Given, When, Then, And, But or *), a table row (|), a doc string, or a new block (Scenario:, Rule:, Examples:…)",
+        nearest_keyword(written, &STEP_KEYWORDS)
+            .map(|k| format!(" — did you mean `{k}`?"))
+            .unwrap_or_default()
+    );
+    ((index + 1, starts(line)), problem)
+}
+
+/// A table whose rows have different numbers of cells: placed at the first
+/// row whose count differs from the first row's.
+fn ragged_table(
+    lines: &[&str],
+    rows: &[Vec<String>],
+    reported: (usize, usize),
+) -> ((usize, usize), String) {
+    let width = rows.first().map_or(0, Vec::len);
+    let ragged = rows.iter().position(|row| row.len() != width);
+    let place = ragged.and_then(|ragged| {
+        let index = (1..lines.len()).find(|&i| {
+            table_cells(lines[i]).as_ref() == Some(&rows[ragged])
+                && table_cells(lines[i - 1]).is_some()
+        })?;
+        Some((index + 1, starts(lines[index])))
+    });
+    let cells = |n: usize| {
+        if n == 1 {
+            "1 cell".to_owned()
+        } else {
+            format!("{n} cells")
+        }
+    };
+    let problem = match ragged {
+        Some(ragged) => format!(
+            "this table row has {}, the first row {}: every row of a table has as many cells",
+            cells(rows[ragged].len()),
+            cells(width)
+        ),
+        None => "the rows of this table have different numbers of cells".to_owned(),
+    };
+    (place.unwrap_or(reported), problem)
 }
 
 /// `(line, column)` from gherkin's `Error at L:C: …`.
@@ -430,18 +452,6 @@ fn unsaid(text: &str) -> Option<((usize, usize), String)> {
     let mut under = Under::Other;
     let mut doc_string: Option<&str> = None;
     let lines: Vec<&str> = text.lines().collect();
-    // Whether the line after `index` (blank lines and comments aside)
-    // is a step or a table row: what a heading heads.
-    let heads_steps = |index: usize| {
-        lines[index + 1..]
-            .iter()
-            .map(|l| l.trim())
-            .find(|l| !l.is_empty() && !l.starts_with('#'))
-            .is_some_and(|next| {
-                let first = next.split_whitespace().next().unwrap_or("");
-                next.starts_with('|') || first == "*" || STEP_KEYWORDS.contains(&first)
-            })
-    };
     for (index, line) in lines.iter().enumerate() {
         let trimmed = line.trim();
         let at = (index + 1, line.len() - line.trim_start().len() + 1);
@@ -481,53 +491,68 @@ fn unsaid(text: &str) -> Option<((usize, usize), String)> {
             under = Under::Other;
             continue;
         }
-        // A heading with a misspelt keyword, or a keyword without its colon.
-        if let Some((heading, _)) = trimmed.split_once(':')
-            && heading.split_whitespace().count() <= 3
-            && let Some(meant) = nearest_keyword(heading, &BLOCK_KEYWORDS)
-            && heads_steps(index)
+        if heads_steps(&lines, index)
+            && let Some(problem) = misspelt_heading(trimmed)
         {
-            return Some((
-                at,
-                format!(
-                    "`{heading}:` is not a keyword Gherkin knows — did you mean `{meant}:`? As written, this line and the steps under it are a description, and never run"
-                ),
-            ));
+            return Some((at, problem));
         }
-        if let Some(block) = BLOCK_KEYWORDS.iter().find(|k| {
-            trimmed
-                .strip_prefix(**k)
-                .is_some_and(|rest| rest.is_empty() || rest.starts_with(' '))
-        }) && heads_steps(index)
+        if under == Under::Heading
+            && let Some(problem) = misspelt_step(first)
         {
-            return Some((
-                at,
-                format!(
-                    "`{block}` needs a colon (`{block}:`): as written, this line and the steps under it are a description, and never run"
-                ),
-            ));
-        }
-        if under == Under::Heading {
-            let lower = STEP_KEYWORDS
-                .iter()
-                .find(|k| k.to_lowercase() == first)
-                .copied();
-            let meant = lower.or_else(|| {
-                nearest_keyword(first, &STEP_KEYWORDS[..3]).filter(|k| {
-                    k.len() == first.len() && !["They", "Them", "Than", "Thin"].contains(&first)
-                })
-            });
-            if let Some(meant) = meant {
-                return Some((
-                    at,
-                    format!(
-                        "`{first}` is not a step keyword — did you mean `{meant}`? A step starts with Given, When, Then, And, But or *; as written, this line is the scenario's description, and never runs"
-                    ),
-                ));
-            }
+            return Some((at, problem));
         }
     }
     None
+}
+
+/// Whether the line after `index` (blank lines and comments aside) is a
+/// step or a table row: what a heading heads.
+fn heads_steps(lines: &[&str], index: usize) -> bool {
+    lines[index + 1..]
+        .iter()
+        .map(|l| l.trim())
+        .find(|l| !l.is_empty() && !l.starts_with('#'))
+        .is_some_and(|next| {
+            let first = next.split_whitespace().next().unwrap_or("");
+            next.starts_with('|') || first == "*" || STEP_KEYWORDS.contains(&first)
+        })
+}
+
+/// A heading with a misspelt keyword, or a keyword without its colon.
+fn misspelt_heading(trimmed: &str) -> Option<String> {
+    if let Some((heading, _)) = trimmed.split_once(':')
+        && heading.split_whitespace().count() <= 3
+        && let Some(meant) = nearest_keyword(heading, &BLOCK_KEYWORDS)
+    {
+        return Some(format!(
+            "`{heading}:` is not a keyword Gherkin knows — did you mean `{meant}:`? As written, this line and the steps under it are a description, and never run"
+        ));
+    }
+    let block = BLOCK_KEYWORDS.iter().find(|k| {
+        trimmed
+            .strip_prefix(**k)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with(' '))
+    })?;
+    Some(format!(
+        "`{block}` needs a colon (`{block}:`): as written, this line and the steps under it are a description, and never run"
+    ))
+}
+
+/// A step keyword lowercased or misspelt at the start of a line that comes
+/// where a scenario's first step would.
+fn misspelt_step(first: &str) -> Option<String> {
+    let lower = STEP_KEYWORDS
+        .iter()
+        .find(|k| k.to_lowercase() == first)
+        .copied();
+    let meant = lower.or_else(|| {
+        nearest_keyword(first, &STEP_KEYWORDS[..3]).filter(|k| {
+            k.len() == first.len() && !["They", "Them", "Than", "Thin"].contains(&first)
+        })
+    })?;
+    Some(format!(
+        "`{first}` is not a step keyword — did you mean `{meant}`? A step starts with Given, When, Then, And, But or *; as written, this line is the scenario's description, and never runs"
+    ))
 }
 
 /// The keyword `written` is a slip of, if any: a letter or two off (a

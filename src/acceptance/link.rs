@@ -16,6 +16,8 @@ pub(crate) const SHUTDOWN_LIMIT: Duration = Duration::from_secs(5);
 pub(crate) const GRACE: Duration = Duration::from_secs(1);
 
 /// What a request sent "whatever comes back" came to.
+// Each variant's line says what its fields are.
+#[allow(missing_docs)]
 #[derive(Debug)]
 pub enum Attempt {
     /// A reply, this long after the request.

@@ -181,6 +181,30 @@ pub struct Launch<'a> {
     pub profile: Option<crate::backend::Profile>,
 }
 
+/// The backend's process, marked with `mark` so that what it starts can be
+/// told from other programs' processes.
+fn backend_process(
+    settings: &Launch<'_>,
+    command: &str,
+    catalogue: Option<&std::path::Path>,
+    mark: &str,
+) -> Executor {
+    let readiness = match settings.ready_when {
+        Some(ready) => Readiness::output(ready.pattern.clone()),
+        None => Readiness::tcp("127.0.0.1:{port}"),
+    };
+    // A command line as a user writes it: pipes, variables and quotes
+    // mean what a shell makes of them.
+    let backend = Executor::shell("backend", command.to_owned())
+        .ready_when(readiness)
+        .timeout(settings.ready_timeout)
+        .env(BACKEND_MARK_ENV, mark.to_owned());
+    match catalogue {
+        Some(path) => backend.env(CATALOGUE_ENV, path.display().to_string()),
+        None => backend,
+    }
+}
+
 /// Starts a `cmd:` backend and proves that the listener clients will reach
 /// is its own: a free port handed to a backend can be taken by another
 /// program first (another scenario's backend, on a busy machine), and a
@@ -199,19 +223,7 @@ async fn start_command(
             std::process::id(),
             STARTS.fetch_add(1, Ordering::Relaxed)
         );
-        let readiness = match settings.ready_when {
-            Some(ready) => Readiness::output(ready.pattern.clone()),
-            None => Readiness::tcp("127.0.0.1:{port}"),
-        };
-        // A command line as a user writes it: pipes, variables and quotes
-        // mean what a shell makes of them.
-        let mut backend = Executor::shell("backend", command.to_owned())
-            .ready_when(readiness)
-            .timeout(settings.ready_timeout)
-            .env(BACKEND_MARK_ENV, mark.clone());
-        if let Some(path) = &catalogue {
-            backend = backend.env(CATALOGUE_ENV, path.display().to_string());
-        }
+        let mut backend = backend_process(&settings, command, catalogue.as_deref(), &mark);
         let started = backend.start().await;
         let given = backend.port();
         match started {

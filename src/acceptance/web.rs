@@ -99,53 +99,8 @@ impl Browsers {
     pub async fn take(&self, users: usize) -> anyhow::Result<Vec<FreshBrowser>> {
         let mut pool = self.pool.lock().await;
         let starts = match &self.remote {
-            Some(remote) => {
-                let mut sessions = Vec::new();
-                for _ in 0..users {
-                    let dir = pool.next_dir()?;
-                    let options = BrowserOptions {
-                        chromium: None,
-                        ..BrowserOptions::new(dir.join("profile"))
-                    };
-                    let removals = self.removals.clone();
-                    sessions.push(async move {
-                        let browser = Browser::connect(remote, &options).await?;
-                        Ok(FreshBrowser::new(browser, None, dir, &removals))
-                    });
-                }
-                futures::future::join_all(sessions).await
-            }
-            None => {
-                let webdriver = pool.driver().await?;
-                let installation = pool
-                    .installation
-                    .clone()
-                    .ok_or_else(|| anyhow::anyhow!("no browser installation"))?;
-                let mut starts = Vec::new();
-                if users > 0
-                    && let Some(spare) = pool.spare.take()
-                {
-                    starts.push(spare);
-                }
-                while starts.len() < users {
-                    let dir = pool.next_dir()?;
-                    starts.push(tokio::spawn(prepare(
-                        installation.clone(),
-                        webdriver.clone(),
-                        dir,
-                        self.removals.clone(),
-                    )));
-                }
-                futures::future::join_all(starts)
-                    .await
-                    .into_iter()
-                    .map(|start| {
-                        start.unwrap_or_else(|error| {
-                            Err(anyhow::anyhow!("the browser's start was lost: {error}"))
-                        })
-                    })
-                    .collect()
-            }
+            Some(remote) => self.connect_remote(&mut pool, remote, users).await?,
+            None => self.start_local(&mut pool, users).await?,
         };
         drop(pool);
         let mut fresh = Vec::new();
@@ -185,6 +140,68 @@ impl Browsers {
                 }
             }
         }
+    }
+
+    /// Sessions of a remote WebDriver endpoint, one per user, opened side
+    /// by side.
+    async fn connect_remote(
+        &self,
+        pool: &mut Pool,
+        remote: &str,
+        users: usize,
+    ) -> anyhow::Result<Vec<anyhow::Result<FreshBrowser>>> {
+        let mut sessions = Vec::new();
+        for _ in 0..users {
+            let dir = pool.next_dir()?;
+            let options = BrowserOptions {
+                chromium: None,
+                ..BrowserOptions::new(dir.join("profile"))
+            };
+            let removals = self.removals.clone();
+            sessions.push(async move {
+                let browser = Browser::connect(remote, &options).await?;
+                Ok(FreshBrowser::new(browser, None, dir, &removals))
+            });
+        }
+        Ok(futures::future::join_all(sessions).await)
+    }
+
+    /// Local browsers, one per user: the spare one first, if it is ready,
+    /// the others started side by side.
+    async fn start_local(
+        &self,
+        pool: &mut Pool,
+        users: usize,
+    ) -> anyhow::Result<Vec<anyhow::Result<FreshBrowser>>> {
+        let webdriver = pool.driver().await?;
+        let installation = pool
+            .installation
+            .clone()
+            .ok_or_else(|| anyhow::anyhow!("no browser installation"))?;
+        let mut starts = Vec::new();
+        if users > 0
+            && let Some(spare) = pool.spare.take()
+        {
+            starts.push(spare);
+        }
+        while starts.len() < users {
+            let dir = pool.next_dir()?;
+            starts.push(tokio::spawn(prepare(
+                installation.clone(),
+                webdriver.clone(),
+                dir,
+                self.removals.clone(),
+            )));
+        }
+        Ok(futures::future::join_all(starts)
+            .await
+            .into_iter()
+            .map(|start| {
+                start.unwrap_or_else(|error| {
+                    Err(anyhow::anyhow!("the browser's start was lost: {error}"))
+                })
+            })
+            .collect())
     }
 
     /// Starts the next user's browser, unless one is already starting or

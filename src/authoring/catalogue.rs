@@ -179,6 +179,46 @@ pub struct Catalogue {
 /// How many defined steps "did you mean" names at most.
 const MOST_NEIGHBOURS: usize = 3;
 
+/// The source of every file that defines steps, by the path the catalogue
+/// shows, and the path shown for each path the compiler recorded: the
+/// crate's own files are compiled in, a downstream crate's are read where
+/// the run is.
+fn sources_of(
+    paths: impl Iterator<Item = &'static str>,
+) -> (
+    BTreeMap<String, source::SourceFile>,
+    HashMap<&'static str, String>,
+) {
+    let mut files: BTreeMap<String, source::SourceFile> = STEP_SOURCES
+        .iter()
+        .map(|(path, text)| ((*path).to_owned(), source::read(text)))
+        .collect();
+    let mut shown_as: HashMap<&'static str, String> = HashMap::new();
+    for file in paths {
+        if shown_as.contains_key(file) {
+            continue;
+        }
+        let known = files
+            .keys()
+            .find(|key| file == key.as_str() || file.ends_with(&format!("/{key}")))
+            .cloned();
+        let key = match known {
+            Some(key) => key,
+            None => {
+                // A downstream crate's file, read where the run is.
+                let key = file.to_owned();
+                let read = std::fs::read_to_string(Path::new(file))
+                    .map(|text| source::read(&text))
+                    .unwrap_or_default();
+                files.insert(key.clone(), read);
+                key
+            }
+        };
+        shown_as.insert(file, key);
+    }
+    (files, shown_as)
+}
+
 impl Catalogue {
     /// The steps of [`DiscosWorld`] linked into this program, read once.
     pub fn library() -> &'static Catalogue {
@@ -197,34 +237,7 @@ impl Catalogue {
         for step in inventory_iter::<<DiscosWorld as WorldInventory>::Then>() {
             compiled.push((StepType::Then, step));
         }
-        let mut files: BTreeMap<String, source::SourceFile> = STEP_SOURCES
-            .iter()
-            .map(|(path, text)| ((*path).to_owned(), source::read(text)))
-            .collect();
-        let mut shown_as: HashMap<&'static str, String> = HashMap::new();
-        for (_, (location, _)) in &compiled {
-            let file = location.path;
-            if shown_as.contains_key(file) {
-                continue;
-            }
-            let known = files
-                .keys()
-                .find(|key| file == key.as_str() || file.ends_with(&format!("/{key}")))
-                .cloned();
-            let key = match known {
-                Some(key) => key,
-                None => {
-                    // A downstream crate's file, read where the run is.
-                    let key = file.to_owned();
-                    let read = std::fs::read_to_string(Path::new(file))
-                        .map(|text| source::read(&text))
-                        .unwrap_or_default();
-                    files.insert(key.clone(), read);
-                    key
-                }
-            };
-            shown_as.insert(file, key);
-        }
+        let (files, shown_as) = sources_of(compiled.iter().map(|(_, (location, _))| location.path));
         let masks = nearest::Masks::new(
             files
                 .values()
@@ -456,48 +469,18 @@ fn readable(regex: &str) -> String {
     render(&chars, &mut at, false)
 }
 
+/// Renders `chars` from `at` to the end, or to the `)` that closes the
+/// group it is `in_group`.
 fn render(chars: &[char], at: &mut usize, in_group: bool) -> String {
     let mut out = String::new();
-    // Skips a quantifier after a class or an escape: it is still one thing.
-    let quantifier = |at: &mut usize| match chars.get(*at) {
-        Some('+') | Some('*') | Some('?') => *at += 1,
-        Some('{') => {
-            while *at < chars.len() && chars[*at] != '}' {
-                *at += 1;
-            }
-            *at += 1;
-        }
-        _ => {}
-    };
+    let quantifier = |at: &mut usize| skip_quantifier(chars, at);
     while *at < chars.len() {
         let c = chars[*at];
         *at += 1;
         match c {
             '^' | '$' => {}
             ')' if in_group => return out,
-            '(' => {
-                if chars.get(*at) == Some(&'?') {
-                    *at += 1;
-                    if matches!(chars.get(*at), Some('P') | Some('<')) {
-                        while *at < chars.len() && chars[*at] != '>' {
-                            *at += 1;
-                        }
-                    }
-                    *at += 1;
-                }
-                let inner = render(chars, at, true);
-                let optional = chars.get(*at) == Some(&'?');
-                if optional {
-                    *at += 1;
-                }
-                if optional {
-                    out.push_str(&format!("[{inner}]"));
-                } else if inner == "…" && out.ends_with('"') {
-                    out.push_str(&inner);
-                } else {
-                    out.push_str(&format!("<{inner}>"));
-                }
-            }
+            '(' => render_group(chars, at, &mut out),
             '\\' => {
                 let escaped = chars.get(*at).copied().unwrap_or('\\');
                 *at += 1;
@@ -539,6 +522,46 @@ fn render(chars: &[char], at: &mut usize, in_group: bool) -> String {
         }
     }
     out
+}
+
+/// Skips a quantifier after a class or an escape: it is still one thing.
+fn skip_quantifier(chars: &[char], at: &mut usize) {
+    match chars.get(*at) {
+        Some('+') | Some('*') | Some('?') => *at += 1,
+        Some('{') => {
+            while *at < chars.len() && chars[*at] != '}' {
+                *at += 1;
+            }
+            *at += 1;
+        }
+        _ => {}
+    }
+}
+
+/// Renders the group whose `(` was just read: `[…]` when optional, a
+/// quoted `…` as it is, otherwise `<…>`.
+fn render_group(chars: &[char], at: &mut usize, out: &mut String) {
+    if chars.get(*at) == Some(&'?') {
+        *at += 1;
+        if matches!(chars.get(*at), Some('P') | Some('<')) {
+            while *at < chars.len() && chars[*at] != '>' {
+                *at += 1;
+            }
+        }
+        *at += 1;
+    }
+    let inner = render(chars, at, true);
+    let optional = chars.get(*at) == Some(&'?');
+    if optional {
+        *at += 1;
+    }
+    if optional {
+        out.push_str(&format!("[{inner}]"));
+    } else if inner == "…" && out.ends_with('"') {
+        out.push_str(&inner);
+    } else {
+        out.push_str(&format!("<{inner}>"));
+    }
 }
 
 /// Whether an argument is the step itself, for its table or doc string:

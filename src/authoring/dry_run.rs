@@ -14,7 +14,8 @@ use std::collections::BTreeSet;
 use std::fmt::Write as _;
 
 use cucumber::World as _;
-use cucumber::gherkin::{Feature, Rule, Scenario};
+use cucumber::gherkin::{Feature, Rule, Scenario, Step};
+use cucumber::step::AmbiguousMatchError;
 
 use super::catalogue::{self, Catalogue, FeatureFile};
 use crate::acceptance::world::DiscosWorld;
@@ -47,12 +48,47 @@ pub(crate) fn check(
     source: &str,
     selected: impl Fn(&Feature, Option<&Rule>, &Scenario) -> Option<bool>,
 ) -> Findings {
-    let collection = DiscosWorld::collection();
-    let library = Catalogue::library();
+    let found = find_problems(features, selected);
     let mut findings = Findings::default();
+    let counts = describe(&found.problems, &mut findings);
+    findings.passed = counts.undefined == 0 && counts.ambiguous == 0;
+    if !found.problems.is_empty() {
+        findings.text.push('\n');
+    }
+    let verdict = if found.problems.is_empty() {
+        "each matches exactly one step definition".to_owned()
+    } else {
+        counts.verdict()
+    };
+    let _ = writeln!(
+        findings.text,
+        "Dry run: {} scenario(s) in {source}, {} step(s): {verdict}; nothing was started.",
+        found.scenarios, found.steps
+    );
+    findings
+}
+
+/// The steps of the selected scenarios that do not match exactly one
+/// definition, each once, and how many scenarios and steps were read.
+struct Found<'a> {
+    scenarios: usize,
+    steps: usize,
+    problems: Vec<(&'a FeatureFile, &'a Step, Problem)>,
+}
+
+/// Matches every step of the scenarios `selected` says run against the
+/// step definitions, as a run would.
+fn find_problems<'a>(
+    features: &'a [FeatureFile],
+    selected: impl Fn(&Feature, Option<&Rule>, &Scenario) -> Option<bool>,
+) -> Found<'a> {
+    let collection = DiscosWorld::collection();
     let mut seen = BTreeSet::new();
-    let (mut scenarios, mut steps) = (0, 0);
-    let mut problems = Vec::new();
+    let mut found = Found {
+        scenarios: 0,
+        steps: 0,
+        problems: Vec::new(),
+    };
     for file in features {
         let feature = &file.feature;
         let in_rules = feature
@@ -63,50 +99,88 @@ pub(crate) fn check(
             let Some(wip) = selected(feature, rule, scenario) else {
                 continue;
             };
-            scenarios += 1;
+            found.scenarios += 1;
             let backgrounds = feature
                 .background
                 .iter()
                 .chain(rule.and_then(|r| r.background.as_ref()))
                 .flat_map(|b| b.steps.iter());
             for step in backgrounds.chain(&scenario.steps) {
-                steps += 1;
+                found.steps += 1;
                 let problem = match collection.find(step) {
                     Ok(Some(_)) => continue,
                     Ok(None) => Problem::Undefined { wip },
-                    Err(ambiguous) => Problem::Ambiguous(
-                        ambiguous
-                            .possible_matches
-                            .iter()
-                            .map(|(regex, location)| {
-                                let definition = location.and_then(|l| library.at(l.path, l.line));
-                                match (definition, location) {
-                                    (Some(d), _) => format!("{}  ({})", d.sentence(), d.location),
-                                    (None, Some(l)) => {
-                                        format!("{}  ({}:{})", regex.as_str(), l.path, l.line)
-                                    }
-                                    (None, None) => regex.as_str().to_owned(),
-                                }
-                            })
-                            .collect(),
-                    ),
+                    Err(ambiguous) => Problem::Ambiguous(definitions_of(&ambiguous)),
                 };
                 if seen.insert((file.shown.clone(), step.position.line, step.value.clone())) {
-                    problems.push((file, step, problem));
+                    found.problems.push((file, step, problem));
                 }
             }
         }
     }
-    let (mut undefined, mut allowed, mut ambiguous) = (0, 0, 0);
-    for (file, step, problem) in &problems {
+    found
+}
+
+/// The definitions an ambiguous step matches, each as its sentence and
+/// place when the catalogue knows it, else as its pattern.
+fn definitions_of(ambiguous: &AmbiguousMatchError) -> Vec<String> {
+    let library = Catalogue::library();
+    ambiguous
+        .possible_matches
+        .iter()
+        .map(|(regex, location)| {
+            let definition = location.and_then(|l| library.at(l.path, l.line));
+            match (definition, location) {
+                (Some(d), _) => format!("{}  ({})", d.sentence(), d.location),
+                (None, Some(l)) => format!("{}  ({}:{})", regex.as_str(), l.path, l.line),
+                (None, None) => regex.as_str().to_owned(),
+            }
+        })
+        .collect()
+}
+
+/// How many problems of each kind a dry run found.
+#[derive(Default)]
+struct Counts {
+    undefined: usize,
+    allowed: usize,
+    ambiguous: usize,
+}
+
+impl Counts {
+    /// The verdict's words for problems found.
+    fn verdict(&self) -> String {
+        let mut parts = Vec::new();
+        if self.undefined > 0 {
+            parts.push(format!("{} match no step definition", self.undefined));
+        }
+        if self.allowed > 0 {
+            parts.push(format!(
+                "{} of @wip scenarios match none yet (allowed)",
+                self.allowed
+            ));
+        }
+        if self.ambiguous > 0 {
+            parts.push(format!("{} match more than one", self.ambiguous));
+        }
+        parts.join(", ")
+    }
+}
+
+/// Writes each problem into `findings` with what would fix it (the
+/// closest defined steps and a snippet, or the definitions to tell
+/// apart), and counts them.
+fn describe(problems: &[(&FeatureFile, &Step, Problem)], findings: &mut Findings) -> Counts {
+    let mut counts = Counts::default();
+    for (file, step, problem) in problems {
         let place = format!("{}:{}", file.shown, step.position.line);
         let _ = writeln!(findings.text, "{place}  {}{}", step.keyword, step.value);
         match problem {
             Problem::Undefined { wip } => {
                 if *wip {
-                    allowed += 1;
+                    counts.allowed += 1;
                 } else {
-                    undefined += 1;
+                    counts.undefined += 1;
                 }
                 let snippet = Snippet::for_step(step);
                 let allowance = if *wip {
@@ -123,7 +197,7 @@ pub(crate) fn check(
                 findings.places.push(place);
             }
             Problem::Ambiguous(matches) => {
-                ambiguous += 1;
+                counts.ambiguous += 1;
                 let _ = writeln!(
                     findings.text,
                     "    it matches {} step definitions, and a step must match one:",
@@ -135,32 +209,7 @@ pub(crate) fn check(
             }
         }
     }
-    findings.passed = undefined == 0 && ambiguous == 0;
-    if !problems.is_empty() {
-        findings.text.push('\n');
-    }
-    let verdict = if problems.is_empty() {
-        "each matches exactly one step definition".to_owned()
-    } else {
-        let mut parts = Vec::new();
-        if undefined > 0 {
-            parts.push(format!("{undefined} match no step definition"));
-        }
-        if allowed > 0 {
-            parts.push(format!(
-                "{allowed} of @wip scenarios match none yet (allowed)"
-            ));
-        }
-        if ambiguous > 0 {
-            parts.push(format!("{ambiguous} match more than one"));
-        }
-        parts.join(", ")
-    };
-    let _ = writeln!(
-        findings.text,
-        "Dry run: {scenarios} scenario(s) in {source}, {steps} step(s): {verdict}; nothing was started."
-    );
-    findings
+    counts
 }
 
 /// The "did you mean" lines of an undefined step, empty if no defined

@@ -527,44 +527,76 @@ fn discos_row(
 /// commands.
 fn hardware(raw: RawBackend) -> Result<(Hardware, String, Vec<String>), Mistake> {
     let defaults = Hardware::default();
-    let count = |field: Option<Spanned<usize>>, what: &str, default: usize, most: usize| {
-        let Some(field) = field else {
-            return Ok(default);
-        };
-        let span = field.span();
-        let value = field.into_inner();
-        if (1..=most).contains(&value) {
-            Ok(value)
-        } else {
-            Err(Mistake::at(
-                span,
-                format!("{what} must be from 1 to {most}, not {value}"),
-            ))
-        }
-    };
     let sections = count(raw.sections, "sections", defaults.sections, 64)?;
     let feeds = count(raw.feeds, "feeds", defaults.feeds, 64)?;
-    let positive = |field: Option<Spanned<f64>>, what: &str| match field {
-        None => Ok(None),
-        Some(field) => {
-            let span = field.span();
-            let value = field.into_inner();
-            if value.is_finite() && value > 0.0 {
-                Ok(Some(value))
-            } else {
-                Err(Mistake::at(
-                    span,
-                    format!("{what} must be a positive number of MHz, not {value}"),
-                ))
-            }
-        }
-    };
     let max_bandwidth =
         positive(raw.max_bandwidth, "max_bandwidth")?.unwrap_or(defaults.max_bandwidth);
     let max_frequency = positive(raw.max_frequency, "max_frequency")?;
     let max_sample_rate = positive(raw.max_sample_rate, "max_sample_rate")?;
-    let bins = match (raw.bins, raw.min_bins, raw.max_bins) {
-        (None, None, None) => Bins::Any,
+    let bins = bins_of(raw.bins, raw.min_bins, raw.max_bins)?;
+    let lacks = lacked(raw.lacks)?;
+    Ok((
+        Hardware {
+            sections,
+            feeds,
+            max_bandwidth,
+            max_frequency,
+            max_sample_rate,
+            bins,
+        },
+        raw.name,
+        lacks,
+    ))
+}
+
+/// A count of the hardware, `default` when not given, else from 1 to `most`.
+fn count(
+    field: Option<Spanned<usize>>,
+    what: &str,
+    default: usize,
+    most: usize,
+) -> Result<usize, Mistake> {
+    let Some(field) = field else {
+        return Ok(default);
+    };
+    let span = field.span();
+    let value = field.into_inner();
+    if (1..=most).contains(&value) {
+        Ok(value)
+    } else {
+        Err(Mistake::at(
+            span,
+            format!("{what} must be from 1 to {most}, not {value}"),
+        ))
+    }
+}
+
+/// A limit in MHz, if given: a positive, finite number.
+fn positive(field: Option<Spanned<f64>>, what: &str) -> Result<Option<f64>, Mistake> {
+    let Some(field) = field else {
+        return Ok(None);
+    };
+    let span = field.span();
+    let value = field.into_inner();
+    if value.is_finite() && value > 0.0 {
+        Ok(Some(value))
+    } else {
+        Err(Mistake::at(
+            span,
+            format!("{what} must be a positive number of MHz, not {value}"),
+        ))
+    }
+}
+
+/// The bins a section may have: any, one of a list, or a range, never
+/// both a list and a range.
+fn bins_of(
+    bins: Option<Spanned<Vec<i64>>>,
+    min_bins: Option<Spanned<i64>>,
+    max_bins: Option<Spanned<i64>>,
+) -> Result<Bins, Mistake> {
+    match (bins, min_bins, max_bins) {
+        (None, None, None) => Ok(Bins::Any),
         (Some(values), None, None) => {
             let span = values.span();
             let values = values.into_inner();
@@ -574,7 +606,7 @@ fn hardware(raw: RawBackend) -> Result<(Hardware, String, Vec<String>), Mistake>
                     "bins must list positive numbers, at least one",
                 ));
             }
-            Bins::OneOf(values)
+            Ok(Bins::OneOf(values))
         }
         (None, Some(low), Some(high)) => {
             let span = low.span().start..high.span().end;
@@ -587,7 +619,7 @@ fn hardware(raw: RawBackend) -> Result<(Hardware, String, Vec<String>), Mistake>
                     ),
                 ));
             }
-            Bins::Between(low, high)
+            Ok(Bins::Between(low, high))
         }
         (bins, low, high) => {
             let span = [
@@ -598,15 +630,19 @@ fn hardware(raw: RawBackend) -> Result<(Hardware, String, Vec<String>), Mistake>
             .into_iter()
             .flatten()
             .next();
-            return Err(Mistake {
+            Err(Mistake {
                 message: "give either bins (the values allowed) or both min_bins and max_bins"
                     .into(),
                 span,
-            });
+            })
         }
-    };
+    }
+}
+
+/// The commands the backend lacks, each one of the protocol's.
+fn lacked(commands: Vec<Spanned<String>>) -> Result<Vec<String>, Mistake> {
     let mut lacks = Vec::new();
-    for command in raw.lacks {
+    for command in commands {
         let span = command.span();
         let command = command.into_inner();
         if !COMMAND_NAMES.contains(&command.as_str()) {
@@ -620,18 +656,7 @@ fn hardware(raw: RawBackend) -> Result<(Hardware, String, Vec<String>), Mistake>
         }
         lacks.push(command);
     }
-    Ok((
-        Hardware {
-            sections,
-            feeds,
-            max_bandwidth,
-            max_frequency,
-            max_sample_rate,
-            bins,
-        },
-        raw.name,
-        lacks,
-    ))
+    Ok(lacks)
 }
 
 #[cfg(test)]
@@ -650,6 +675,8 @@ mod tests {
     }
 
     #[test]
+    // A table of cases, one mistake each: splitting it would only scatter them.
+    #[allow(clippy::too_many_lines)]
     fn mistakes_are_named_with_their_line() {
         let one = "[[configuration]]\nid = \"A\"\nsections = 1\n";
         let cases = [

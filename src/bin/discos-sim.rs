@@ -470,7 +470,9 @@ fn one_line(error: &anyhow::Error) -> String {
     line
 }
 
-async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
+/// The catalogue `serve` is given (by `--profile` or `--catalogue`), once
+/// the options are checked to fit together.
+fn serve_catalogue(args: &ServeArgs) -> anyhow::Result<Option<Catalogue>> {
     let catalogue = match args.profile {
         Some(profile) => Some(profile.catalogue()?),
         None => args.catalogue.as_deref().map(Catalogue::load).transpose()?,
@@ -486,6 +488,37 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     if let (None, Some(option)) = (args.console_port, args.console.first_given()) {
         anyhow::bail!("{option} is for the console: add --console-port PORT");
     }
+    Ok(catalogue)
+}
+
+/// The console of `serve --console-port`, in front of `backend`, if asked
+/// for; never on the backend's own port.
+async fn backend_console(
+    args: &ServeArgs,
+    backend: std::net::SocketAddr,
+) -> anyhow::Result<Option<Console>> {
+    match args.console_port {
+        None => Ok(None),
+        Some(port) if port != 0 && port == backend.port() => anyhow::bail!(
+            "--console-port {port} is the port the backend listens on (--port); give the console another"
+        ),
+        Some(port) => {
+            let config = args.console.apply(console::Config {
+                address: format!("{}:{port}", args.host),
+                backend: backend.to_string(),
+                ..console::Config::default()
+            });
+            match Console::start(config).await {
+                Ok(console) => Ok(Some(console)),
+                Err(error) => Err(anyhow::Error::from(error)
+                    .context(format!("cannot serve the console on {}:{port}", args.host))),
+            }
+        }
+    }
+}
+
+async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    let catalogue = serve_catalogue(&args)?;
     if let Err(error) = system::raise_open_file_limit() {
         tracing::warn!(%error, "cannot raise the open-file limit");
     }
@@ -509,28 +542,11 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         .with_context(|| format!("cannot listen on {address}"))?;
     // Every port is bound before anything is announced: a supervisor that
     // reads `listening on` must not then see the program fail.
-    let console = match args.console_port {
-        None => None,
-        Some(port) if port != 0 && port == server.local_addr().port() => {
+    let console = match backend_console(&args, server.local_addr()).await {
+        Ok(console) => console,
+        Err(error) => {
             server.shutdown().await;
-            anyhow::bail!(
-                "--console-port {port} is the port the backend listens on (--port); give the console another"
-            );
-        }
-        Some(port) => {
-            let config = args.console.apply(console::Config {
-                address: format!("{}:{port}", args.host),
-                backend: server.local_addr().to_string(),
-                ..console::Config::default()
-            });
-            match Console::start(config).await {
-                Ok(console) => Some(console),
-                Err(error) => {
-                    server.shutdown().await;
-                    return Err(anyhow::Error::from(error)
-                        .context(format!("cannot serve the console on {}:{port}", args.host)));
-                }
-            }
+            return Err(error);
         }
     };
     // Named after the address it listens on, known only now.
@@ -766,6 +782,22 @@ async fn wait_for_termination(
     }
 }
 
+/// A recording's path that cannot be written is said now, not after the
+/// session: it must name a feature file, and one that can be made.
+fn check_recording(path: &std::path::Path) -> anyhow::Result<()> {
+    if path
+        .extension()
+        .is_none_or(|extension| extension != "feature")
+    {
+        anyhow::bail!(
+            "--record {}: a recording is a feature file; name it FILE.feature",
+            path.display()
+        );
+    }
+    std::fs::write(path, "")
+        .with_context(|| format!("--record {}: cannot write there", path.display()))
+}
+
 /// `discos-sim proxy`: links every client to the backend until SIGINT or
 /// SIGTERM, then drains the links and, with `--record`, writes the feature.
 async fn proxy(args: ProxyArgs) -> anyhow::Result<ExitCode> {
@@ -773,19 +805,8 @@ async fn proxy(args: ProxyArgs) -> anyhow::Result<ExitCode> {
     if let Err(error) = system::raise_open_file_limit() {
         tracing::warn!(%error, "cannot raise the open-file limit");
     }
-    // A path that cannot be written is said now, not after the session.
     if let Some(path) = &args.record {
-        if path
-            .extension()
-            .is_none_or(|extension| extension != "feature")
-        {
-            anyhow::bail!(
-                "--record {}: a recording is a feature file; name it FILE.feature",
-                path.display()
-            );
-        }
-        std::fs::write(path, "")
-            .with_context(|| format!("--record {}: cannot write there", path.display()))?;
+        check_recording(path)?;
     }
     let recorder = args
         .record

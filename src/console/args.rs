@@ -24,6 +24,8 @@ pub struct ConsoleArgs {
     /// e.g. 5s or 500ms.
     #[arg(long, value_name = "D", default_value = "5s", value_parser = crate::duration::parse)]
     pub reply_timeout: Duration,
+    // Documented where it is defined: clap would read a doc comment here as help.
+    #[allow(missing_docs)]
     #[command(flatten)]
     pub options: ConsoleOptions,
 }

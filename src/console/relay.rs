@@ -102,6 +102,8 @@ enum After {
     Stop(Ending),
 }
 
+// To be split: console/ is being edited elsewhere; one select! loop over the page and the backend.
+#[allow(clippy::too_many_lines)]
 async fn relay(mut socket: WebSocket, shared: Shared, page: OwnedSemaphorePermit) {
     // The permit goes before the count (a tuple drops in order), so whoever
     // sees a relay counted closed may open another page.

@@ -14,6 +14,8 @@ use super::url::BrokerUrl;
 pub const CONNECT_LIMIT: Duration = Duration::from_secs(10);
 
 /// Why a connection to the broker could not be had or kept.
+// Each variant's fields are the words of its message, which says what they are.
+#[allow(missing_docs)]
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum BrokerError {
     /// Nothing answered at the broker's address.

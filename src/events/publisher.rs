@@ -338,29 +338,10 @@ impl Worker {
         let mut in_flight: VecDeque<Event> = VecDeque::new();
         let mut confirms: FuturesOrdered<PublisherConfirm> = FuturesOrdered::new();
         let mut closed = false;
-        let lost = |again: &mut VecDeque<Event>, in_flight: VecDeque<Event>, reason: String| {
-            for event in in_flight.into_iter().rev() {
-                again.push_front(event);
-            }
-            Ended::Lost(reason)
-        };
         loop {
             // What the last connection left unconfirmed goes first.
-            while in_flight.len() < MAX_IN_FLIGHT {
-                let Some(event) = self.again.pop_front() else {
-                    break;
-                };
-                match self.send(link, &event).await {
-                    Ok(confirm) => {
-                        self.counters.sent_again.fetch_add(1, Ordering::SeqCst);
-                        in_flight.push_back(event);
-                        confirms.push_back(confirm);
-                    }
-                    Err(reason) => {
-                        self.again.push_front(event);
-                        return lost(&mut self.again, in_flight, reason);
-                    }
-                }
+            if let Err(reason) = self.send_again(link, &mut in_flight, &mut confirms).await {
+                return lost(&mut self.again, in_flight, reason);
             }
             if closed && in_flight.is_empty() && self.again.is_empty() {
                 return Ended::Finished;
@@ -372,18 +353,7 @@ impl Worker {
                         continue;
                     };
                     match confirmation {
-                        Ok(confirmation) if confirmation.is_ack() => {
-                            self.counters.published.fetch_add(1, Ordering::SeqCst);
-                        }
-                        Ok(_) => {
-                            self.counters.rejected.fetch_add(1, Ordering::SeqCst);
-                            tracing::warn!(
-                                sequence = event.sequence,
-                                "the broker refused event #{} ({})",
-                                event.sequence,
-                                event.event
-                            );
-                        }
+                        Ok(confirmation) => self.count(&event, confirmation.is_ack()),
                         Err(error) => {
                             in_flight.push_front(event);
                             return lost(&mut self.again, in_flight, error.to_string());
@@ -425,6 +395,50 @@ impl Worker {
         }
     }
 
+    /// Sends what the last connection left unconfirmed, as far as the
+    /// window allows; on a failure the event goes back to the front of
+    /// `again`.
+    async fn send_again(
+        &mut self,
+        link: &Link,
+        in_flight: &mut VecDeque<Event>,
+        confirms: &mut FuturesOrdered<PublisherConfirm>,
+    ) -> Result<(), String> {
+        while in_flight.len() < MAX_IN_FLIGHT {
+            let Some(event) = self.again.pop_front() else {
+                break;
+            };
+            match self.send(link, &event).await {
+                Ok(confirm) => {
+                    self.counters.sent_again.fetch_add(1, Ordering::SeqCst);
+                    in_flight.push_back(event);
+                    confirms.push_back(confirm);
+                }
+                Err(reason) => {
+                    self.again.push_front(event);
+                    return Err(reason);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Counts the broker's answer to `event`: taken, or refused (which is
+    /// also logged, since the event is gone).
+    fn count(&self, event: &Event, taken: bool) {
+        if taken {
+            self.counters.published.fetch_add(1, Ordering::SeqCst);
+        } else {
+            self.counters.rejected.fetch_add(1, Ordering::SeqCst);
+            tracing::warn!(
+                sequence = event.sequence,
+                "the broker refused event #{} ({})",
+                event.sequence,
+                event.event
+            );
+        }
+    }
+
     /// Publishes one event; the returned confirm resolves when the broker
     /// has taken it.
     async fn send(&self, link: &Link, event: &Event) -> Result<PublisherConfirm, String> {
@@ -453,4 +467,13 @@ impl Worker {
             .await
             .map_err(|error| error.to_string())
     }
+}
+
+/// How a connection's publishing ends when it breaks: what was in flight
+/// goes back to the front of `again`, in order, to be sent on the next.
+fn lost(again: &mut VecDeque<Event>, in_flight: VecDeque<Event>, reason: String) -> Ended {
+    for event in in_flight.into_iter().rev() {
+        again.push_front(event);
+    }
+    Ended::Lost(reason)
 }

@@ -23,6 +23,8 @@ const QUOTED_BYTES: usize = 3 * 1024;
 /// Each variant is its own case so a test can match on the failure it expects
 /// (a fixture that exits early, one that never becomes ready) instead of
 /// parsing a message.
+// Each variant's fields are the words of its message, which says what they are.
+#[allow(missing_docs)]
 #[derive(Debug, thiserror::Error)]
 pub enum OrchestrationError {
     /// The program could not be spawned at all (not found, not executable).

@@ -160,6 +160,7 @@ const STOPPING: [Signal; 4] = [
 /// parent dies, so even a runner killed by SIGKILL leaves no orphan behind.
 pub(crate) fn harden(command: &mut tokio::process::Command) {
     command.process_group(0);
+    #[allow(unsafe_code)]
     // SAFETY: the closure runs between fork and exec and only calls
     // sigaction, which is async-signal-safe; it allocates nothing.
     unsafe {
@@ -174,6 +175,7 @@ pub(crate) fn harden(command: &mut tokio::process::Command) {
     #[cfg(target_os = "linux")]
     {
         let parent = nix::unistd::getpid();
+        #[allow(unsafe_code)]
         // SAFETY: the closure runs between fork and exec and only makes two
         // async-signal-safe system calls (prctl, getppid); it allocates nothing.
         unsafe {

@@ -7,6 +7,7 @@
 //! as the contract does (name, code, success fields, numbers as numbers,
 //! the fixed phrases word for word) and cite the clause's anchor.
 
+use std::ops::Range;
 use std::sync::OnceLock;
 
 use pulldown_cmark::{Event, HeadingLevel, Options, Parser, Tag, TagEnd};
@@ -305,12 +306,74 @@ pub fn parse_requirements(markdown: &str) -> Result<Vec<Requirement>, TableError
     let line_of = |offset: usize| markdown[..offset].matches('\n').count() + 1;
     let anchors = heading_anchors(markdown);
     let mut events = Parser::new_ext(markdown, Options::ENABLE_TABLES).into_offset_iter();
-    // The section's heading, then its first table before the next heading
-    // of its level or above.
+    let (section, table_at) = find_table(&mut events);
+    let Some(heading_at) = section else {
+        return Err(TableError {
+            line: 1,
+            problem: format!(
+                "there is no section \"## {REQUIREMENTS_HEADING}\" holding the table of requirements"
+            ),
+        });
+    };
+    let Some(table_at) = table_at else {
+        return Err(TableError {
+            line: line_of(heading_at),
+            problem: format!(
+                "the section \"{REQUIREMENTS_HEADING}\" holds no table; it needs one with the columns | {} … | because | clause |",
+                COLUMNS[..3].join(" | ")
+            ),
+        });
+    };
+    let mut rows = read_rows(markdown, events).into_iter();
+    let Some(head) = rows.next() else {
+        return Err(TableError {
+            line: line_of(table_at),
+            problem: "the requirements table has no header".to_owned(),
+        });
+    };
+    check_header(&head).map_err(|problem| TableError {
+        line: line_of(head.at),
+        problem,
+    })?;
+    let mut requirements: Vec<Requirement> = Vec::new();
+    for row in rows {
+        let line = line_of(row.at);
+        let requirement = row.requirement(&anchors).map_err(|problem| TableError {
+            line,
+            problem: format!("the row \"{}\" {problem}", row.text),
+        })?;
+        if let Some(first) = requirements.iter().find(|r| r.id == requirement.id) {
+            return Err(TableError {
+                line,
+                problem: format!(
+                    "the row \"{}\" repeats the id `{}` of line {}; an id names one requirement",
+                    row.text, first.id, first.line
+                ),
+            });
+        }
+        requirements.push(Requirement {
+            line,
+            ..requirement
+        });
+    }
+    if requirements.is_empty() {
+        return Err(TableError {
+            line: line_of(table_at),
+            problem: "the requirements table has no rows".to_owned(),
+        });
+    }
+    Ok(requirements)
+}
+
+/// Reads `events` up to the first table of the requirements section, before
+/// the next heading of its level or above: where the section's heading
+/// starts, if there is one, and where its table starts, if it has one.
+fn find_table<'a>(
+    events: &mut impl Iterator<Item = (Event<'a>, Range<usize>)>,
+) -> (Option<usize>, Option<usize>) {
     let mut heading: Option<(HeadingLevel, usize, String)> = None;
     let mut section: Option<(HeadingLevel, usize)> = None;
-    let mut table_at = None;
-    for (event, range) in events.by_ref() {
+    for (event, range) in events {
         match event {
             Event::Start(Tag::Heading { level, .. }) => {
                 if let Some((open, _)) = section
@@ -334,29 +397,20 @@ pub fn parse_requirements(markdown: &str) -> Result<Vec<Requirement>, TableError
                 }
             }
             Event::Start(Tag::Table(_)) if section.is_some() => {
-                table_at = Some(range.start);
-                break;
+                return (section.map(|(_, at)| at), Some(range.start));
             }
             _ => {}
         }
     }
-    let Some((_, heading_at)) = section else {
-        return Err(TableError {
-            line: 1,
-            problem: format!(
-                "there is no section \"## {REQUIREMENTS_HEADING}\" holding the table of requirements"
-            ),
-        });
-    };
-    let Some(table_at) = table_at else {
-        return Err(TableError {
-            line: line_of(heading_at),
-            problem: format!(
-                "the section \"{REQUIREMENTS_HEADING}\" holds no table; it needs one with the columns | {} … | because | clause |",
-                COLUMNS[..3].join(" | ")
-            ),
-        });
-    };
+    (section.map(|(_, at)| at), None)
+}
+
+/// The rows of the table whose start `events` has just passed, the header
+/// first, each cell with its source and its text.
+fn read_rows<'a>(
+    markdown: &str,
+    events: impl Iterator<Item = (Event<'a>, Range<usize>)>,
+) -> Vec<Row> {
     let mut rows: Vec<Row> = Vec::new();
     let mut cell: Option<Cell> = None;
     for (event, range) in events {
@@ -387,56 +441,25 @@ pub fn parse_requirements(markdown: &str) -> Result<Vec<Requirement>, TableError
             }
         }
     }
-    let mut rows = rows.into_iter();
-    let Some(head) = rows.next() else {
-        return Err(TableError {
-            line: line_of(table_at),
-            problem: "the requirements table has no header".to_owned(),
-        });
-    };
+    rows
+}
+
+/// The header must name the table's columns, in order (a column's title
+/// may go on after its first words).
+fn check_header(head: &Row) -> Result<(), String> {
     let titles: Vec<&str> = head.cells.iter().map(|c| c.source.as_str()).collect();
     let header_fits = titles.len() == COLUMNS.len()
         && titles
             .iter()
             .zip(COLUMNS)
             .all(|(title, column)| title.starts_with(column));
-    if !header_fits {
-        return Err(TableError {
-            line: line_of(head.at),
-            problem: format!(
-                "the requirements table's header is \"{}\"; it must be | id | strength | a backend … | because | clause |",
-                head.text
-            ),
-        });
+    if header_fits {
+        return Ok(());
     }
-    let mut requirements: Vec<Requirement> = Vec::new();
-    for row in rows {
-        let line = line_of(row.at);
-        let requirement = row.requirement(&anchors).map_err(|problem| TableError {
-            line,
-            problem: format!("the row \"{}\" {problem}", row.text),
-        })?;
-        if let Some(first) = requirements.iter().find(|r| r.id == requirement.id) {
-            return Err(TableError {
-                line,
-                problem: format!(
-                    "the row \"{}\" repeats the id `{}` of line {}; an id names one requirement",
-                    row.text, first.id, first.line
-                ),
-            });
-        }
-        requirements.push(Requirement {
-            line,
-            ..requirement
-        });
-    }
-    if requirements.is_empty() {
-        return Err(TableError {
-            line: line_of(table_at),
-            problem: "the requirements table has no rows".to_owned(),
-        });
-    }
-    Ok(requirements)
+    Err(format!(
+        "the requirements table's header is \"{}\"; it must be | id | strength | a backend … | because | clause |",
+        head.text
+    ))
 }
 
 /// A row of the requirements table, as Markdown read it.

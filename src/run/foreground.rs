@@ -91,10 +91,12 @@ pub fn give_back() {
 /// the terminal would stop the process with SIGTTOU unless it is ignored
 /// meanwhile.
 fn set_foreground(terminal: &File, group: Pid) -> nix::Result<()> {
+    #[allow(unsafe_code)]
     // SAFETY: SIG_IGN runs no code of ours in the handler, and the previous
     // disposition is put back at once.
     let previous = unsafe { signal(Signal::SIGTTOU, SigHandler::SigIgn) }?;
     let set = tcsetpgrp(terminal.as_fd(), group);
+    #[allow(unsafe_code)]
     // SAFETY: as above; `previous` was the disposition before.
     unsafe { signal(Signal::SIGTTOU, previous) }?;
     set

@@ -290,6 +290,157 @@ async fn run_to(
     sink: Sink,
     paths: Paths,
 ) -> anyhow::Result<Outcome> {
+    check_request(&options, features)?;
+    let args = options.custom.clone();
+    if let Some(format) = args.steps {
+        return print_catalogue(features, format, &sink, &paths, &args.target);
+    }
+    check_reports(&args)?;
+    args.target
+        .check(args.ready_when.as_ref())
+        .map_err(anyhow::Error::msg)?;
+    let (settings, folder) = settings_of(&args, features);
+    let artifacts = settings.artifacts.clone();
+    let mut selection = Selection::new(
+        options.tags_filter.take(),
+        options.re_filter.take(),
+        &settings,
+        folder,
+    );
+
+    // What will run is known before anything starts: a filter that selects
+    // nothing is a mistake to name, not a green run.
+    let plan = selection.plan(features, &paths)?;
+    if plan.selected.is_empty() {
+        anyhow::bail!(
+            "no scenario selected: {} in {} ({} scenario(s) there)",
+            selection.describe(),
+            paths.show(features),
+            plan.total
+        );
+    }
+    let mut header = String::new();
+    let to_run = deal_shard(&mut selection, &plan, args.shard, &mut header);
+    if args.dry_run {
+        return Ok(dry_run_of(
+            &plan.features,
+            &selection,
+            &paths.show(features),
+            header,
+            &args,
+            sink,
+        ));
+    }
+    let undefined = undefined_steps(&plan, &selection);
+    announce(&settings, to_run, header, &sink, &paths);
+    if to_run > 0 {
+        preflight(&settings).await?;
+    }
+
+    let report = Arc::new(Mutex::new(empty_report(&args, features)));
+    let color = coloring(options.writer.color, &sink);
+    let terminal = Terminal::new(
+        sink.clone(),
+        color,
+        options.writer.verbose > 0,
+        paths.clone(),
+    );
+    let (reports, transcripts) = recorder(&report, &args, terminal, &artifacts)?;
+    let left_out: Arc<Mutex<BTreeMap<String, usize>>> = Arc::default();
+    let filter = scenario_filter(selection, report.clone(), left_out.clone());
+    run_scenarios(
+        options,
+        features,
+        &settings,
+        (reports, report.clone()),
+        transcripts,
+        filter,
+    )
+    .await;
+    // The browsers outlive their scenarios: stopped, and checked, here.
+    let browser_leaks = settings.browsers.shut_down().await;
+    // The run's broker, started by the first @broker scenario, goes now.
+    let broker_problems = settings.broker.shut_down().await;
+    for problem in &broker_problems {
+        eprintln!("the message broker: {problem}");
+    }
+
+    let ending = Ending {
+        report: report.lock().unwrap_or_else(|e| e.into_inner()).clone(),
+        left_out: std::mem::take(&mut *left_out.lock().unwrap_or_else(|e| e.into_inner())),
+        browser_leaks,
+        broker_problems,
+    };
+    let terminal = Terminal::new(sink, color, false, paths.clone());
+    conclude(ending, undefined, &args, &terminal, &paths, &artifacts)
+}
+
+/// What a run has once its scenarios ran and its shared services stopped.
+struct Ending {
+    report: Report,
+    /// Scenarios left out by a tag excluded by default, counted by tag.
+    left_out: BTreeMap<String, usize>,
+    /// What the run's browsers left behind.
+    browser_leaks: Vec<String>,
+    /// What went wrong stopping the run's broker.
+    broker_problems: Vec<String>,
+}
+
+/// Prints the summary and what follows it, writes the reports asked for,
+/// and decides whether the run passed.
+fn conclude(
+    ending: Ending,
+    undefined: dry_run::Findings,
+    args: &RunArgs,
+    terminal: &Terminal,
+    paths: &Paths,
+    artifacts: &Path,
+) -> anyhow::Result<Outcome> {
+    let Ending {
+        mut report,
+        left_out,
+        browser_leaks,
+        broker_problems,
+    } = ending;
+    report.name_paths(|path| paths.show(path));
+    for (snippet, place) in undefined.snippets.iter().zip(&undefined.places) {
+        report.add_undefined(snippet.undefined_at(place));
+    }
+    terminal.summary(&report);
+    if !browser_leaks.is_empty() {
+        let mut message = String::from("The run's browsers left things behind:\n");
+        for leak in &browser_leaks {
+            message.push_str(&format!("  - {leak}\n"));
+        }
+        terminal.print(&message);
+    }
+    print_afterword(
+        terminal,
+        &report,
+        &left_out,
+        &undefined.snippets,
+        args.snippets,
+        &undefined.places,
+    );
+    if report.scenarios().any(|(_, s)| !s.artifacts.is_empty()) {
+        terminal.print(&format!(
+            "Screenshots and pages of failed steps: {}\n",
+            artifacts.display()
+        ));
+    }
+    write_reports(&report, args, terminal)?;
+    let passed = report.passes() && browser_leaks.is_empty() && broker_problems.is_empty();
+    Ok(Outcome {
+        report,
+        passed,
+        output: String::new(),
+        snippets: undefined.snippets,
+    })
+}
+
+/// Refuses, before anything is read, a features path that cannot be one
+/// and cucumber's options that this runner does not offer, saying why.
+fn check_request(options: &Options, features: &Path) -> anyhow::Result<()> {
     if !features.exists() {
         anyhow::bail!(
             "--features {}: there is no such file or folder",
@@ -323,10 +474,12 @@ async fn run_to(
             "--input is not offered; give the folder of .feature files with --features DIR"
         );
     }
-    let args = options.custom.clone();
-    if let Some(format) = args.steps {
-        return print_catalogue(features, format, &sink, &paths, &args.target);
-    }
+    Ok(())
+}
+
+/// A report that cannot be written is said now, not after the suite ran;
+/// and a dry run, which runs nothing, is refused any report.
+fn check_reports(args: &RunArgs) -> anyhow::Result<()> {
     if args.dry_run
         && (args.junit.is_some()
             || args.json.is_some()
@@ -337,7 +490,6 @@ async fn run_to(
             "--dry-run runs no scenario, so it writes no report: leave out --junit, --json, --html and --report-json"
         );
     }
-    // A report that cannot be written is said now, not after the suite ran.
     for (option, path) in [
         ("--junit", &args.junit),
         ("--json", &args.json),
@@ -348,14 +500,16 @@ async fn run_to(
             check_writable(option, path)?;
         }
     }
-    args.target
-        .check(args.ready_when.as_ref())
-        .map_err(anyhow::Error::msg)?;
+    Ok(())
+}
+
+/// The settings every scenario of the run shares, and the features folder
+/// (a file stands for its folder: files it names are looked up beside that
+/// folder, and shards are dealt by paths inside it).
+fn settings_of(args: &RunArgs, features: &Path) -> (Arc<Settings>, PathBuf) {
     let artifacts = args.artifacts.clone().unwrap_or_else(|| {
         std::env::temp_dir().join(format!("discos-check-artifacts-{}", std::process::id()))
     });
-    // A file stands for its folder: files it names are looked up beside
-    // that folder, and shards are dealt by paths inside it.
     let folder = if features.is_file() {
         features.parent().unwrap_or(Path::new("."))
     } else {
@@ -363,7 +517,7 @@ async fn run_to(
     };
     let settings = Arc::new(Settings {
         target: args.target.clone(),
-        artifacts: artifacts.clone(),
+        artifacts,
         root: folder.parent().unwrap_or(Path::new(".")).to_path_buf(),
         webdriver: args.webdriver.clone(),
         ready_timeout: args.ready_timeout,
@@ -372,66 +526,46 @@ async fn run_to(
         broker: Arc::new(RunBroker::new(args.broker.clone())),
         profile: args.profile,
     });
-    let browser_missing = browser_missing(&settings);
-    let broker_missing = broker_missing(&settings);
-    let tags = options.tags_filter.take();
-    let name = options.re_filter.take();
-    let mut selection = Selection {
-        tags: tags.clone(),
-        name: name.clone(),
-        settings: settings.clone(),
-        browser_missing: browser_missing.clone(),
-        broker_missing,
-        root: folder.to_path_buf(),
-        members: None,
-    };
+    (settings, folder.to_path_buf())
+}
 
-    // What will run is known before anything starts: a filter that selects
-    // nothing is a mistake to name, not a green run.
-    let plan = selection.plan(features, &paths)?;
-    if plan.selected.is_empty() {
-        anyhow::bail!(
-            "no scenario selected: {} in {} ({} scenario(s) there)",
-            selection.describe(),
-            paths.show(features),
-            plan.total
-        );
-    }
-    // A shard with nothing to do is no error: with more shards than
-    // scenarios, the others run them all.
-    let mut header = String::new();
-    if let Some(shard) = args.shard {
+/// With `--shard`, keeps this shard's scenarios in `selection` and says
+/// which they are in `header`; returns how many selected scenarios will
+/// run here. A shard with nothing to do is no error: with more shards than
+/// scenarios, the others run them all.
+fn deal_shard(
+    selection: &mut Selection,
+    plan: &Plan,
+    shard: Option<Shard>,
+    header: &mut String,
+) -> usize {
+    if let Some(shard) = shard {
         let members = Members::deal(shard, plan.selected.iter().map(|(key, _)| key.clone()));
         header.push_str(&members.describe());
         selection.members = Some(members);
     }
-    let to_run = plan
-        .selected
+    plan.selected
         .iter()
         .filter(|(key, runs)| *runs && selection.members.as_ref().is_none_or(|m| m.has(key)))
-        .count();
-    if args.dry_run {
-        return Ok(dry_run_of(
-            &plan.features,
-            &selection,
-            &paths.show(features),
-            header,
-            &args,
-            sink,
-        ));
-    }
-    // Cucumber stops a scenario at its first undefined step; the run names
-    // every undefined step of the scenarios it runs, read before it starts.
-    let undefined = dry_run::check(&plan.features, "", |feature, rule, scenario| {
+        .count()
+}
+
+/// Cucumber stops a scenario at its first undefined step; the run names
+/// every undefined step of the scenarios it runs, read before it starts.
+fn undefined_steps(plan: &Plan, selection: &Selection) -> dry_run::Findings {
+    dry_run::check(&plan.features, "", |feature, rule, scenario| {
         (selection.decide(feature, rule, scenario) == Decision::Run).then(|| {
             all_tags(feature, rule, scenario)
                 .iter()
                 .any(|t| *t == "wip")
         })
-    });
+    })
+}
+
+/// Prints the run's header: its shard, and for backends it starts, how
+/// their every descendant is stopped (whether that is sure rests on it).
+fn announce(settings: &Settings, to_run: usize, mut header: String, sink: &Sink, paths: &Paths) {
     if to_run > 0 && matches!(settings.target, Target::Command(_)) {
-        // Whether a backend's every descendant is surely stopped rests on
-        // this: a run says which it has.
         if !header.is_empty() && !header.ends_with('\n') {
             header.push('\n');
         }
@@ -443,75 +577,106 @@ async fn run_to(
     if !header.is_empty() {
         Terminal::new(sink.clone(), false, false, paths.clone()).print(&header);
     }
-    if to_run > 0 {
-        preflight(&settings).await?;
-    }
+}
 
+/// The report before any scenario ran: the target, the suite's files, and
+/// whether SHOULDs count.
+fn empty_report(args: &RunArgs, features: &Path) -> Report {
     let files = features::files(features).unwrap_or_default();
     let mut report = Report::new(args.target.to_string(), Suite::of(features, &files));
     report.strict = args.strict;
-    let report = Arc::new(Mutex::new(report));
-    let open = |path: &Option<PathBuf>| -> anyhow::Result<Option<File>> {
-        path.as_ref()
-            .map(|path| {
-                if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-                    std::fs::create_dir_all(parent)?;
-                }
-                File::create(path)
-                    .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))
-            })
-            .transpose()
-    };
-    let color = match options.writer.color {
+    report
+}
+
+/// Whether the terminal's output is coloured: `--color auto` colours only
+/// a standard output that is a terminal.
+fn coloring(color: writer::Coloring, sink: &Sink) -> bool {
+    match color {
         writer::Coloring::Always => true,
         writer::Coloring::Never => false,
         writer::Coloring::Auto => {
             matches!(sink, Sink::Stdout) && std::io::IsTerminal::is_terminal(&std::io::stdout())
         }
-    };
-    let terminal = Terminal::new(
-        sink.clone(),
-        color,
-        options.writer.verbose > 0,
-        paths.clone(),
-    );
+    }
+}
+
+/// The writer that records the run into `report` and prints it to
+/// `terminal`, with the transcripts the after hook keeps for it.
+fn recorder(
+    report: &Arc<Mutex<Report>>,
+    args: &RunArgs,
+    terminal: Terminal,
+    artifacts: &Path,
+) -> anyhow::Result<(Reports, Transcripts)> {
     let transcripts: Transcripts = Arc::default();
     let reports = Reports::new(
         report.clone(),
         transcripts.clone(),
         terminal,
-        open(&args.junit)?,
-        open(&args.json)?,
-        artifacts.clone(),
+        open_report(&args.junit)?,
+        open_report(&args.json)?,
+        artifacts.to_path_buf(),
     );
+    Ok((reports, transcripts))
+}
 
-    let left_out: Arc<Mutex<BTreeMap<String, usize>>> = Arc::default();
-    let filter = {
-        let report = report.clone();
-        let left_out = left_out.clone();
-        move |feature: &cucumber::gherkin::Feature,
-              rule: Option<&cucumber::gherkin::Rule>,
-              scenario: &cucumber::gherkin::Scenario| {
-            match selection.decide(feature, rule, scenario) {
-                Decision::Run => true,
-                Decision::NotSelected | Decision::OtherShard => false,
-                Decision::LeftOut(tag) => {
-                    let mut left_out = left_out.lock().unwrap_or_else(|e| e.into_inner());
-                    *left_out.entry(format!("@{tag}")).or_default() += 1;
-                    false
-                }
-                Decision::Skip(reason) => {
-                    let mut report = report.lock().unwrap_or_else(|e| e.into_inner());
-                    recorder::skip(&mut report, feature, scenario, &reason);
-                    false
-                }
+/// The file a report option names, its folder made if missing.
+fn open_report(path: &Option<PathBuf>) -> anyhow::Result<Option<File>> {
+    path.as_ref()
+        .map(|path| {
+            if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+                std::fs::create_dir_all(parent)?;
             }
-        }
-    };
+            File::create(path).map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))
+        })
+        .transpose()
+}
 
+/// Cucumber's filter: runs what the selection runs, and records what it
+/// leaves out (counted by tag) or skips (in the report, with the reason).
+fn scenario_filter(
+    selection: Selection,
+    report: Arc<Mutex<Report>>,
+    left_out: Arc<Mutex<BTreeMap<String, usize>>>,
+) -> impl Fn(
+    &cucumber::gherkin::Feature,
+    Option<&cucumber::gherkin::Rule>,
+    &cucumber::gherkin::Scenario,
+) -> bool
++ 'static {
+    move |feature, rule, scenario| match selection.decide(feature, rule, scenario) {
+        Decision::Run => true,
+        Decision::NotSelected | Decision::OtherShard => false,
+        Decision::LeftOut(tag) => {
+            let mut left_out = left_out.lock().unwrap_or_else(|e| e.into_inner());
+            *left_out.entry(format!("@{tag}")).or_default() += 1;
+            false
+        }
+        Decision::Skip(reason) => {
+            let mut report = report.lock().unwrap_or_else(|e| e.into_inner());
+            recorder::skip(&mut report, feature, scenario, &reason);
+            false
+        }
+    }
+}
+
+/// Runs the filtered scenarios through cucumber, each World set up from
+/// `settings` before and torn down after, its transcript kept.
+async fn run_scenarios(
+    options: Options,
+    features: &Path,
+    settings: &Arc<Settings>,
+    (reports, report): (Reports, Arc<Mutex<Report>>),
+    transcripts: Transcripts,
+    filter: impl Fn(
+        &cucumber::gherkin::Feature,
+        Option<&cucumber::gherkin::Rule>,
+        &cucumber::gherkin::Scenario,
+    ) -> bool
+    + 'static,
+) {
     let before_settings = settings.clone();
     let concurrency = default_concurrency(&settings.target);
-    let run_broker = settings.broker.clone();
     // While features run, a failing step's panic is its failure message,
     // which cucumber prints; the hook would add a Rust location to it.
     let guard = crate::panics::Quiet::this_thread();
@@ -533,33 +698,11 @@ async fn run_to(
             async {}.boxed_local()
         })
         .after(move |feature, _, scenario, finished, world| {
-            let transcripts = transcripts.clone();
-            async move {
-                if let Some(world) = world {
-                    // What the browser showed when the step failed, before
-                    // the teardown closes it.
-                    if let (event::ScenarioFinished::StepFailed(..), Some(web)) =
-                        (finished, &world.web)
-                    {
-                        let stem =
-                            artifact_stem(&world.settings.artifacts, &feature.name, &scenario.name);
-                        for problem in web.save_pages(&stem).await {
-                            eprintln!("{problem}");
-                        }
-                    }
-                    let teardown_from = world.started.elapsed();
-                    let leaks = world.tear_down().await;
-                    keep_transcript(&transcripts, feature, scenario, world, teardown_from);
-                    if !leaks.is_empty() {
-                        panic!("{}", leak_report(&scenario.name, &leaks));
-                    }
-                }
-            }
-            .boxed_local()
+            after_scenario(feature, scenario, finished, world, transcripts.clone()).boxed_local()
         })
         .with_writer(crate::run::interrupt::LeaveOutNotStarted::new(
             reports.normalized(),
-            report.clone(),
+            report,
         ))
         .fail_on_skipped_with(|feature, rule, scenario| {
             // Undefined steps fail the run, except while a scenario is
@@ -572,42 +715,37 @@ async fn run_to(
         .filter_run(features.to_path_buf(), filter)
         .await;
     drop(guard);
-    // The browsers outlive their scenarios: stopped, and checked, here.
-    let browser_leaks = settings.browsers.shut_down().await;
-    // The run's broker, started by the first @broker scenario, goes now.
-    let broker_problems = run_broker.shut_down().await;
-    for problem in &broker_problems {
-        eprintln!("the message broker: {problem}");
-    }
+}
 
-    let mut report = report.lock().unwrap_or_else(|e| e.into_inner()).clone();
-    report.name_paths(|path| paths.show(path));
-    for (snippet, place) in undefined.snippets.iter().zip(&undefined.places) {
-        report.add_undefined(snippet.undefined_at(place));
-    }
-    let terminal = Terminal::new(sink, color, false, paths.clone());
-    terminal.summary(&report);
-    if !browser_leaks.is_empty() {
-        let mut message = String::from("The run's browsers left things behind:\n");
-        for leak in &browser_leaks {
-            message.push_str(&format!("  - {leak}\n"));
+/// The end of a scenario: what the browser showed when a step failed
+/// (before the teardown closes it), the teardown, the transcript kept, and
+/// leaks turned into the scenario's failure.
+async fn after_scenario(
+    feature: &cucumber::gherkin::Feature,
+    scenario: &cucumber::gherkin::Scenario,
+    finished: &event::ScenarioFinished,
+    world: Option<&mut DiscosWorld>,
+    transcripts: Transcripts,
+) {
+    let Some(world) = world else {
+        return;
+    };
+    if let (event::ScenarioFinished::StepFailed(..), Some(web)) = (finished, &world.web) {
+        let stem = artifact_stem(&world.settings.artifacts, &feature.name, &scenario.name);
+        for problem in web.save_pages(&stem).await {
+            eprintln!("{problem}");
         }
-        terminal.print(&message);
     }
-    print_afterword(
-        &terminal,
-        &report,
-        &left_out.lock().unwrap_or_else(|e| e.into_inner()),
-        &undefined.snippets,
-        args.snippets,
-        &undefined.places,
-    );
-    if report.scenarios().any(|(_, s)| !s.artifacts.is_empty()) {
-        terminal.print(&format!(
-            "Screenshots and pages of failed steps: {}\n",
-            artifacts.display()
-        ));
+    let teardown_from = world.started.elapsed();
+    let leaks = world.tear_down().await;
+    keep_transcript(&transcripts, feature, scenario, world, teardown_from);
+    if !leaks.is_empty() {
+        panic!("{}", leak_report(&scenario.name, &leaks));
     }
+}
+
+/// Writes the HTML report and the report's model, when asked for.
+fn write_reports(report: &Report, args: &RunArgs, terminal: &Terminal) -> anyhow::Result<()> {
     if let Some(path) = &args.html {
         report
             .write_html(path)
@@ -619,13 +757,7 @@ async fn run_to(
             .write_json(path)
             .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
     }
-    let passed = report.passes() && browser_leaks.is_empty() && broker_problems.is_empty();
-    Ok(Outcome {
-        report,
-        passed,
-        output: String::new(),
-        snippets: undefined.snippets,
-    })
+    Ok(())
 }
 
 /// The most scenarios a run holds at once: each holds a backend, its
@@ -714,6 +846,25 @@ struct Selection {
 }
 
 impl Selection {
+    /// The filters of `--tags` and `--name`, and what this target and
+    /// machine cannot run; every shard's scenarios until one is dealt.
+    fn new(
+        tags: Option<TagOperation>,
+        name: Option<regex::Regex>,
+        settings: &Arc<Settings>,
+        root: PathBuf,
+    ) -> Selection {
+        Selection {
+            tags,
+            name,
+            settings: settings.clone(),
+            browser_missing: browser_missing(settings),
+            broker_missing: broker_missing(settings),
+            root,
+            members: None,
+        }
+    }
+
     fn decide(
         &self,
         feature: &cucumber::gherkin::Feature,

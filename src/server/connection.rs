@@ -540,6 +540,7 @@ nix::ioctl_read_bad!(fionread, nix::libc::FIONREAD, nix::libc::c_int);
 /// Bytes that have arrived in the socket and not been read yet.
 pub(crate) fn unread_bytes(stream: &TcpStream) -> io::Result<usize> {
     let mut count: nix::libc::c_int = 0;
+    #[allow(unsafe_code)]
     // SAFETY: FIONREAD writes one int through the pointer, which points to a
     // live c_int; the descriptor stays open while `stream` is borrowed.
     unsafe { fionread(stream.as_raw_fd(), &mut count) }.map_err(io::Error::from)?;

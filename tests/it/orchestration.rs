@@ -542,6 +542,7 @@ fn a_run_started_with_sigint_ignored_still_stops_its_processes_by_sigint() {
     ])
     .stdout(std::process::Stdio::piped())
     .stderr(std::process::Stdio::piped());
+    #[allow(unsafe_code)]
     // SAFETY: only sigaction, async-signal-safe, between fork and exec.
     unsafe {
         std::os::unix::process::CommandExt::pre_exec(&mut run, || {
@@ -795,6 +796,7 @@ fn whatever_ends_a_test_process_its_processes_are_gone_within_2_s() {
         // A test process at a terminal dies of these signals; this one may
         // have been started with them ignored (`cargo test &` from a script
         // ignores SIGINT and SIGQUIT), which its child would inherit.
+        #[allow(unsafe_code)]
         // SAFETY: only sigaction, async-signal-safe, between fork and exec.
         unsafe {
             std::os::unix::process::CommandExt::pre_exec(&mut holder, || {

@@ -812,6 +812,7 @@ impl Pipeliner {
     /// Bytes written that the server's host has not taken yet.
     fn unsent(&self) -> u64 {
         let mut count: nix::libc::c_int = 0;
+        #[allow(unsafe_code)]
         // SAFETY: TIOCOUTQ writes one int through the pointer, which points
         // to a live c_int; the descriptor is open while the write half lives
         // (in the writer task, then in `write`), that is until `finish`.

@@ -372,6 +372,31 @@ impl Discos {
         self.tsys_range = (frequency, bandwidth);
     }
 
+    /// A bandwidth the component would not send (past its limit, or with
+    /// twice it past the sample rate's) is refused locally, as DISCOS does.
+    fn check_bandwidth(&self, bandwidth: f64) -> Result<(), Problem> {
+        let limits = self.component.limits();
+        if !(0.0..=limits.max_bandwidth).contains(&bandwidth)
+            || 2.0 * bandwidth > limits.max_sample_rate
+        {
+            return Err(local(
+                format!(
+                    "setSection=*,*,{},*,*,{},*",
+                    wire::number(bandwidth),
+                    wire::number(2.0 * bandwidth)
+                ),
+                "ComponentErrors::ValueOutofRangeExImpl",
+                format!(
+                    "{} sends bandwidths up to {} MHz with a sample rate of twice the bandwidth, up to {} MHz",
+                    self.component,
+                    wire::number(limits.max_bandwidth),
+                    wire::number(limits.max_sample_rate)
+                ),
+            ));
+        }
+        Ok(())
+    }
+
     /// `initialize=<id>` followed by the rest of a backend procedure, as
     /// the component runs it: `set-configuration`; then the sections
     /// (Sardara: `setSection=*,…`, one line per section; Skarab: one
@@ -396,25 +421,7 @@ impl Discos {
             ));
         };
         if let Some(bandwidth) = bandwidth {
-            let limits = self.component.limits();
-            if !(0.0..=limits.max_bandwidth).contains(&bandwidth)
-                || 2.0 * bandwidth > limits.max_sample_rate
-            {
-                return Err(local(
-                    format!(
-                        "setSection=*,*,{},*,*,{},*",
-                        wire::number(bandwidth),
-                        wire::number(2.0 * bandwidth)
-                    ),
-                    "ComponentErrors::ValueOutofRangeExImpl",
-                    format!(
-                        "{} sends bandwidths up to {} MHz with a sample rate of twice the bandwidth, up to {} MHz",
-                        self.component,
-                        wire::number(limits.max_bandwidth),
-                        wire::number(limits.max_sample_rate)
-                    ),
-                ));
-            }
+            self.check_bandwidth(bandwidth)?;
         }
         // initializeConfiguration: the row is taken before anything is
         // sent, whatever the backend answers.
@@ -1094,110 +1101,7 @@ impl Discos {
         previous: Option<&'static str>,
     ) -> Problem {
         let lost = received.is_some_and(|r| r.line.end == LineEnd::Lf);
-        let (thrown, because, requirement): (String, String, Option<&'static str>) = match fault {
-            Fault::Timeout { after, stalled } => (
-                "ComponentErrors::TimeoutExImpl".into(),
-                if *stalled {
-                    format!(
-                        "part of a line came within {after:?}, and never its LF: DISCOS reads up to a LF, and would wait out its CommandLineTimeout (100 s at SRT)"
-                    )
-                } else {
-                    format!(
-                        "no line came within {after:?} (DISCOS waits its CommandLineTimeout, 100 s at SRT, then reads and throws away one line before its next request)"
-                    )
-                },
-                Some(if *stalled { "crlf" } else { "one-reply" }),
-            ),
-            Fault::Closed => (
-                "BackendsErrors::ConnectionExImpl (SOCKET_DISCONNECTED - remote side shutdown)".into(),
-                "the backend closed the connection instead of replying".into(),
-                Some("one-reply"),
-            ),
-            Fault::GivenUp => (
-                "SOCKET_DISCONNECTED - timeout expired".into(),
-                "the reply to an earlier request never came: before this request DISCOS waited for it once more, then took the connection for lost".into(),
-                Some("one-reply"),
-            ),
-            Fault::Socket(error) => (
-                "ComponentErrors::SocketErrorExImpl".into(),
-                format!("the connection failed: {error}"),
-                None,
-            ),
-            Fault::Overrun(length) => (
-                "a buffer overrun".into(),
-                overrun(*length),
-                Some("short-lines"),
-            ),
-            Fault::Empty => (
-                "BackendsErrors::ConnectionExImpl".into(),
-                "the line is empty, a bare LF: DISCOS's read returns 0 bytes, which it takes for a lost connection".into(),
-                Some("crlf"),
-            ),
-            Fault::Unparsable(error) => (
-                format!("BackendProtocolError(\"{error}\"), a C++ exception outside every ACS error"),
-                if lost {
-                    "the line ends with a bare LF, so DISCOS dropped its last real character, and what is left does not parse".into()
-                } else {
-                    format!(
-                        "DISCOS's parser needs '!', the name, a comma and exactly ok, fail or invalid: {error}"
-                    )
-                },
-                Some(if lost {
-                    "crlf"
-                } else if *error == "invalid message code" {
-                    "one-reply"
-                } else {
-                    "code-first"
-                }),
-            ),
-            Fault::NotAReply => (
-                "BackendsErrors::ReplyNotValidExImpl".into(),
-                "a request ('?') came where the reply was due".into(),
-                Some("one-reply"),
-            ),
-            Fault::Misnamed(name) => {
-                let extra = previous.is_some_and(|previous| previous == name);
-                (
-                    "BackendsErrors::ReplyNotValidExImpl".into(),
-                    if extra {
-                        format!(
-                            "the reply is named '{name}', the request before this one: a second reply to it, which DISCOS reads as the reply to this request (and every later reply one request late)"
-                        )
-                    } else {
-                        format!("the reply is named '{name}', not as its request")
-                    },
-                    Some(if extra { "one-reply" } else { "same-name" }),
-                )
-            }
-            Fault::Refused { code, word } => (
-                format!(
-                    "BackendsErrors::BackendFailExImpl, reason \"{word}\" (a reason's first word)"
-                ),
-                if word.is_empty() {
-                    format!(
-                        "the backend answered {} with an empty reason, which DISCOS logs as nothing",
-                        code.as_str()
-                    )
-                } else if why.is_empty() {
-                    format!("the backend answered {}", code.as_str())
-                } else {
-                    format!("the backend answered {}; {why}", code.as_str())
-                },
-                if word.is_empty() {
-                    Some("reason-given")
-                } else {
-                    handling.refusal
-                },
-            ),
-            Fault::Unreasoned(code) => (
-                "BackendProtocolError(\"cannot access command argument\"), a C++ exception outside every ACS error".into(),
-                format!(
-                    "the backend answered {} without a reason: DISCOS reads the reason of every refusal, and throws when there is none",
-                    code.as_str()
-                ),
-                Some("reason-given"),
-            ),
-        };
+        let (thrown, because, requirement) = explain(fault, lost, handling, why, previous);
         let logged = match &handling.logged {
             Some(line) => format!("{line} on {thrown}"),
             None => thrown,
@@ -1211,6 +1115,138 @@ impl Discos {
             stops: handling.stops,
         }
     }
+}
+
+/// What DISCOS throws for a fault, why in its words, and the requirement
+/// the backend broke, if one says it.
+type Explained = (String, String, Option<&'static str>);
+
+/// How DISCOS takes `fault`; `lost` says whether the line ended with a bare
+/// LF (DISCOS drops the character before it), `previous` is the request
+/// before this one.
+fn explain(
+    fault: &Fault,
+    lost: bool,
+    handling: &Handling,
+    why: &str,
+    previous: Option<&'static str>,
+) -> Explained {
+    match fault {
+        Fault::Timeout { after, stalled } => (
+            "ComponentErrors::TimeoutExImpl".into(),
+            if *stalled {
+                format!(
+                    "part of a line came within {after:?}, and never its LF: DISCOS reads up to a LF, and would wait out its CommandLineTimeout (100 s at SRT)"
+                )
+            } else {
+                format!(
+                    "no line came within {after:?} (DISCOS waits its CommandLineTimeout, 100 s at SRT, then reads and throws away one line before its next request)"
+                )
+            },
+            Some(if *stalled { "crlf" } else { "one-reply" }),
+        ),
+        Fault::Closed => (
+            "BackendsErrors::ConnectionExImpl (SOCKET_DISCONNECTED - remote side shutdown)".into(),
+            "the backend closed the connection instead of replying".into(),
+            Some("one-reply"),
+        ),
+        Fault::GivenUp => (
+            "SOCKET_DISCONNECTED - timeout expired".into(),
+            "the reply to an earlier request never came: before this request DISCOS waited for it once more, then took the connection for lost".into(),
+            Some("one-reply"),
+        ),
+        Fault::Socket(error) => (
+            "ComponentErrors::SocketErrorExImpl".into(),
+            format!("the connection failed: {error}"),
+            None,
+        ),
+        Fault::Overrun(length) => (
+            "a buffer overrun".into(),
+            overrun(*length),
+            Some("short-lines"),
+        ),
+        Fault::Empty => (
+            "BackendsErrors::ConnectionExImpl".into(),
+            "the line is empty, a bare LF: DISCOS's read returns 0 bytes, which it takes for a lost connection".into(),
+            Some("crlf"),
+        ),
+        Fault::Unparsable(error) => unparsable(error, lost),
+        Fault::NotAReply => (
+            "BackendsErrors::ReplyNotValidExImpl".into(),
+            "a request ('?') came where the reply was due".into(),
+            Some("one-reply"),
+        ),
+        Fault::Misnamed(name) => misnamed(name, previous),
+        Fault::Refused { code, word } => refused(*code, word, why, handling),
+        Fault::Unreasoned(code) => (
+            "BackendProtocolError(\"cannot access command argument\"), a C++ exception outside every ACS error".into(),
+            format!(
+                "the backend answered {} without a reason: DISCOS reads the reason of every refusal, and throws when there is none",
+                code.as_str()
+            ),
+            Some("reason-given"),
+        ),
+    }
+}
+
+/// A line DISCOS's parser cannot read.
+fn unparsable(error: &str, lost: bool) -> Explained {
+    (
+        format!("BackendProtocolError(\"{error}\"), a C++ exception outside every ACS error"),
+        if lost {
+            "the line ends with a bare LF, so DISCOS dropped its last real character, and what is left does not parse".into()
+        } else {
+            format!(
+                "DISCOS's parser needs '!', the name, a comma and exactly ok, fail or invalid: {error}"
+            )
+        },
+        Some(if lost {
+            "crlf"
+        } else if error == "invalid message code" {
+            "one-reply"
+        } else {
+            "code-first"
+        }),
+    )
+}
+
+/// A reply named otherwise than its request: as the request before it, a
+/// second reply to that one.
+fn misnamed(name: &str, previous: Option<&'static str>) -> Explained {
+    let extra = previous.is_some_and(|previous| previous == name);
+    (
+        "BackendsErrors::ReplyNotValidExImpl".into(),
+        if extra {
+            format!(
+                "the reply is named '{name}', the request before this one: a second reply to it, which DISCOS reads as the reply to this request (and every later reply one request late)"
+            )
+        } else {
+            format!("the reply is named '{name}', not as its request")
+        },
+        Some(if extra { "one-reply" } else { "same-name" }),
+    )
+}
+
+/// A `fail` or `invalid` reply, whose reason's first word DISCOS keeps.
+fn refused(code: Code, word: &str, why: &str, handling: &Handling) -> Explained {
+    (
+        format!("BackendsErrors::BackendFailExImpl, reason \"{word}\" (a reason's first word)"),
+        if word.is_empty() {
+            format!(
+                "the backend answered {} with an empty reason, which DISCOS logs as nothing",
+                code.as_str()
+            )
+        } else if why.is_empty() {
+            format!("the backend answered {}", code.as_str())
+        } else {
+            format!("the backend answered {}; {why}", code.as_str())
+        },
+        if word.is_empty() {
+            Some("reason-given")
+        } else {
+            handling.refusal
+        },
+    )
 }
 
 /// A problem DISCOS finds before sending anything: the scenario asked
