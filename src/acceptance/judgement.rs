@@ -109,167 +109,200 @@ impl DiscosWorld {
         reply: &Message,
         line: Option<&Received>,
     ) {
+        if let Some((id, message)) = self.reply_problem(name, asked, reply, line) {
+            self.fail_requirement(id, message);
+        }
+    }
+
+    /// What makes `reply` (received as `line`) no proper reply to `asked`,
+    /// the requirement it breaks first and the words for it; `None` when
+    /// it is one.
+    pub(crate) fn reply_problem(
+        &self,
+        name: &str,
+        asked: &Asked,
+        reply: &Message,
+        line: Option<&Received>,
+    ) -> Option<(&'static str, String)> {
         if let Some(received) = line {
             let bytes = received.line.raw.len();
             match received.line.end {
                 LineEnd::Lf => {
                     let content = received.line.content();
                     let misread = &content[..content.len().saturating_sub(1)];
-                    self.fail_requirement(
+                    return Some((
                         "crlf",
                         format!(
                             "the reply to {asked} that client \"{name}\" received ends with a bare LF, without its CR:\n    {}\nDISCOS drops the character before the LF and reads\n    {}",
                             received.shown(),
                             crate::client::shown(&escape_line(&latin1::decode(misread)))
                         ),
-                    );
+                    ));
                 }
-                LineEnd::Discarded => self.fail_requirement(
-                    "short-lines",
-                    format!(
-                        "the reply to {asked} that client \"{name}\" received is longer than the {bytes} bytes the client reads of a line; every line a backend sends is under 512 bytes, its CR LF included:\n    {}",
-                        received.shown()
-                    ),
-                ),
-                LineEnd::Eof => self.fail_requirement(
-                    "crlf",
-                    format!(
-                        "the reply to {asked} that client \"{name}\" received was cut: the connection closed after {bytes} byte(s) of it, before its line end:\n    {}",
-                        received.shown()
-                    ),
-                ),
+                LineEnd::Discarded => {
+                    return Some((
+                        "short-lines",
+                        format!(
+                            "the reply to {asked} that client \"{name}\" received is longer than the {bytes} bytes the client reads of a line; every line a backend sends is under 512 bytes, its CR LF included:\n    {}",
+                            received.shown()
+                        ),
+                    ));
+                }
+                LineEnd::Eof => {
+                    return Some((
+                        "crlf",
+                        format!(
+                            "the reply to {asked} that client \"{name}\" received was cut: the connection closed after {bytes} byte(s) of it, before its line end:\n    {}",
+                            received.shown()
+                        ),
+                    ));
+                }
                 LineEnd::CrLf
                     if bytes > LONGEST_LINE_SENT
                         && !self.broken_on_purpose.contains(&"short-lines") =>
                 {
-                    self.fail_requirement(
-                    "short-lines",
-                    format!(
-                        "the reply to {asked} that client \"{name}\" received is {bytes} bytes long, its CR LF included; DISCOS reads a reply into 512 bytes, so every line is under 512:\n    {}",
-                        received.shown()
-                    ),
-                    )
+                    return Some((
+                        "short-lines",
+                        format!(
+                            "the reply to {asked} that client \"{name}\" received is {bytes} bytes long, its CR LF included; DISCOS reads a reply into 512 bytes, so every line is under 512:\n    {}",
+                            received.shown()
+                        ),
+                    ));
                 }
                 LineEnd::CrLf => {}
             }
         }
         if !asked.named_by(reply) {
             let expected = asked.name.as_deref().unwrap_or_default();
-            self.fail_requirement(
+            return Some((
                 "same-name",
                 format!(
                     "the reply to {asked} that client \"{name}\" received is named '{}', not '{expected}': a reply for another request\n    {}",
                     reply.name,
                     crate::client::shown(&reply.to_string())
                 ),
-            );
+            ));
         }
         if matches!(reply.code(), Some(Code::Fail | Code::Invalid))
             && reply.reason().is_none_or(|reason| reason.trim().is_empty())
         {
-            self.fail_requirement(
+            return Some((
                 "reason-given",
                 format!(
                     "the reply to {asked} that client \"{name}\" received is a refusal without a reason; DISCOS reads the reason's first word:\n    {}",
                     crate::client::shown(&reply.to_string())
                 ),
-            );
+            ));
         }
+        None
     }
 
     /// Fails the step with what happened instead of a reply to `asked`: no
     /// reply, half a reply then silence, a reply the connection's end cut,
     /// the connection closed, a line that is no reply.
-    // To be split: judgement.rs is being edited elsewhere; one arm per way an exchange fails.
-    #[allow(clippy::too_many_lines)]
     pub(crate) fn fail_exchange(&self, name: &str, asked: &Asked, error: ClientError) -> ! {
-        let who = format!("client \"{name}\"");
-        match error {
-            ClientError::Timeout { after, .. } => self.fail_requirement(
-                "one-reply",
-                format!(
-                    "{who} sent {asked} and no reply came within {after:?}: not a byte of one; every request gets exactly one reply"
-                ),
-            ),
-            ClientError::Stalled {
-                after,
-                bytes,
-                partial,
-                ..
-            } => self.fail_requirement(
-                "one-reply",
-                format!(
-                    "{who} sent {asked} and part of a reply came, then silence: {bytes} byte(s) ({partial}), then nothing more for {after:?}, and no line end"
-                ),
-            ),
-            ClientError::Cut { bytes, line, .. } => self.fail_requirement(
-                "crlf",
-                format!(
-                    "{who} sent {asked} and the reply was cut: the backend closed the connection after {bytes} byte(s) ({line}), before the line's CR LF"
-                ),
-            ),
-            ClientError::Closed { .. } => self.fail_requirement(
-                "one-reply",
-                format!(
-                    "{who} sent {asked} and the backend closed the connection instead of replying"
-                ),
-            ),
-            ClientError::Malformed {
-                error: ProtocolError::LineTooLong { limit, .. },
-                ..
-            } => self.fail_requirement(
-                "short-lines",
-                format!(
-                    "{who} sent {asked} and the reply was longer than the {limit} bytes the client reads of a line; every line a backend sends is under 512 bytes"
-                ),
-            ),
-            ClientError::Malformed {
-                error: ProtocolError::Syntax { error, line },
-                ..
-            } if matches!(
-                error.error,
-                SyntaxError::MissingCode | SyntaxError::UnknownCode { .. }
-            ) =>
-            {
-                self.fail_requirement(
-                    "code-first",
-                    format!(
-                        "the reply to {asked} that {who} received has no return code right after its name ({}): {}",
-                        error.error,
-                        crate::client::shown(&line)
-                    ),
-                )
-            }
-            ClientError::Malformed { error, .. } => self.fail_requirement(
-                "one-reply",
-                format!("{who} sent {asked} and a line that is no reply came: {error}"),
-            ),
-            ClientError::NotAReply { message, .. } => self.fail_requirement(
-                "one-reply",
-                format!(
-                    "{who} sent {asked} and a request came where its reply was due: {}",
-                    crate::client::shown(&message.to_string())
-                ),
-            ),
-            ClientError::Io { source, .. }
-                if matches!(
-                    source.kind(),
-                    std::io::ErrorKind::ConnectionReset
-                        | std::io::ErrorKind::BrokenPipe
-                        | std::io::ErrorKind::ConnectionAborted
-                ) =>
-            {
-                self.fail_requirement(
-                    "one-reply",
-                    format!(
-                        "{who} sent {asked} and the backend had closed the connection instead of replying ({source})"
-                    ),
-                )
-            }
-            other => self.fail(format!("{who} sending {asked}: {other}")),
+        match exchange_problem(name, asked, error) {
+            (Some(id), message) => self.fail_requirement(id, message),
+            (None, message) => self.fail(message),
         }
     }
+}
 
+/// What happened instead of a reply to `asked` that client `name` sent, in
+/// words, and the requirement it breaks, if the backend broke one.
+// One arm per way an exchange fails.
+#[allow(clippy::too_many_lines)]
+pub(crate) fn exchange_problem(
+    name: &str,
+    asked: &Asked,
+    error: ClientError,
+) -> (Option<&'static str>, String) {
+    let who = format!("client \"{name}\"");
+    match error {
+        ClientError::Timeout { after, .. } => (
+            Some("one-reply"),
+            format!(
+                "{who} sent {asked} and no reply came within {after:?}: not a byte of one; every request gets exactly one reply"
+            ),
+        ),
+        ClientError::Stalled {
+            after,
+            bytes,
+            partial,
+            ..
+        } => (
+            Some("one-reply"),
+            format!(
+                "{who} sent {asked} and part of a reply came, then silence: {bytes} byte(s) ({partial}), then nothing more for {after:?}, and no line end"
+            ),
+        ),
+        ClientError::Cut { bytes, line, .. } => (
+            Some("crlf"),
+            format!(
+                "{who} sent {asked} and the reply was cut: the backend closed the connection after {bytes} byte(s) ({line}), before the line's CR LF"
+            ),
+        ),
+        ClientError::Closed { .. } => (
+            Some("one-reply"),
+            format!("{who} sent {asked} and the backend closed the connection instead of replying"),
+        ),
+        ClientError::Malformed {
+            error: ProtocolError::LineTooLong { limit, .. },
+            ..
+        } => (
+            Some("short-lines"),
+            format!(
+                "{who} sent {asked} and the reply was longer than the {limit} bytes the client reads of a line; every line a backend sends is under 512 bytes"
+            ),
+        ),
+        ClientError::Malformed {
+            error: ProtocolError::Syntax { error, line },
+            ..
+        } if matches!(
+            error.error,
+            SyntaxError::MissingCode | SyntaxError::UnknownCode { .. }
+        ) =>
+        {
+            (
+                Some("code-first"),
+                format!(
+                    "the reply to {asked} that {who} received has no return code right after its name ({}): {}",
+                    error.error,
+                    crate::client::shown(&line)
+                ),
+            )
+        }
+        ClientError::Malformed { error, .. } => (
+            Some("one-reply"),
+            format!("{who} sent {asked} and a line that is no reply came: {error}"),
+        ),
+        ClientError::NotAReply { message, .. } => (
+            Some("one-reply"),
+            format!(
+                "{who} sent {asked} and a request came where its reply was due: {}",
+                crate::client::shown(&message.to_string())
+            ),
+        ),
+        ClientError::Io { source, .. }
+            if matches!(
+                source.kind(),
+                std::io::ErrorKind::ConnectionReset
+                    | std::io::ErrorKind::BrokenPipe
+                    | std::io::ErrorKind::ConnectionAborted
+            ) =>
+        {
+            (
+                Some("one-reply"),
+                format!(
+                    "{who} sent {asked} and the backend had closed the connection instead of replying ({source})"
+                ),
+            )
+        }
+        other => (None, format!("{who} sending {asked}: {other}")),
+    }
+}
+
+impl DiscosWorld {
     /// Fails the step with why client `name` has no connection to the
     /// backend at `address`: a connection made and no greeting (or half of
     /// one) is not a connection that could not be made.
@@ -375,7 +408,7 @@ impl DiscosWorld {
 
     /// Lines that came to party `index` without being waited for, less
     /// those that are late replies to requests a step gave up waiting for.
-    fn arrived_unasked(&mut self, index: usize) -> Vec<Received> {
+    pub(crate) fn arrived_unasked(&mut self, index: usize) -> Vec<Received> {
         let party = &mut self.parties[index];
         if party.client.is_closed() {
             return Vec::new();

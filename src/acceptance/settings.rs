@@ -23,6 +23,9 @@ pub struct Settings {
     pub webdriver: Option<String>,
     /// How long a backend may take to get ready.
     pub ready_timeout: Duration,
+    /// How long a scenario's end listens, after the last line each client
+    /// received, for lines nobody asked for (`--settle`).
+    pub settle: Duration,
     /// How a `cmd:` backend says it is ready, if not by its port accepting.
     pub ready_when: Option<ReadyWhen>,
     /// The run's browsers (its WebDriver, the next user's browser), which
@@ -87,6 +90,7 @@ impl Default for Settings {
             root: PathBuf::from("."),
             webdriver: None,
             ready_timeout: DEFAULT_READY_TIMEOUT,
+            settle: Duration::ZERO,
             ready_when: None,
             browsers: Arc::new(Browsers::new(None)),
             broker: Arc::default(),

@@ -49,7 +49,24 @@ pub enum Target {
     Address(String),
 }
 
+/// How long a scenario's end listens, after the last line a client
+/// received, for lines nobody asked for, unless `--settle` says: a second
+/// reply a backend sends a moment later, once the client may have sent its
+/// next request, comes within it on any machine.
+pub const DEFAULT_SETTLE: Duration = Duration::from_millis(250);
+
 impl Target {
+    /// How long a scenario's end listens for lines nobody asked for unless
+    /// `--settle` says: [`DEFAULT_SETTLE`] for a backend that is not ours,
+    /// nothing for the embedded simulator, whose server's own tests prove
+    /// that it answers once, at once, so a wait there would buy only time.
+    pub fn default_settle(&self) -> Duration {
+        match self {
+            Target::Embedded => Duration::ZERO,
+            Target::Command(_) | Target::Address(_) => DEFAULT_SETTLE,
+        }
+    }
+
     /// Why this target cannot be started with `ready_when`, if it cannot: a
     /// `cmd:` backend must be given its port (`{port}`) or announce the one
     /// it picked (a `--ready-when` pattern capturing it).
@@ -444,6 +461,12 @@ impl BackendUnderTest {
             self,
             BackendUnderTest::Embedded { .. } | BackendUnderTest::Process { .. }
         )
+    }
+
+    /// Whether the backend is still there to be asked: not stopped by a
+    /// step (`When the backend stops`).
+    pub fn is_running(&self) -> bool {
+        !matches!(self, BackendUnderTest::Stopped(_))
     }
 
     /// Stops a backend this run started, as if it crashed or was shut down

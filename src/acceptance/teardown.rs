@@ -8,18 +8,33 @@ use std::fmt::Write as _;
 
 use super::DiscosWorld;
 use super::judgement::unasked_lines;
+use super::judgement::{Asked, exchange_problem};
+use crate::client::Received;
+use crate::console::Unprompted;
+use crate::protocol::Message;
 
 impl DiscosWorld {
     /// Closes the browsers and the clients, shuts the backend down and stops
     /// every process; returns what was left behind (empty when all is clean).
     pub async fn tear_down(&mut self) -> Vec<String> {
         let mut leaks = Vec::new();
+        let mut unasked = Vec::new();
         // Browsers first: each page holds a backend connection through the
         // console.
         if let Some(web) = self.web.take() {
-            leaks.extend(web.tear_down().await);
+            let (left, unprompted) = web.tear_down().await;
+            leaks.extend(left);
+            if !unprompted.lines.is_empty() {
+                unasked.push(console_unasked(&unprompted));
+            }
         }
-        let mut unasked = Vec::new();
+        for (id, message) in self.last_look().await {
+            match id {
+                Some("one-reply") => unasked.push(message),
+                Some(id) => leaks.insert(0, self.requirement_failure(id, message)),
+                None => leaks.push(message),
+            }
+        }
         for index in 0..self.parties.len() {
             let party = &mut self.parties[index];
             // Closing waits for the backend to close its end too; what
@@ -86,6 +101,128 @@ impl DiscosWorld {
         }
         leaks
     }
+}
+
+impl DiscosWorld {
+    /// The scenario's last look at each client's connection, before it is
+    /// closed: once [`Settings::settle`](super::Settings::settle) has passed
+    /// since the last line it received (a second reply sent late comes
+    /// meanwhile), a `?version` must get its one proper reply on a
+    /// connection still open. A backend that hung up after its last reply,
+    /// or sent more than it was asked, fails here though every step passed.
+    /// Only after a passing scenario, on a backend still running and no
+    /// link between, with nothing owed or half sent: what a step broke on
+    /// purpose is not looked at again. Returns what it found: the
+    /// requirement each broke, if one, and the words.
+    async fn last_look(&mut self) -> Vec<(Option<&'static str>, String)> {
+        if self.failed
+            || self.link.is_some()
+            || !self.backend.as_ref().is_some_and(|b| b.is_running())
+        {
+            return Vec::new();
+        }
+        let looked: Vec<usize> = (0..self.parties.len())
+            .filter(|&index| {
+                let party = &self.parties[index];
+                !party.client.is_closed()
+                    && party.owed == 0
+                    && party.unfinished.is_empty()
+                    && party.client.partial().is_empty()
+            })
+            .collect();
+        let settle = self.settings.settle;
+        if !settle.is_zero() {
+            let now = tokio::time::Instant::now();
+            let quiet_from = looked
+                .iter()
+                .filter_map(|&index| {
+                    let client = &self.parties[index].client;
+                    let last = client.last_line()?.at;
+                    Some(tokio::time::Instant::from_std(
+                        client.transcript().started() + last,
+                    ))
+                })
+                .max()
+                .unwrap_or(now);
+            tokio::time::sleep_until((quiet_from + settle).min(now + settle)).await;
+        }
+        let mut found = Vec::new();
+        for index in looked {
+            found.extend(self.look_at(index).await);
+        }
+        found
+    }
+
+    /// Party `index`'s last look: what came unasked, or how the connection
+    /// failed its last `?version`.
+    async fn look_at(&mut self, index: usize) -> Option<(Option<&'static str>, String)> {
+        let lines = self.arrived_unasked(index);
+        if !lines.is_empty() {
+            let message = self.describe_unasked(index, &lines, "by the end of the scenario");
+            return Some((Some("one-reply"), message));
+        }
+        let party = &mut self.parties[index];
+        let name = party.name.clone();
+        if party.client.backend_closed() {
+            let after = match &party.last_asked {
+                Some(last) => format!("after its last request, {last},"),
+                None => "before it sent any request,".to_owned(),
+            };
+            return Some((
+                Some("one-reply"),
+                format!(
+                    "the backend closed the connection of client \"{name}\" {after} while the client kept it open; DISCOS keeps one connection for a whole observation, so its next request would get no reply"
+                ),
+            ));
+        }
+        let request = Message::request("version", Vec::<String>::new());
+        let asked = Asked {
+            shown: "?version (the scenario's last look at its connection)".to_owned(),
+            ..Asked::request(&request)
+        };
+        let answered = match party.client.send(&request).await {
+            Ok(()) => party.client.receive().await,
+            Err(error) => Err(error),
+        };
+        let reply = match answered {
+            Ok(reply) => reply,
+            Err(error) => return Some(exchange_problem(&name, &asked, error)),
+        };
+        let line = party.client.last_line().cloned();
+        match self.reply_problem(&name, &asked, &reply, line.as_ref()) {
+            None => None,
+            // Another line where its reply was due: one nobody asked for;
+            // the reply may still come, and is owed.
+            Some(("same-name", _)) => {
+                self.parties[index].owed += 1;
+                let lines: Vec<Received> = line.into_iter().collect();
+                let message = self.describe_unasked(
+                    index,
+                    &lines,
+                    "where the reply to the scenario's last ?version was due",
+                );
+                Some((Some("one-reply"), message))
+            }
+            Some((id, message)) => Some((Some(id), message)),
+        }
+    }
+}
+
+/// The words for lines the console's connections received unasked: the
+/// page showed each as an event, and a step that reads the page may have
+/// passed on one of them.
+fn console_unasked(unprompted: &Unprompted) -> String {
+    let mut text = format!(
+        "the console's connections to the backend received {} line(s) nobody asked for (each page shows them as \"backend sent unprompted\"); a backend answers every request with exactly one reply and sends nothing unasked but the greeting:",
+        unprompted.lines.len() + unprompted.more
+    );
+    for line in &unprompted.lines {
+        let _ = write!(text, "\n    {line}");
+    }
+    if unprompted.more > 0 {
+        let _ = write!(text, "\n    and {} more", unprompted.more);
+    }
+    text
 }
 
 /// The message that fails a scenario whose teardown found leaks, or lines

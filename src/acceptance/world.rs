@@ -140,6 +140,10 @@ pub struct DiscosWorld {
     /// answered after the first of them was due cannot tell what the
     /// backend did before that time, and says so when it fails.
     pub timed: Option<TimedRequests>,
+    /// Whether a step failed: the teardown then closes what is open without
+    /// its last look at the connections, which would only repeat, slowly,
+    /// what the failure said.
+    pub failed: bool,
 }
 
 /// When a scenario's timed starts and stops were due and answered.
@@ -169,6 +173,7 @@ impl DiscosWorld {
             link: None,
             broken_on_purpose: Vec::new(),
             timed: None,
+            failed: false,
         }
     }
 

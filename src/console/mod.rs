@@ -92,6 +92,32 @@ impl Default for Config {
 pub(crate) struct Stats {
     pub(crate) relays: AtomicUsize,
     pub(crate) backends: AtomicUsize,
+    /// Lines the backend sent that no page's request awaited.
+    pub(crate) unprompted: std::sync::Mutex<Unprompted>,
+}
+
+/// The lines a backend sent unprompted, as the page showed them: the first
+/// [`Unprompted::KEPT`], and how many more.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Unprompted {
+    /// The first lines, as shown.
+    pub lines: Vec<String>,
+    /// How many more came.
+    pub more: usize,
+}
+
+impl Unprompted {
+    /// How many lines are kept: enough to show what went wrong, bounded
+    /// against a backend that floods.
+    pub const KEPT: usize = 16;
+
+    pub(crate) fn note(&mut self, line: String) {
+        if self.lines.len() < Self::KEPT {
+            self.lines.push(line);
+        } else {
+            self.more += 1;
+        }
+    }
 }
 
 /// Counts one thing open for as long as it lives.
@@ -199,6 +225,19 @@ impl Console {
     /// 0 once every page is closed.
     pub fn backend_connections(&self) -> usize {
         self.shared.stats.backends.load(Ordering::SeqCst)
+    }
+
+    /// What the backend sent that no page's request awaited, over every
+    /// page's connection so far. The page shows such lines as events, as a
+    /// console should; a backend that sends them breaks the contract, and
+    /// the acceptance world, which reads this, says so.
+    pub fn unprompted(&self) -> Unprompted {
+        self.shared
+            .stats
+            .unprompted
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
     }
 
     /// Tasks of this console still alive: the HTTP server and one per relay.

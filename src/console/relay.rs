@@ -27,7 +27,7 @@ use tokio::sync::OwnedSemaphorePermit;
 
 use super::http::Arrival;
 use super::{Open, Shared};
-use crate::client::{Client, ClientError, ClientOptions};
+use crate::client::{Client, ClientError, ClientOptions, Received};
 use crate::protocol::escape_line;
 use crate::protocol::{DEFAULT_MAX_LINE, Message, latin1};
 
@@ -155,7 +155,7 @@ async fn relay(mut socket: WebSocket, shared: Shared, page: OwnedSemaphorePermit
                     Some(Ok(WsMessage::Binary(bytes))) => latin1::decode(&bytes),
                     Some(Ok(WsMessage::Ping(_) | WsMessage::Pong(_))) => continue,
                 };
-                if let After::Stop(ending) = exchange(&mut socket, &mut client, &line).await {
+                if let After::Stop(ending) = exchange(&mut socket, &shared, &mut client, &line).await {
                     break ending;
                 }
             }
@@ -165,13 +165,12 @@ async fn relay(mut socket: WebSocket, shared: Shared, page: OwnedSemaphorePermit
                 Err(ClientError::Closed { .. }) => {
                     break Ending::Backend("backend closed the connection".to_owned());
                 }
-                Ok(message) => {
-                    tell_event(&mut socket, &format!("backend sent unprompted: {message}")).await;
-                }
-                Err(ClientError::NotAReply { message, .. }) => {
-                    tell_event(&mut socket, &format!("backend sent unprompted: {message}")).await;
+                Ok(message) | Err(ClientError::NotAReply { message, .. }) => {
+                    unprompted(&mut socket, &shared, &message.to_string()).await;
                 }
                 Err(ClientError::Malformed { error, .. }) => {
+                    let line = client.last_line().map(Received::shown).unwrap_or_default();
+                    note_unprompted(&shared, &line);
                     tell_event(&mut socket, &format!("backend sent a malformed line: {error}")).await;
                 }
                 Err(error) => break Ending::Backend(format!("backend connection lost: {error}")),
@@ -184,8 +183,13 @@ async fn relay(mut socket: WebSocket, shared: Shared, page: OwnedSemaphorePermit
         Ending::Shutdown => Some("the console is shutting down".to_owned()),
         Ending::Backend(text) => Some(text.clone()),
     };
-    if let Err(error) = client.close().await {
-        tracing::debug!(%error, "closing the backend connection");
+    match client.close().await {
+        Ok(lines) => {
+            for received in lines {
+                note_unprompted(&shared, &received.shown());
+            }
+        }
+        Err(error) => tracing::debug!(%error, "closing the backend connection"),
     }
     drop(client);
     drop(backend_open);
@@ -194,8 +198,17 @@ async fn relay(mut socket: WebSocket, shared: Shared, page: OwnedSemaphorePermit
     }
 }
 
-/// Sends one typed line and shows its reply.
-async fn exchange(socket: &mut WebSocket, client: &mut Client, line: &str) -> After {
+/// Sends one typed line and shows its reply: what came before it, unasked,
+/// is shown as such, not as its reply.
+async fn exchange(
+    socket: &mut WebSocket,
+    shared: &Shared,
+    client: &mut Client,
+    line: &str,
+) -> After {
+    for received in client.arrived().unwrap_or_default() {
+        unprompted(socket, shared, &received.shown()).await;
+    }
     if line.contains(['\r', '\n']) {
         tell_event(
             socket,
@@ -285,6 +298,22 @@ async fn tell_status(socket: &mut WebSocket, state: &str, text: &str) {
 async fn tell_reply(socket: &mut WebSocket, line: &str, code: &str) {
     let line = escape_line(line);
     tell(socket, json!({"type": "reply", "line": line, "code": code})).await;
+}
+
+/// Shows the page a line the backend sent that no request awaited, and
+/// keeps it for whoever judges the backend.
+async fn unprompted(socket: &mut WebSocket, shared: &Shared, line: &str) {
+    note_unprompted(shared, line);
+    tell_event(socket, &format!("backend sent unprompted: {line}")).await;
+}
+
+fn note_unprompted(shared: &Shared, line: &str) {
+    shared
+        .stats
+        .unprompted
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .note(line.to_owned());
 }
 
 async fn tell_event(socket: &mut WebSocket, text: &str) {

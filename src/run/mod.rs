@@ -93,6 +93,12 @@ pub struct RunArgs {
     /// once before any scenario, and stops with one error if it cannot).
     #[arg(long, value_name = "D", default_value = "20s", value_parser = crate::duration::parse)]
     pub ready_timeout: Duration,
+    /// How long a scenario's end listens, after the last line a client
+    /// received, for lines nobody asked for (a second reply sent late),
+    /// before asking ?version once more on each connection (default: 250ms
+    /// for a cmd: or tcp: backend, 0s for the embedded simulator).
+    #[arg(long, value_name = "D", value_parser = crate::duration::parse)]
+    pub settle: Option<Duration>,
     /// A cmd: backend is ready when a line of its output matches PATTERN
     /// (a regular expression; `{port}` is its port), instead of when its
     /// port accepts a connection from one of its own processes. A group in
@@ -521,6 +527,7 @@ fn settings_of(args: &RunArgs, features: &Path) -> (Arc<Settings>, PathBuf) {
         root: folder.parent().unwrap_or(Path::new(".")).to_path_buf(),
         webdriver: args.webdriver.clone(),
         ready_timeout: args.ready_timeout,
+        settle: args.settle.unwrap_or_else(|| args.target.default_settle()),
         ready_when: args.ready_when.clone(),
         browsers: Arc::new(Browsers::new(args.webdriver.clone())),
         broker: Arc::new(RunBroker::new(args.broker.clone())),
@@ -736,6 +743,7 @@ async fn after_scenario(
             eprintln!("{problem}");
         }
     }
+    world.failed = matches!(finished, event::ScenarioFinished::StepFailed(..));
     let teardown_from = world.started.elapsed();
     let leaks = world.tear_down().await;
     keep_transcript(&transcripts, feature, scenario, world, teardown_from);
