@@ -97,7 +97,7 @@ pub struct RunArgs {
     /// received, for lines nobody asked for (a second reply sent late),
     /// before asking ?version once more on each connection (default: 250ms
     /// for a cmd: or tcp: backend, 0s for the embedded simulator).
-    #[arg(long, value_name = "D", value_parser = crate::duration::parse)]
+    #[arg(long, value_name = "D", value_parser = parse_settle)]
     pub settle: Option<Duration>,
     /// A cmd: backend is ready when a line of its output matches PATTERN
     /// (a regular expression; `{port}` is its port), instead of when its
@@ -140,6 +140,12 @@ pub struct RunArgs {
     /// scenarios, instead of a rabbitmq-server started for the run.
     #[arg(long, value_name = "URL", env = "DISCOS_BROKER")]
     pub broker: Option<crate::events::BrokerUrl>,
+}
+
+/// `--settle`: no wait at all (`0s`) up to a minute, longer than any
+/// backend's second thoughts should take.
+fn parse_settle(text: &str) -> Result<Duration, String> {
+    crate::duration::parse_within(text, Duration::ZERO, Duration::from_secs(60))
 }
 
 fn parse_shard(text: &str) -> Result<Shard, String> {

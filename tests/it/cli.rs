@@ -220,6 +220,8 @@ fn bad_arguments_get_a_clear_error_not_a_panic() {
             &["send", "127.0.0.1:1", "--timeout", "5", "status"],
             "'5' has no unit",
         ),
+        (&["check", "--settle", "2m"], "'2m' is too long: at most 1m"),
+        (&["check", "--settle", "250"], "'250' has no unit"),
         (&["launch"], "unrecognized subcommand 'launch'"),
     ];
     for (args, expected) in cases {
