@@ -2,12 +2,14 @@
 //! and artifacts go.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use super::broker::RunBroker;
 use super::target::{BackendUnderTest, DEFAULT_READY_TIMEOUT, Launch, ReadyWhen, Target};
 use super::web::Browsers;
+use crate::orchestration::OrchestrationError;
 
 /// Settings shared by every scenario of one run.
 #[derive(Debug, Clone)]
@@ -36,6 +38,69 @@ pub struct Settings {
     /// The profile every backend of the run is given (`--profile`), unless
     /// a scenario names a catalogue of its own.
     pub profile: Option<crate::backend::Profile>,
+    /// How the run's backend starts went, for the run to tell a machine
+    /// too busy to start them in time from a backend that cannot start.
+    pub starts: Arc<Starts>,
+}
+
+/// The run's backend starts as they went: how many, how many were not
+/// ready within `--ready-timeout`, how many were starting at once at the
+/// most, and how long the first took, started alone before any scenario.
+#[derive(Debug, Default)]
+pub struct Starts {
+    started: AtomicUsize,
+    late: AtomicUsize,
+    starting: AtomicUsize,
+    peak: AtomicUsize,
+    first: Mutex<Option<Duration>>,
+}
+
+impl Starts {
+    /// What the run should say when starts timed out though the first was
+    /// ready in time: the machine is busier than the backend is slow, and
+    /// fewer at once would hold; `None` when no start timed out, or the
+    /// first did too.
+    pub fn oversubscribed(&self, ready_timeout: Duration) -> Option<String> {
+        let started = self.started.load(Ordering::SeqCst);
+        let late = self.late.load(Ordering::SeqCst);
+        let peak = self.peak.load(Ordering::SeqCst);
+        let first = (*self.first.lock().unwrap_or_else(PoisonError::into_inner))?;
+        if late == 0 {
+            return None;
+        }
+        Some(format!(
+            "{late} of {started} backend starts were not ready within --ready-timeout {}, with up to {peak} starting at once, while the first, started alone, was ready in {:.1?}: this machine is likely too busy for --concurrency {peak}, not the backend broken; a lower --concurrency (say {}) gives each start more of it, as would a longer --ready-timeout",
+            humantime::format_duration(ready_timeout),
+            first,
+            (peak / 2).max(1)
+        ))
+    }
+
+    /// Runs one start, counted.
+    async fn count<T>(&self, start: impl Future<Output = anyhow::Result<T>>) -> anyhow::Result<T> {
+        let began = Instant::now();
+        let now = self.starting.fetch_add(1, Ordering::SeqCst) + 1;
+        self.peak.fetch_max(now, Ordering::SeqCst);
+        let result = start.await;
+        self.starting.fetch_sub(1, Ordering::SeqCst);
+        self.started.fetch_add(1, Ordering::SeqCst);
+        match &result {
+            Err(error)
+                if matches!(
+                    error.downcast_ref::<OrchestrationError>(),
+                    Some(OrchestrationError::NotReadyInTime { .. })
+                ) =>
+            {
+                self.late.fetch_add(1, Ordering::SeqCst);
+            }
+            Ok(_) => {
+                let mut first = self.first.lock().unwrap_or_else(PoisonError::into_inner);
+                first.get_or_insert(began.elapsed());
+            }
+            Err(_) => {}
+        }
+        result
+    }
 }
 
 impl Settings {
@@ -46,7 +111,9 @@ impl Settings {
         let catalogue = catalogue
             .map(|name| self.resolve(name).map_err(anyhow::Error::msg))
             .transpose()?;
-        BackendUnderTest::start(self.launch(), catalogue).await
+        self.starts
+            .count(BackendUnderTest::start(self.launch(), catalogue))
+            .await
     }
 
     /// What starting a backend takes from these settings.
@@ -95,6 +162,7 @@ impl Default for Settings {
             browsers: Arc::new(Browsers::new(None)),
             broker: Arc::default(),
             profile: None,
+            starts: Arc::default(),
         }
     }
 }

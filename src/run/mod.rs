@@ -378,6 +378,7 @@ async fn run_to(
     }
 
     let ending = Ending {
+        oversubscribed: settings.starts.oversubscribed(settings.ready_timeout),
         report: report.lock().unwrap_or_else(|e| e.into_inner()).clone(),
         left_out: std::mem::take(&mut *left_out.lock().unwrap_or_else(|e| e.into_inner())),
         browser_leaks,
@@ -396,6 +397,9 @@ struct Ending {
     browser_leaks: Vec<String>,
     /// What went wrong stopping the run's broker.
     broker_problems: Vec<String>,
+    /// Why backends were not ready in time, when the machine is the likely
+    /// cause.
+    oversubscribed: Option<String>,
 }
 
 /// Prints the summary and what follows it, writes the reports asked for,
@@ -413,12 +417,16 @@ fn conclude(
         left_out,
         browser_leaks,
         broker_problems,
+        oversubscribed,
     } = ending;
     report.name_paths(|path| paths.show(path));
     for (snippet, place) in undefined.snippets.iter().zip(&undefined.places) {
         report.add_undefined(snippet.undefined_at(place));
     }
     terminal.summary(&report);
+    if let Some(oversubscribed) = oversubscribed {
+        terminal.print(&format!("{oversubscribed}\n"));
+    }
     if !browser_leaks.is_empty() {
         let mut message = String::from("The run's browsers left things behind:\n");
         for leak in &browser_leaks {
@@ -538,6 +546,7 @@ fn settings_of(args: &RunArgs, features: &Path) -> (Arc<Settings>, PathBuf) {
         browsers: Arc::new(Browsers::new(args.webdriver.clone())),
         broker: Arc::new(RunBroker::new(args.broker.clone())),
         profile: args.profile,
+        starts: Arc::default(),
     });
     (settings, folder.to_path_buf())
 }

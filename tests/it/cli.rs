@@ -340,6 +340,37 @@ fn a_timing_check_made_too_late_says_so() {
     );
 }
 
+/// Backends that start in time alone and not once others start beside
+/// them: the run says the machine, not the backend, is the likely cause,
+/// and what concurrency to try. The stand-in is slow on purpose from its
+/// second start on (a marker file the first leaves), which a busy machine
+/// would be.
+#[test]
+fn starts_too_slow_beside_each_other_say_the_machine_is_too_busy() {
+    let marker = std::env::temp_dir().join(format!("discos-slow-start-{}", std::process::id()));
+    let _ = std::fs::remove_file(&marker);
+    let target = format!(
+        "cmd:if [ -e {m} ]; then sleep 4; fi; touch {m}; exec python3 fixtures/python_backend.py --port {{port}}",
+        m = marker.display()
+    );
+    let output = Command::new(BIN)
+        .args(["check", "--target", &target, "--ready-timeout", "1s"])
+        .args(["--tags", "@must:one-reply", "--concurrency", "4"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    let _ = std::fs::remove_file(&marker);
+    let printed = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(1), "{printed}");
+    assert!(
+        printed.contains("backend starts were not ready within --ready-timeout 1s, with up to ")
+            && printed.contains("while the first, started alone, was ready in ")
+            && printed.contains("a lower --concurrency (say "),
+        "{printed}"
+    );
+}
+
 /// The body of the first block of `text` opened by `fence`, with its
 /// line end, and what follows the block.
 fn fenced<'a>(text: &'a str, fence: &str) -> (String, &'a str) {
