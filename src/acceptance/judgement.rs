@@ -20,12 +20,11 @@ use std::time::Duration;
 use super::DiscosWorld;
 use crate::client::{ClientError, Received, SHOWN_LINE};
 use crate::protocol::{
-    Code, LineEnd, Message, ProtocolError, SyntaxError, UNDEFINED_NAME, escape_line, latin1, parse,
+    Code, LineEnd, Message, Misframed, ProtocolError, SyntaxError, UNDEFINED_NAME, escape_line,
+    latin1, parse,
 };
 
-/// The longest line a backend may send, its CR LF included: "shorter than
-/// 512 bytes" (docs/protocol.md#reply-length), what DISCOS's buffer holds.
-pub const LONGEST_LINE_SENT: usize = 511;
+pub use crate::protocol::LONGEST_LINE_SENT;
 
 /// A request as its reply is judged against it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -125,6 +124,15 @@ impl DiscosWorld {
         line: Option<&Received>,
     ) -> Option<(&'static str, String)> {
         if let Some(received) = line {
+            if has_stray_cr(received) {
+                return Some((
+                    "crlf",
+                    format!(
+                        "the reply to {asked} that client \"{name}\" received ends with CR CR LF, a CR too many:\n    {}\n{STRAY_CR}",
+                        received.shown()
+                    ),
+                ));
+            }
             let bytes = received.line.raw.len();
             match received.line.end {
                 LineEnd::Lf => {
@@ -247,6 +255,16 @@ pub(crate) fn exchange_problem(
             format!("{who} sent {asked} and the backend closed the connection instead of replying"),
         ),
         ClientError::Malformed {
+            error: ProtocolError::Syntax { line, .. },
+            ..
+        } if line.ends_with('\r') => (
+            Some("crlf"),
+            format!(
+                "the reply to {asked} that {who} received ends with CR CR LF, a CR too many:\n    {}\n{STRAY_CR}",
+                crate::client::shown(&escape_line(&line))
+            ),
+        ),
+        ClientError::Malformed {
             error: ProtocolError::LineTooLong { limit, .. },
             ..
         } => (
@@ -350,6 +368,15 @@ impl DiscosWorld {
             return;
         };
         if let Some(received) = self.parties[index].client.handshake_line() {
+            if has_stray_cr(received) {
+                self.fail_requirement(
+                    "crlf",
+                    format!(
+                        "the greeting client \"{name}\" received ends with CR CR LF, a CR too many:\n    {}\n{STRAY_CR}",
+                        received.shown()
+                    ),
+                );
+            }
             let bytes = received.line.raw.len();
             if received.line.end == LineEnd::Lf {
                 self.fail_requirement(
@@ -433,6 +460,14 @@ impl DiscosWorld {
         let who = format!("client \"{}\"", party.name);
         unasked_lines(&who, party.last_asked.as_deref(), offset, lines, when)
     }
+}
+
+/// What DISCOS makes of a line ended by CR CR LF.
+const STRAY_CR: &str = "DISCOS drops only the character before the LF, and reads the other CR as part of the line's last field (a code `ok\\r`, a number that does not parse)";
+
+/// Whether a line ended with CR LF has another CR before it.
+fn has_stray_cr(received: &Received) -> bool {
+    received.line.misframed() == Some(Misframed::StrayCr)
 }
 
 /// The words for `lines` that `who` (`client "A"`, `DISCOS`) received

@@ -10,7 +10,7 @@ use super::DiscosWorld;
 use super::judgement::unasked_lines;
 use super::judgement::{Asked, exchange_problem};
 use crate::client::Received;
-use crate::console::Unprompted;
+use crate::console::Breaches;
 use crate::protocol::Message;
 
 impl DiscosWorld {
@@ -21,13 +21,7 @@ impl DiscosWorld {
         let mut unasked = Vec::new();
         // Browsers first: each page holds a backend connection through the
         // console.
-        if let Some(web) = self.web.take() {
-            let (left, unprompted) = web.tear_down().await;
-            leaks.extend(left);
-            if !unprompted.lines.is_empty() {
-                unasked.push(console_unasked(&unprompted));
-            }
-        }
+        self.tear_down_web(&mut leaks, &mut unasked).await;
         for (id, message) in self.last_look().await {
             match id {
                 Some("one-reply") => unasked.push(message),
@@ -104,6 +98,30 @@ impl DiscosWorld {
 }
 
 impl DiscosWorld {
+    /// Closes the browsers and the console, adding what they left to
+    /// `leaks`, and what the backend sent the console's connections that
+    /// the contract forbids: lines nobody asked for to `unasked`, the rest
+    /// to `leaks`, graded.
+    async fn tear_down_web(&mut self, leaks: &mut Vec<String>, unasked: &mut Vec<String>) {
+        let Some(web) = self.web.take() else {
+            return;
+        };
+        let (left, mut breaches) = web.tear_down().await;
+        leaks.extend(left);
+        // A backend a step stopped closes the pages' connections, as the
+        // scenario wants.
+        if !self.backend.as_ref().is_some_and(|b| b.is_running()) {
+            breaches.found.retain(|breach| !breach.hung_up);
+        }
+        for (id, message) in console_breaches(&breaches) {
+            if id == "one-reply" {
+                unasked.push(message);
+            } else {
+                leaks.insert(0, self.requirement_failure(id, message));
+            }
+        }
+    }
+
     /// The scenario's last look at each client's connection, before it is
     /// closed: once [`Settings::settle`](super::Settings::settle) has passed
     /// since the last line it received (a second reply sent late comes
@@ -208,21 +226,43 @@ impl DiscosWorld {
     }
 }
 
-/// The words for lines the console's connections received unasked: the
-/// page showed each as an event, and a step that reads the page may have
-/// passed on one of them.
-fn console_unasked(unprompted: &Unprompted) -> String {
-    let mut text = format!(
-        "the console's connections to the backend received {} line(s) nobody asked for (each page shows them as \"backend sent unprompted\"); a backend answers every request with exactly one reply and sends nothing unasked but the greeting:",
-        unprompted.lines.len() + unprompted.more
-    );
-    for line in &unprompted.lines {
-        let _ = write!(text, "\n    {line}");
+/// What the console's connections received that the contract forbids,
+/// one message per requirement broken, each with what came: the pages
+/// showed each as an event, and a step that reads a page may have passed
+/// on one of them.
+fn console_breaches(breaches: &Breaches) -> Vec<(&'static str, String)> {
+    let mut by_requirement: Vec<(&'static str, Vec<&str>)> = Vec::new();
+    for breach in &breaches.found {
+        match by_requirement
+            .iter_mut()
+            .find(|(id, _)| *id == breach.requirement)
+        {
+            Some((_, found)) => found.push(&breach.what),
+            None => by_requirement.push((breach.requirement, vec![&breach.what])),
+        }
     }
-    if unprompted.more > 0 {
-        let _ = write!(text, "\n    and {} more", unprompted.more);
-    }
-    text
+    let last = by_requirement.len().saturating_sub(1);
+    by_requirement
+        .into_iter()
+        .enumerate()
+        .map(|(index, (id, found))| {
+            let mut text = format!(
+                "the console's connections to the backend received what DISCOS would misread or not expect (each page shows it as an event; {}):",
+                if id == "one-reply" {
+                    "a backend answers every request with exactly one reply and sends nothing unasked but the greeting"
+                } else {
+                    "every line a backend sends ends with CR LF and is under 512 bytes"
+                }
+            );
+            for what in found {
+                let _ = write!(text, "\n    {what}");
+            }
+            if index == last && breaches.more > 0 {
+                let _ = write!(text, "\n    and {} more", breaches.more);
+            }
+            (id, text)
+        })
+        .collect()
 }
 
 /// The message that fails a scenario whose teardown found leaks, or lines

@@ -22,7 +22,7 @@ use tokio::task::JoinHandle;
 use super::browser::{
     Browser, BrowserOptions, DEVTOOLS_BANNER, Installation, devtools_address, processes_mentioning,
 };
-use crate::console::{self, Console, Unprompted};
+use crate::console::{self, Breaches, Console};
 use crate::orchestration::{Executor, Readiness, Signal};
 use crate::poll::{Pace, Poller};
 
@@ -594,9 +594,10 @@ impl Web {
     /// Ends every browser session, stops each browser's processes and the
     /// console, and says what was left: a session that would not end, a
     /// browser process still alive, a console still relaying; and what the
-    /// backend sent the console's connections that no page asked for,
-    /// which the page shows and the contract forbids.
-    pub async fn tear_down(mut self) -> (Vec<String>, Unprompted) {
+    /// backend sent the console's connections that the contract forbids
+    /// (lines no page asked for, lines DISCOS would misread), which the
+    /// pages showed as events.
+    pub async fn tear_down(mut self) -> (Vec<String>, Breaches) {
         let mut leaks = Vec::new();
         // Side by side: most of a close is the kernel tearing a browser down.
         let closes = self.users.drain(..).map(|(name, fresh)| async move {
@@ -608,7 +609,7 @@ impl Web {
                 .into_iter()
                 .flatten(),
         );
-        let mut unprompted = Unprompted::default();
+        let mut breaches = Breaches::default();
         if let Some(console) = self.console.take() {
             // A closed page closes its socket; the console then closes the
             // backend connection behind it.
@@ -623,14 +624,14 @@ impl Web {
                     console.backend_connections()
                 ));
             }
-            unprompted = console.unprompted();
+            breaches = console.breaches();
             if let Err(alive) = console.shutdown_within(RELAY_LIMIT).await {
                 leaks.push(format!(
                     "{alive} console task(s) still alive {RELAY_LIMIT:?} after its shutdown began"
                 ));
             }
         }
-        (leaks, unprompted)
+        (leaks, breaches)
     }
 }
 

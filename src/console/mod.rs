@@ -92,28 +92,45 @@ impl Default for Config {
 pub(crate) struct Stats {
     pub(crate) relays: AtomicUsize,
     pub(crate) backends: AtomicUsize,
-    /// Lines the backend sent that no page's request awaited.
-    pub(crate) unprompted: std::sync::Mutex<Unprompted>,
+    /// What the backend sent that the contract forbids.
+    pub(crate) breaches: std::sync::Mutex<Breaches>,
 }
 
-/// The lines a backend sent unprompted, as the page showed them: the first
-/// [`Unprompted::KEPT`], and how many more.
+/// What a backend sent the console's connections that the contract
+/// forbids: lines no page asked for, lines DISCOS would misread. The page
+/// shows each as an event; these are kept for whoever judges the backend.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct Unprompted {
-    /// The first lines, as shown.
-    pub lines: Vec<String>,
+pub struct Breaches {
+    /// The first [`Breaches::KEPT`], in the order they came.
+    pub found: Vec<Breach>,
     /// How many more came.
     pub more: usize,
 }
 
-impl Unprompted {
-    /// How many lines are kept: enough to show what went wrong, bounded
-    /// against a backend that floods.
+/// One thing a backend sent the console that the contract forbids.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Breach {
+    /// The identifier of the requirement it breaks (docs/protocol.md).
+    pub requirement: &'static str,
+    /// What came, in words, the line included.
+    pub what: String,
+    /// Whether it is the backend closing a page's connection, which a
+    /// backend stopped on purpose does too.
+    pub hung_up: bool,
+}
+
+impl Breaches {
+    /// How many are kept: enough to show what went wrong, bounded against
+    /// a backend that floods.
     pub const KEPT: usize = 16;
 
-    pub(crate) fn note(&mut self, line: String) {
-        if self.lines.len() < Self::KEPT {
-            self.lines.push(line);
+    pub(crate) fn note(&mut self, requirement: &'static str, what: String, hung_up: bool) {
+        if self.found.len() < Self::KEPT {
+            self.found.push(Breach {
+                requirement,
+                what,
+                hung_up,
+            });
         } else {
             self.more += 1;
         }
@@ -227,14 +244,13 @@ impl Console {
         self.shared.stats.backends.load(Ordering::SeqCst)
     }
 
-    /// What the backend sent that no page's request awaited, over every
-    /// page's connection so far. The page shows such lines as events, as a
-    /// console should; a backend that sends them breaks the contract, and
-    /// the acceptance world, which reads this, says so.
-    pub fn unprompted(&self) -> Unprompted {
+    /// What the backend sent the pages' connections so far that the
+    /// contract forbids. The page shows each as an event, as a console
+    /// should; the acceptance world, which reads this, fails the scenario.
+    pub fn breaches(&self) -> Breaches {
         self.shared
             .stats
-            .unprompted
+            .breaches
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .clone()

@@ -143,6 +143,13 @@ async fn relay(mut socket: WebSocket, shared: Shared, page: OwnedSemaphorePermit
         client.version()
     );
     tell_status(&mut socket, "connected", &text).await;
+    check_framing(
+        &mut socket,
+        &shared,
+        "the greeting",
+        client.handshake_line(),
+    )
+    .await;
 
     let ending = loop {
         tokio::select! {
@@ -163,6 +170,8 @@ async fn relay(mut socket: WebSocket, shared: Shared, page: OwnedSemaphorePermit
                 // Nothing to say while idle; keep listening.
                 Err(ClientError::Timeout { .. }) => {}
                 Err(ClientError::Closed { .. }) => {
+                    let what = "the backend closed a page's connection while the page kept it open".to_owned();
+                    note(&shared, "one-reply", what, true);
                     break Ending::Backend("backend closed the connection".to_owned());
                 }
                 Ok(message) | Err(ClientError::NotAReply { message, .. }) => {
@@ -245,7 +254,15 @@ async fn exchange(
             "cannot send to the backend: {error}"
         )));
     }
-    match client.receive().await {
+    let received = client.receive().await;
+    let which = format!("the reply to {}", escape_line(&wire));
+    if matches!(
+        received,
+        Ok(_) | Err(ClientError::NotAReply { .. } | ClientError::Malformed { .. })
+    ) {
+        check_framing(socket, shared, &which, client.last_line()).await;
+    }
+    match received {
         Ok(reply) => {
             tell_reply(socket, &reply.to_string(), code_of(&reply)).await;
             After::Continue
@@ -308,12 +325,39 @@ async fn unprompted(socket: &mut WebSocket, shared: &Shared, line: &str) {
 }
 
 fn note_unprompted(shared: &Shared, line: &str) {
+    note(
+        shared,
+        "one-reply",
+        format!("the backend sent, unprompted: {line}"),
+        false,
+    );
+}
+
+/// Shows the page, and keeps, how `which` (the greeting, the reply to a
+/// line) breaks the framing DISCOS reads by, if it does.
+async fn check_framing(
+    socket: &mut WebSocket,
+    shared: &Shared,
+    which: &str,
+    received: Option<&Received>,
+) {
+    let Some(received) = received else {
+        return;
+    };
+    if let Some(misframed) = received.line.misframed() {
+        let what = format!("{which} {misframed}: {}", received.shown());
+        tell_event(socket, &format!("not as DISCOS reads it: {what}")).await;
+        note(shared, misframed.requirement(), what, false);
+    }
+}
+
+fn note(shared: &Shared, requirement: &'static str, what: String, hung_up: bool) {
     shared
         .stats
-        .unprompted
+        .breaches
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
-        .note(line.to_owned());
+        .note(requirement, what, hung_up);
 }
 
 async fn tell_event(socket: &mut WebSocket, text: &str) {

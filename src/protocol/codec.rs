@@ -192,6 +192,73 @@ impl Line {
     pub fn content(&self) -> &[u8] {
         grammar::strip_line_end(&self.raw)
     }
+
+    /// How this line, sent by a backend, breaks the framing DISCOS reads
+    /// by, if it does; what the acceptance judgement and the console both
+    /// look for in every line a backend sends.
+    pub fn misframed(&self) -> Option<Misframed> {
+        match self.end {
+            LineEnd::Lf => Some(Misframed::BareLf),
+            LineEnd::Eof => Some(Misframed::Cut),
+            LineEnd::Discarded => Some(Misframed::TooLong {
+                bytes: self.raw.len(),
+            }),
+            LineEnd::CrLf if self.content().ends_with(b"\r") => Some(Misframed::StrayCr),
+            LineEnd::CrLf if self.raw.len() > LONGEST_LINE_SENT => Some(Misframed::TooLong {
+                bytes: self.raw.len(),
+            }),
+            LineEnd::CrLf => None,
+        }
+    }
+}
+
+/// The longest line a backend may send, its CR LF included: DISCOS reads
+/// a reply into a buffer of 512 bytes, its terminating NUL among them.
+pub const LONGEST_LINE_SENT: usize = 511;
+
+/// How a line a backend sent breaks the framing DISCOS reads by
+/// (docs/protocol.md#transport-and-framing, #reply-length).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Misframed {
+    /// Ended by an LF alone: DISCOS drops the character before it.
+    BareLf,
+    /// Ended by CR CR LF: DISCOS drops one CR and keeps the other.
+    StrayCr,
+    /// Cut by the connection's end before its line end.
+    Cut,
+    /// Longer than [`LONGEST_LINE_SENT`] (`bytes` as far as read).
+    TooLong {
+        /// Its length, its line end included, as far as it was read.
+        bytes: usize,
+    },
+}
+
+impl Misframed {
+    /// The identifier of the requirement it breaks.
+    pub fn requirement(self) -> &'static str {
+        match self {
+            Misframed::TooLong { .. } => "short-lines",
+            Misframed::BareLf | Misframed::StrayCr | Misframed::Cut => "crlf",
+        }
+    }
+}
+
+impl std::fmt::Display for Misframed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Misframed::BareLf => f.write_str(
+                "ends with a bare LF, without its CR: DISCOS drops the character before the LF",
+            ),
+            Misframed::StrayCr => f.write_str(
+                "ends with CR CR LF, a CR too many: DISCOS drops only the character before the LF, and reads the other CR as part of the line's last field",
+            ),
+            Misframed::Cut => f.write_str("was cut: the connection closed before its line end"),
+            Misframed::TooLong { bytes } => write!(
+                f,
+                "is {bytes} bytes long or more, its line end included: DISCOS reads a reply into 512 bytes"
+            ),
+        }
+    }
 }
 
 /// One decoded line, before its bytes are kept or dropped.

@@ -15,7 +15,9 @@ pub mod latin1;
 mod message;
 mod timestamp;
 
-pub use codec::{DEFAULT_MAX_LINE, Line, LineCodec, LineEnd, ProtocolError};
+pub use codec::{
+    DEFAULT_MAX_LINE, LONGEST_LINE_SENT, Line, LineCodec, LineEnd, Misframed, ProtocolError,
+};
 pub use command::{
     COMMAND_NAMES, Command, CommandError, PROTOCOL_VERSION, SectionUpdate, TsysRange,
 };
