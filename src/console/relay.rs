@@ -255,13 +255,21 @@ async fn exchange(
         )));
     }
     let received = client.receive().await;
+    // Told after the reply, which the page shows first.
+    let line = match received {
+        Ok(_) | Err(ClientError::NotAReply { .. } | ClientError::Malformed { .. }) => {
+            client.last_line().cloned()
+        }
+        Err(_) => None,
+    };
+    let after = show_reply(socket, received).await;
     let which = format!("the reply to {}", escape_line(&wire));
-    if matches!(
-        received,
-        Ok(_) | Err(ClientError::NotAReply { .. } | ClientError::Malformed { .. })
-    ) {
-        check_framing(socket, shared, &which, client.last_line()).await;
-    }
+    check_framing(socket, shared, &which, line.as_ref()).await;
+    after
+}
+
+/// Shows the page the reply that came, or why none did.
+async fn show_reply(socket: &mut WebSocket, received: Result<Message, ClientError>) -> After {
     match received {
         Ok(reply) => {
             tell_reply(socket, &reply.to_string(), code_of(&reply)).await;
