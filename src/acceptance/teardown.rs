@@ -106,6 +106,16 @@ impl DiscosWorld {
         let Some(web) = self.web.take() else {
             return;
         };
+        // A second reply sent late comes to the pages' connections too.
+        let settle = self.settings.settle;
+        if let Some(heard) = web
+            .last_heard()
+            .filter(|_| !self.failed && !settle.is_zero())
+        {
+            let now = tokio::time::Instant::now();
+            let quiet = tokio::time::Instant::from_std(heard + settle);
+            tokio::time::sleep_until(quiet.min(now + settle)).await;
+        }
         let (left, mut breaches) = web.tear_down().await;
         leaks.extend(left);
         // A backend a step stopped closes the pages' connections, as the

@@ -562,6 +562,11 @@ impl Web {
         Ok(())
     }
 
+    /// When a line from the backend last came to the console.
+    pub fn last_heard(&self) -> Option<std::time::Instant> {
+        self.console.as_ref().and_then(Console::last_heard)
+    }
+
     /// The browser of `user`, if that user opened the console.
     pub fn user(&self, user: &str) -> Option<&Browser> {
         self.users

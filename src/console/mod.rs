@@ -94,6 +94,8 @@ pub(crate) struct Stats {
     pub(crate) backends: AtomicUsize,
     /// What the backend sent that the contract forbids.
     pub(crate) breaches: std::sync::Mutex<Breaches>,
+    /// When a line from the backend last came, on any page's connection.
+    pub(crate) last_heard: std::sync::Mutex<Option<std::time::Instant>>,
 }
 
 /// What a backend sent the console's connections that the contract
@@ -254,6 +256,17 @@ impl Console {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .clone()
+    }
+
+    /// When a line from the backend last came, on any page's connection:
+    /// from when a judge listens a while for lines nobody asked for.
+    pub fn last_heard(&self) -> Option<std::time::Instant> {
+        *self
+            .shared
+            .stats
+            .last_heard
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Tasks of this console still alive: the HTTP server and one per relay.

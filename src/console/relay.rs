@@ -143,6 +143,7 @@ async fn relay(mut socket: WebSocket, shared: Shared, page: OwnedSemaphorePermit
         client.version()
     );
     tell_status(&mut socket, "connected", &text).await;
+    heard(&shared);
     check_framing(
         &mut socket,
         &shared,
@@ -256,9 +257,21 @@ async fn exchange(
     }
     let received = client.receive().await;
     // Told after the reply, which the page shows first.
-    let line = match received {
-        Ok(_) | Err(ClientError::NotAReply { .. } | ClientError::Malformed { .. }) => {
+    let line = match &received {
+        Ok(_)
+        | Err(
+            ClientError::NotAReply { .. } | ClientError::Malformed { .. } | ClientError::Cut { .. },
+        ) => {
+            heard(shared);
             client.last_line().cloned()
+        }
+        Err(ClientError::Closed { .. }) => {
+            let what = format!(
+                "the backend closed the connection instead of replying to {}",
+                escape_line(&wire)
+            );
+            note(shared, "one-reply", what, true);
+            None
         }
         Err(_) => None,
     };
@@ -333,6 +346,7 @@ async fn unprompted(socket: &mut WebSocket, shared: &Shared, line: &str) {
 }
 
 fn note_unprompted(shared: &Shared, line: &str) {
+    heard(shared);
     note(
         shared,
         "one-reply",
@@ -357,6 +371,15 @@ async fn check_framing(
         tell_event(socket, &format!("not as DISCOS reads it: {what}")).await;
         note(shared, misframed.requirement(), what, false);
     }
+}
+
+/// Keeps when a line from the backend last came.
+fn heard(shared: &Shared) {
+    *shared
+        .stats
+        .last_heard
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(std::time::Instant::now());
 }
 
 fn note(shared: &Shared, requirement: &'static str, what: String, hung_up: bool) {
