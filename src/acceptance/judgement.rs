@@ -218,8 +218,6 @@ impl DiscosWorld {
 
 /// What happened instead of a reply to `asked` that client `name` sent, in
 /// words, and the requirement it breaks, if the backend broke one.
-// One arm per way an exchange fails.
-#[allow(clippy::too_many_lines)]
 pub(crate) fn exchange_problem(
     name: &str,
     asked: &Asked,
@@ -254,46 +252,7 @@ pub(crate) fn exchange_problem(
             Some("one-reply"),
             format!("{who} sent {asked} and the backend closed the connection instead of replying"),
         ),
-        ClientError::Malformed {
-            error: ProtocolError::Syntax { line, .. },
-            ..
-        } if line.ends_with('\r') => (
-            Some("crlf"),
-            format!(
-                "the reply to {asked} that {who} received ends with CR CR LF, a CR too many:\n    {}\n{STRAY_CR}",
-                crate::client::shown(&escape_line(&line))
-            ),
-        ),
-        ClientError::Malformed {
-            error: ProtocolError::LineTooLong { limit, .. },
-            ..
-        } => (
-            Some("short-lines"),
-            format!(
-                "{who} sent {asked} and the reply was longer than the {limit} bytes the client reads of a line; every line a backend sends is under 512 bytes"
-            ),
-        ),
-        ClientError::Malformed {
-            error: ProtocolError::Syntax { error, line },
-            ..
-        } if matches!(
-            error.error,
-            SyntaxError::MissingCode | SyntaxError::UnknownCode { .. }
-        ) =>
-        {
-            (
-                Some("code-first"),
-                format!(
-                    "the reply to {asked} that {who} received has no return code right after its name ({}): {}",
-                    error.error,
-                    crate::client::shown(&line)
-                ),
-            )
-        }
-        ClientError::Malformed { error, .. } => (
-            Some("one-reply"),
-            format!("{who} sent {asked} and a line that is no reply came: {error}"),
-        ),
+        ClientError::Malformed { error, .. } => malformed_problem(&who, asked, error),
         ClientError::NotAReply { message, .. } => (
             Some("one-reply"),
             format!(
@@ -317,6 +276,49 @@ pub(crate) fn exchange_problem(
             )
         }
         other => (None, format!("{who} sending {asked}: {other}")),
+    }
+}
+
+/// What a line that is no proper reply, in place of the reply to `asked`
+/// that `who` sent, breaks, and the words for it.
+fn malformed_problem(
+    who: &str,
+    asked: &Asked,
+    error: ProtocolError,
+) -> (Option<&'static str>, String) {
+    match error {
+        ProtocolError::Syntax { line, .. } if line.ends_with('\r') => (
+            Some("crlf"),
+            format!(
+                "the reply to {asked} that {who} received ends with CR CR LF, a CR too many:\n    {}\n{STRAY_CR}",
+                crate::client::shown(&escape_line(&line))
+            ),
+        ),
+        ProtocolError::LineTooLong { limit, .. } => (
+            Some("short-lines"),
+            format!(
+                "{who} sent {asked} and the reply was longer than the {limit} bytes the client reads of a line; every line a backend sends is under 512 bytes"
+            ),
+        ),
+        ProtocolError::Syntax { error, line }
+            if matches!(
+                error.error,
+                SyntaxError::MissingCode | SyntaxError::UnknownCode { .. }
+            ) =>
+        {
+            (
+                Some("code-first"),
+                format!(
+                    "the reply to {asked} that {who} received has no return code right after its name ({}): {}",
+                    error.error,
+                    crate::client::shown(&line)
+                ),
+            )
+        }
+        error => (
+            Some("one-reply"),
+            format!("{who} sent {asked} and a line that is no reply came: {error}"),
+        ),
     }
 }
 

@@ -102,39 +102,14 @@ enum After {
     Stop(Ending),
 }
 
-// To be split: console/ is being edited elsewhere; one select! loop over the page and the backend.
-#[allow(clippy::too_many_lines)]
+/// One page's relay: connects to the backend, relays lines until the page,
+/// the backend or a shutdown ends it, then closes both ends cleanly.
 async fn relay(mut socket: WebSocket, shared: Shared, page: OwnedSemaphorePermit) {
     // The permit goes before the count (a tuple drops in order), so whoever
     // sees a relay counted closed may open another page.
     let _relay = (page, Open::new(&shared.stats.relays));
-    let backend = shared.backend.clone();
-    tell_status(
-        &mut socket,
-        "connecting",
-        &format!("connecting to {backend}…"),
-    )
-    .await;
-    let options = ClientOptions {
-        reply_timeout: shared.reply_timeout,
-        // The page is the transcript; the relay need not keep another.
-        transcript: false,
-        ..ClientOptions::default()
-    };
-    let connected = tokio::select! {
-        connected = Client::connect_with(backend.clone(), options) => connected,
-        () = shared.token.cancelled() => {
-            say_goodbye(&mut socket, "the console is shutting down", shared.reply_timeout).await;
-            return;
-        }
-    };
-    let mut client = match connected {
-        Ok(client) => client,
-        Err(error) => {
-            let text = format!("cannot connect to the backend: {error}");
-            say_goodbye(&mut socket, &text, shared.reply_timeout).await;
-            return;
-        }
+    let Some(mut client) = connect(&mut socket, &shared).await else {
+        return;
     };
     let backend_open = Open::new(&shared.stats.backends);
     let text = format!(
@@ -152,42 +127,7 @@ async fn relay(mut socket: WebSocket, shared: Shared, page: OwnedSemaphorePermit
     )
     .await;
 
-    let ending = loop {
-        tokio::select! {
-            biased;
-            () = shared.token.cancelled() => break Ending::Shutdown,
-            incoming = socket.recv() => {
-                let line = match incoming {
-                    None | Some(Err(_)) | Some(Ok(WsMessage::Close(_))) => break Ending::PageClosed,
-                    Some(Ok(WsMessage::Text(text))) => text.as_str().to_owned(),
-                    Some(Ok(WsMessage::Binary(bytes))) => latin1::decode(&bytes),
-                    Some(Ok(WsMessage::Ping(_) | WsMessage::Pong(_))) => continue,
-                };
-                if let After::Stop(ending) = exchange(&mut socket, &shared, &mut client, &line).await {
-                    break ending;
-                }
-            }
-            received = client.receive() => match received {
-                // Nothing to say while idle; keep listening.
-                Err(ClientError::Timeout { .. }) => {}
-                Err(ClientError::Closed { .. }) => {
-                    let what = "the backend closed a page's connection while the page kept it open".to_owned();
-                    note(&shared, "one-reply", what, true);
-                    break Ending::Backend("backend closed the connection".to_owned());
-                }
-                Ok(message) | Err(ClientError::NotAReply { message, .. }) => {
-                    unprompted(&mut socket, &shared, &message.to_string()).await;
-                }
-                Err(ClientError::Malformed { error, .. }) => {
-                    let line = client.last_line().map(Received::shown).unwrap_or_default();
-                    note_unprompted(&shared, &line);
-                    tell_event(&mut socket, &format!("backend sent a malformed line: {error}")).await;
-                }
-                Err(error) => break Ending::Backend(format!("backend connection lost: {error}")),
-            },
-        }
-    };
-
+    let ending = relay_lines(&mut socket, &shared, &mut client).await;
     let goodbye = match &ending {
         Ending::PageClosed => None,
         Ending::Shutdown => Some("the console is shutting down".to_owned()),
@@ -205,6 +145,76 @@ async fn relay(mut socket: WebSocket, shared: Shared, page: OwnedSemaphorePermit
     drop(backend_open);
     if let Some(text) = goodbye {
         say_goodbye(&mut socket, &text, shared.reply_timeout).await;
+    }
+}
+
+/// Connects the page's own backend connection, telling the page; `None`
+/// (the page told why, and closed) when none could be had or the console
+/// is shutting down.
+async fn connect(socket: &mut WebSocket, shared: &Shared) -> Option<Client> {
+    let backend = shared.backend.clone();
+    tell_status(socket, "connecting", &format!("connecting to {backend}…")).await;
+    let options = ClientOptions {
+        reply_timeout: shared.reply_timeout,
+        // The page is the transcript; the relay need not keep another.
+        transcript: false,
+        ..ClientOptions::default()
+    };
+    let connected = tokio::select! {
+        connected = Client::connect_with(backend, options) => connected,
+        () = shared.token.cancelled() => {
+            say_goodbye(socket, "the console is shutting down", shared.reply_timeout).await;
+            return None;
+        }
+    };
+    match connected {
+        Ok(client) => Some(client),
+        Err(error) => {
+            let text = format!("cannot connect to the backend: {error}");
+            say_goodbye(socket, &text, shared.reply_timeout).await;
+            None
+        }
+    }
+}
+
+/// Relays typed lines and shows what the backend sends unprompted, until
+/// the page closes, the backend's connection ends, or the console shuts
+/// down: one `select!` over the page and the backend.
+async fn relay_lines(socket: &mut WebSocket, shared: &Shared, client: &mut Client) -> Ending {
+    loop {
+        tokio::select! {
+            biased;
+            () = shared.token.cancelled() => return Ending::Shutdown,
+            incoming = socket.recv() => {
+                let line = match incoming {
+                    None | Some(Err(_)) | Some(Ok(WsMessage::Close(_))) => return Ending::PageClosed,
+                    Some(Ok(WsMessage::Text(text))) => text.as_str().to_owned(),
+                    Some(Ok(WsMessage::Binary(bytes))) => latin1::decode(&bytes),
+                    Some(Ok(WsMessage::Ping(_) | WsMessage::Pong(_))) => continue,
+                };
+                if let After::Stop(ending) = exchange(socket, shared, client, &line).await {
+                    return ending;
+                }
+            }
+            received = client.receive() => match received {
+                // Nothing to say while idle; keep listening.
+                Err(ClientError::Timeout { .. }) => {}
+                Err(ClientError::Closed { .. }) => {
+                    let what = "the backend closed a page's connection while the page kept it open".to_owned();
+                    note(shared, "one-reply", what, true);
+                    return Ending::Backend("backend closed the connection".to_owned());
+                }
+                Ok(message) | Err(ClientError::NotAReply { message, .. }) => {
+                    unprompted(socket, shared, &message.to_string()).await;
+                }
+                Err(ClientError::Malformed { error, .. }) => {
+                    let line = client.last_line().map(Received::shown).unwrap_or_default();
+                    note_unprompted(shared, &line);
+                    tell_event(socket, &format!("backend sent a malformed line: {error}")).await;
+                }
+                Err(error) => return Ending::Backend(format!("backend connection lost: {error}")),
+            },
+        }
     }
 }
 
