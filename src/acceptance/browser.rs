@@ -35,6 +35,8 @@ use fantoccini::wd::{Capabilities, WebDriverCompatibleCommand};
 use hyper_util::client::legacy::connect::HttpConnector;
 use serde_json::{Value, json};
 
+use crate::system::processes;
+
 use crate::poll::{Pace, Poller};
 
 /// What to install when the browser is missing, in one line a skipped
@@ -773,20 +775,12 @@ fn find_program(names: &[&str]) -> Option<PathBuf> {
 /// are zombies (their command line is empty): they are dead, and those of a
 /// browser are reaped by init, not by the scenario.
 pub fn processes_mentioning(text: &str) -> Vec<(u32, String)> {
-    let Ok(entries) = std::fs::read_dir("/proc") else {
-        return Vec::new();
-    };
     let own = std::process::id();
-    let mut found: Vec<(u32, String)> = entries
-        .flatten()
-        .filter_map(|entry| {
-            let pid: u32 = entry.file_name().to_str()?.parse().ok()?;
-            if pid == own {
-                return None;
-            }
-            let raw = std::fs::read(entry.path().join("cmdline")).ok()?;
-            let line = String::from_utf8_lossy(&raw).replace('\0', " ");
-            let line = line.trim_end().to_owned();
+    let mut found: Vec<(u32, String)> = processes::pids()
+        .into_iter()
+        .filter(|&pid| pid != own)
+        .filter_map(|pid| {
+            let line = processes::cmdline(pid)?;
             line.contains(text).then_some((pid, line))
         })
         .collect();

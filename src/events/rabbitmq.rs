@@ -29,6 +29,7 @@ use crate::orchestration::Service;
 use crate::orchestration::{FIRST_BACKOFF, MAX_BACKOFF, free_port};
 use crate::poll::{Pace, Poller};
 use crate::system;
+use crate::system::processes;
 
 /// Where Debian (and Fedora) keep the broker's real scripts; `/usr/sbin`'s
 /// are wrappers that switch to the `rabbitmq` user and its `/var/lib` folder.
@@ -428,45 +429,20 @@ struct Process {
 
 impl Process {
     fn is_alive(&self) -> bool {
-        stat(self.pid).is_some_and(|stat| stat.started == self.started && stat.alive)
+        processes::stat(self.pid).is_some_and(|stat| stat.start == self.started && stat.is_alive())
     }
-}
-
-struct Stat {
-    parent: u32,
-    started: u64,
-    alive: bool,
-}
-
-/// The parent, start time and liveness from `/proc/PID/stat`, counting
-/// fields from the last `)` (the command name may hold anything).
-fn stat(pid: u32) -> Option<Stat> {
-    let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let fields: Vec<&str> = text[text.rfind(')')? + 1..].split_whitespace().collect();
-    let state = fields.first()?.chars().next()?;
-    Some(Stat {
-        parent: fields.get(1)?.parse().ok()?,
-        started: fields.get(19)?.parse().ok()?,
-        alive: state != 'Z' && state != 'X',
-    })
 }
 
 /// Every live process descended from `root` (not `root` itself), whatever
 /// group or session it moved to.
 fn descendants(root: u32) -> Vec<Process> {
-    let Ok(entries) = std::fs::read_dir("/proc") else {
-        return Vec::new();
-    };
     let mut children: HashMap<u32, Vec<(u32, u64)>> = HashMap::new();
-    for entry in entries.flatten() {
-        let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse().ok()) else {
-            continue;
-        };
-        if let Some(stat) = stat(pid).filter(|stat| stat.alive) {
+    for pid in processes::pids() {
+        if let Some(stat) = processes::stat(pid).filter(processes::Stat::is_alive) {
             children
                 .entry(stat.parent)
                 .or_default()
-                .push((pid, stat.started));
+                .push((pid, stat.start));
         }
     }
     let mut found = Vec::new();
@@ -476,22 +452,12 @@ fn descendants(root: u32) -> Vec<Process> {
             found.push(Process {
                 pid,
                 started,
-                command: command_line(pid),
+                command: processes::cmdline(pid).unwrap_or_default(),
             });
             stack.push(pid);
         }
     }
     found
-}
-
-fn command_line(pid: u32) -> String {
-    std::fs::read(format!("/proc/{pid}/cmdline"))
-        .map(|bytes| {
-            String::from_utf8_lossy(&bytes)
-                .trim_end_matches('\0')
-                .replace('\0', " ")
-        })
-        .unwrap_or_default()
 }
 
 /// Waits until every one of `processes` is gone; what is still alive after

@@ -21,23 +21,8 @@ impl Usage {
     /// `/proc/PID/task/*/schedstat`; `None` where that file does not exist
     /// (not Linux, or a kernel without scheduler statistics).
     pub(super) fn of(pid: u32) -> Option<Usage> {
-        let mut usage = Usage::default();
-        let mut seen = false;
-        for task in std::fs::read_dir(format!("/proc/{pid}/task")).ok()? {
-            let Ok(task) = task else { continue };
-            // A thread may end between listing and reading: skip it.
-            let Ok(text) = std::fs::read_to_string(task.path().join("schedstat")) else {
-                continue;
-            };
-            let mut fields = text.split_whitespace().map(str::parse::<u64>);
-            let (Some(Ok(cpu)), Some(Ok(waiting))) = (fields.next(), fields.next()) else {
-                continue;
-            };
-            usage.cpu += Duration::from_nanos(cpu);
-            usage.waiting += Duration::from_nanos(waiting);
-            seen = true;
-        }
-        seen.then_some(usage)
+        let (cpu, waiting) = crate::system::processes::scheduled(pid)?;
+        Some(Usage { cpu, waiting })
     }
 
     /// What was used between `earlier` and `self`.

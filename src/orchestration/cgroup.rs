@@ -21,6 +21,8 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use crate::system::processes;
+
 /// Where this run's cgroups go, or why there are none.
 #[derive(Debug)]
 pub enum Confinement {
@@ -61,22 +63,8 @@ fn run_directory() -> Result<PathBuf, String> {
     if std::env::var_os("DISCOS_NO_CGROUP").is_some() {
         return Err("DISCOS_NO_CGROUP is set".to_owned());
     }
-    let mounts = std::fs::read_to_string("/proc/self/mountinfo")
-        .map_err(|error| format!("cannot read /proc/self/mountinfo: {error}"))?;
-    let mount = mounts
-        .lines()
-        .find_map(|line| {
-            let (before, after) = line.split_once(" - ")?;
-            (after.split_whitespace().next() == Some("cgroup2"))
-                .then(|| before.split_whitespace().nth(4).map(PathBuf::from))?
-        })
-        .ok_or_else(|| "no cgroup v2 hierarchy is mounted".to_owned())?;
-    let own = std::fs::read_to_string("/proc/self/cgroup")
-        .map_err(|error| format!("cannot read /proc/self/cgroup: {error}"))?;
-    let own = own
-        .lines()
-        .find_map(|line| line.strip_prefix("0::"))
-        .ok_or_else(|| "this process is in no cgroup v2".to_owned())?;
+    let mount = processes::cgroup2_mount()?;
+    let own = processes::own_cgroup2()?;
     let parent = mount.join(own.trim_start_matches('/'));
     let dir = parent.join(format!(
         "discos-{}.{:016x}",

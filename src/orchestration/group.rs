@@ -9,6 +9,8 @@
 
 use std::io;
 
+use crate::system::processes;
+
 use nix::errno::Errno;
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
@@ -36,110 +38,26 @@ pub fn processes_in_group(process_group: i32) -> Vec<(u32, String)> {
 /// never among them. `start` is when the process started, in the kernel's
 /// clock ticks since boot ([`start_of`]). Empty on systems without `/proc`.
 pub(crate) fn live_processes(mut keep: impl FnMut(u32, i32, u64) -> bool) -> Vec<(u32, String)> {
-    let Ok(entries) = std::fs::read_dir("/proc") else {
-        return Vec::new();
-    };
     let own = std::process::id();
-    let mut found = Vec::new();
-    for entry in entries.flatten() {
-        let Some(pid) = entry
-            .file_name()
-            .to_str()
-            .and_then(|n| n.parse::<u32>().ok())
-        else {
-            continue;
-        };
-        if pid == own {
-            continue;
-        }
-        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-            continue;
-        };
-        let Some(Stat {
-            state,
-            group,
-            start,
-        }) = parse_stat(&stat)
-        else {
-            continue;
-        };
-        if state != 'Z' && state != 'X' && keep(pid, group, start) {
-            found.push((pid, command_line(pid)));
-        }
-    }
+    let mut found: Vec<(u32, String)> = processes::pids()
+        .into_iter()
+        .filter(|&pid| pid != own)
+        .filter_map(|pid| Some((pid, processes::stat(pid)?)))
+        .filter(|(pid, stat)| stat.is_alive() && keep(*pid, stat.group, stat.start))
+        .map(|(pid, _)| (pid, command_line(pid)))
+        .collect();
     found.sort_unstable();
     found
 }
 
-/// Whether the environment process `pid` was started with holds, in the
-/// colon-separated list of variable `name`, an entry for which `matches`
-/// holds. `/proc/PID/environ` shows the environment as it was at `exec`,
-/// which a later `unsetenv` does not change; a process that rewrites that
-/// memory (Chromium, to set its title) or that was started with a cleared
-/// environment shows no mark.
-pub(crate) fn environment_lists(pid: u32, name: &str, matches: impl FnMut(&[u8]) -> bool) -> bool {
-    let Ok(environ) = std::fs::read(format!("/proc/{pid}/environ")) else {
-        return false;
-    };
-    environ
-        .split(|&b| b == 0)
-        .filter_map(|entry| entry.strip_prefix(name.as_bytes())?.strip_prefix(b"="))
-        .flat_map(|value| value.split(|&b| b == b':'))
-        .any(matches)
-}
-
-/// True while process `pid` exists and is not a zombie.
-pub(crate) fn is_alive(pid: u32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .ok()
-        .and_then(|stat| parse_stat(&stat))
-        .is_some_and(|stat| stat.state != 'Z' && stat.state != 'X')
-}
-
-/// The state, process group and start from `/proc/PID/stat`. The command
-/// name in parentheses may itself contain spaces and parentheses, so fields
-/// are counted from the last `)`.
-#[derive(Debug, PartialEq, Eq)]
-struct Stat {
-    state: char,
-    group: i32,
-    start: u64,
-}
+pub use crate::system::processes::command_line;
+pub(crate) use crate::system::processes::{environment_lists, is_alive};
 
 /// When process `pid` started, in the kernel's clock ticks since boot: a
 /// process started after it is at least as young, so a search for what it
 /// left behind can pass over older ones without reading their environment.
 pub(crate) fn start_of(pid: u32) -> Option<u64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    parse_stat(&stat).map(|stat| stat.start)
-}
-
-/// Fields of `/proc/PID/stat` counted from after the command's closing
-/// parenthesis: the state is field 3, the group 5, the start 22.
-fn parse_stat(stat: &str) -> Option<Stat> {
-    let rest = &stat[stat.rfind(')')? + 1..];
-    let mut fields = rest.split_ascii_whitespace();
-    let state = fields.next()?.chars().next()?;
-    let group = fields.nth(1)?.parse().ok()?;
-    let start = fields.nth(16)?.parse().ok()?;
-    Some(Stat {
-        state,
-        group,
-        start,
-    })
-}
-
-/// The command line of process `pid` as `ps` shows it, or its name in
-/// brackets for a kernel thread.
-pub fn command_line(pid: u32) -> String {
-    match std::fs::read(format!("/proc/{pid}/cmdline")) {
-        Ok(bytes) if !bytes.is_empty() => String::from_utf8_lossy(&bytes)
-            .trim_end_matches('\0')
-            .replace('\0', " "),
-        _ => std::fs::read_to_string(format!("/proc/{pid}/comm"))
-            .map(|name| format!("[{}]", name.trim()))
-            .unwrap_or_default(),
-    }
+    processes::stat(pid).map(|stat| stat.start)
 }
 
 /// The signals a stop sends or a terminal delivers, which the child must be
@@ -198,19 +116,7 @@ mod tests {
     use std::os::unix::process::CommandExt as _;
 
     #[test]
-    fn stat_with_parentheses_in_the_name_is_parsed() {
-        let stat = "1234 (a (weird) name) S 1 999 999 0 -1 4194560 \
-                    5 0 0 0 0 0 0 0 20 0 1 0 8721 10000 200";
-        assert_eq!(
-            parse_stat(stat),
-            Some(Stat {
-                state: 'S',
-                group: 999,
-                start: 8721
-            })
-        );
-        assert_eq!(parse_stat("garbage"), None);
-        assert_eq!(parse_stat("1 (short) S 1 2"), None);
+    fn a_process_started_later_is_younger() {
         let own = start_of(std::process::id()).expect("this process started");
         let mut child = std::process::Command::new("sleep")
             .arg("5")

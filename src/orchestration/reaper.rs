@@ -474,14 +474,8 @@ mod tests {
         let reaper = reaper();
         assert!(reaper.is_watching(), "sh is available here");
         let pid = reaper.watchdog_pid().unwrap();
-        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
-        let group: u32 = stat[stat.rfind(')').unwrap() + 1..]
-            .split_whitespace()
-            .nth(2)
-            .unwrap()
-            .parse()
-            .unwrap();
-        assert_eq!(group, pid, "the watchdog leads its own group");
+        let group = crate::system::processes::stat(pid).unwrap().group;
+        assert_eq!(group, pid as i32, "the watchdog leads its own group");
         assert!(!environment_lists(pid, REAPER_ENV, |_| true));
     }
 }

@@ -1,12 +1,14 @@
 //! What the process asks of the operating system: more file descriptors,
-//! how much memory a process uses, who listens on a port, and where a
-//! program is installed.
+//! how much memory a process uses, who listens on a port, what `/proc`
+//! says of a process ([`processes`]), and where a program is installed.
 
+pub mod processes;
 mod programs;
 
 use std::collections::HashSet;
 use std::io;
 
+pub use processes::has_environment;
 pub use programs::{find_program, is_executable, path_dirs};
 
 /// Raises the soft limit on open files to the hard limit and returns the new
@@ -67,18 +69,8 @@ pub fn listeners_on(port: u16) -> Vec<u32> {
     if inodes.is_empty() {
         return Vec::new();
     }
-    let Ok(processes) = std::fs::read_dir("/proc") else {
-        return Vec::new();
-    };
     let mut holders = Vec::new();
-    for process in processes.flatten() {
-        let Some(pid) = process
-            .file_name()
-            .to_str()
-            .and_then(|n| n.parse::<u32>().ok())
-        else {
-            continue;
-        };
+    for pid in processes::pids() {
         let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
             continue;
         };
@@ -193,18 +185,6 @@ fn listening_sockets() -> io::Result<Vec<(u16, u64)>> {
     Ok(found)
 }
 
-/// Whether process `pid` has `key=value` in its environment, as it was when
-/// it started: a mark set on a backend's command is inherited by everything
-/// it starts, including what leaves its process group.
-pub fn has_environment(pid: u32, key: &str, value: &str) -> bool {
-    let wanted = format!("{key}={value}");
-    std::fs::read(format!("/proc/{pid}/environ")).is_ok_and(|environ| {
-        environ
-            .split(|&b| b == 0)
-            .any(|entry| entry == wanted.as_bytes())
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -251,12 +231,5 @@ mod tests {
             let port = six.local_addr().unwrap().port();
             assert_eq!(listeners_on(port), [std::process::id()]);
         }
-    }
-
-    #[test]
-    fn the_environment_of_a_process_can_be_read() {
-        let path = std::env::var("PATH").unwrap();
-        assert!(has_environment(std::process::id(), "PATH", &path));
-        assert!(!has_environment(std::process::id(), "PATH", "not the path"));
     }
 }
