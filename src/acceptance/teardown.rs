@@ -5,11 +5,13 @@
 //! breaks the next one tomorrow; here it fails now, naming what leaked.
 
 use std::fmt::Write as _;
+use std::time::Duration;
 
 use super::DiscosWorld;
+use super::discos::Discos;
 use super::judgement::unasked_lines;
 use super::judgement::{Asked, exchange_problem};
-use crate::client::Received;
+use crate::client::{Client, ClientError, Received};
 use crate::console::Breaches;
 use crate::protocol::Message;
 
@@ -132,9 +134,10 @@ impl DiscosWorld {
         }
     }
 
-    /// The scenario's last look at each client's connection, before it is
-    /// closed: once [`Settings::settle`](super::Settings::settle) has passed
-    /// since the last line it received (a second reply sent late comes
+    /// The scenario's last look at each connection it left open, DISCOS's
+    /// too, before they are closed: once
+    /// [`Settings::settle`](super::Settings::settle) has passed since the
+    /// last line any of them received (a second reply sent late comes
     /// meanwhile), a `?version` must get its one proper reply on a
     /// connection still open. A backend that hung up after its last reply,
     /// or sent more than it was asked, fails here though every step passed.
@@ -160,80 +163,179 @@ impl DiscosWorld {
             .collect();
         let settle = self.settings.settle;
         if !settle.is_zero() {
-            let now = tokio::time::Instant::now();
-            let quiet_from = looked
+            let mut clients: Vec<&Client> = looked
                 .iter()
-                .filter_map(|&index| {
-                    let client = &self.parties[index].client;
-                    let last = client.last_line()?.at;
-                    Some(tokio::time::Instant::from_std(
-                        client.transcript().started() + last,
-                    ))
-                })
-                .max()
-                .unwrap_or(now);
-            tokio::time::sleep_until((quiet_from + settle).min(now + settle)).await;
+                .map(|&index| &self.parties[index].client)
+                .collect();
+            clients.extend(self.discos.as_ref().map(Discos::client));
+            settle_after(&clients, settle).await;
         }
         let mut found = Vec::new();
         for index in looked {
             found.extend(self.look_at(index).await);
         }
+        found.extend(self.look_at_discos().await);
         found
     }
 
     /// Party `index`'s last look: what came unasked, or how the connection
     /// failed its last `?version`.
     async fn look_at(&mut self, index: usize) -> Option<(Option<&'static str>, String)> {
-        let lines = self.arrived_unasked(index);
-        if !lines.is_empty() {
-            let message = self.describe_unasked(index, &lines, "by the end of the scenario");
-            return Some((Some("one-reply"), message));
-        }
         let party = &mut self.parties[index];
         let name = party.name.clone();
-        if party.client.backend_closed() {
-            let after = match &party.last_asked {
-                Some(last) => format!("after its last request, {last},"),
-                None => "before it sent any request,".to_owned(),
-            };
-            return Some((
+        let who = format!("client \"{name}\"");
+        let after = match &party.last_asked {
+            Some(last) => format!("after its last request, {last},"),
+            None => "before it sent any request,".to_owned(),
+        };
+        let asked = last_request();
+        match look(&mut party.client).await {
+            Look::Unasked(lines) => Some((
                 Some("one-reply"),
-                format!(
-                    "the backend closed the connection of client \"{name}\" {after} while the client kept it open; DISCOS keeps one connection for a whole observation, so its next request would get no reply"
-                ),
-            ));
-        }
-        let request = Message::request("version", Vec::<String>::new());
-        let asked = Asked {
-            shown: "?version (the scenario's last look at its connection)".to_owned(),
-            ..Asked::request(&request)
-        };
-        let answered = match party.client.send(&request).await {
-            Ok(()) => party.client.receive().await,
-            Err(error) => Err(error),
-        };
-        let reply = match answered {
-            Ok(reply) => reply,
-            Err(error) => return Some(exchange_problem(&name, &asked, error)),
-        };
-        let line = party.client.last_line().cloned();
-        match self.reply_problem(&name, &asked, &reply, line.as_ref()) {
-            None => None,
-            // Another line where its reply was due: one nobody asked for;
-            // the reply may still come, and is owed.
-            Some(("same-name", _)) => {
-                self.parties[index].owed += 1;
-                let lines: Vec<Received> = line.into_iter().collect();
-                let message = self.describe_unasked(
-                    index,
-                    &lines,
-                    "where the reply to the scenario's last ?version was due",
-                );
-                Some((Some("one-reply"), message))
+                self.describe_unasked(index, &lines, "by the end of the scenario"),
+            )),
+            Look::HungUp => Some((Some("one-reply"), hung_up(&who, &after))),
+            Look::Failed(error) => Some(exchange_problem(&name, &asked, error)),
+            Look::Reply(reply, line) => {
+                match self.reply_problem(&name, &asked, &reply, line.as_ref()) {
+                    None => None,
+                    // Another line where its reply was due: one nobody asked
+                    // for; the reply may still come, and is owed.
+                    Some(("same-name", _)) => {
+                        self.parties[index].owed += 1;
+                        let lines: Vec<Received> = line.into_iter().collect();
+                        let message = self.describe_unasked(
+                            index,
+                            &lines,
+                            "where the reply to the scenario's last ?version was due",
+                        );
+                        Some((Some("one-reply"), message))
+                    }
+                    Some((id, message)) => Some((Some(id), message)),
+                }
             }
-            Some((id, message)) => Some((Some(id), message)),
         }
     }
+
+    /// DISCOS's last look at its connection, as a client's.
+    async fn look_at_discos(&mut self) -> Option<(Option<&'static str>, String)> {
+        let started = self.started;
+        let discos = self.discos.as_mut()?;
+        let client = discos.connection_to_look_at()?;
+        if client.is_closed() || !client.partial().is_empty() {
+            return None;
+        }
+        let offset = client
+            .transcript()
+            .started()
+            .saturating_duration_since(started);
+        let asked = last_request();
+        let found = look(client).await;
+        let name = super::discos::NAME;
+        let unasked = |lines: &[Received], when: &str| {
+            (
+                Some("one-reply"),
+                unasked_lines(name, None, offset, lines, when),
+            )
+        };
+        match found {
+            Look::Unasked(lines) => Some(unasked(&lines, "by the end of the scenario")),
+            Look::HungUp => Some((Some("one-reply"), hung_up(name, "after its last request,"))),
+            Look::Failed(error) => Some(exchange_problem(name, &asked, error)),
+            Look::Reply(reply, line) => {
+                match self.reply_problem(name, &asked, &reply, line.as_ref()) {
+                    None => None,
+                    Some(("same-name", _)) => {
+                        let lines: Vec<Received> = line.into_iter().collect();
+                        Some(unasked(
+                            &lines,
+                            "where the reply to the scenario's last ?version was due",
+                        ))
+                    }
+                    Some((id, message)) => Some((Some(id), message)),
+                }
+            }
+        }
+    }
+}
+
+/// The request of the last look, as its messages show it.
+fn last_request() -> Asked {
+    Asked {
+        shown: "?version (the scenario's last look at its connection)".to_owned(),
+        ..Asked::request(&Message::request("version", Vec::<String>::new()))
+    }
+}
+
+/// The words for a backend that closed `who`'s connection first.
+fn hung_up(who: &str, after: &str) -> String {
+    format!(
+        "the backend closed the connection of {who} {after} while the client kept it open; DISCOS keeps one connection for a whole observation, so its next request would get no reply"
+    )
+}
+
+/// Waits until `settle` has passed since the last line any of `clients`
+/// received (at most `settle` from now).
+async fn settle_after(clients: &[&Client], settle: Duration) {
+    let now = tokio::time::Instant::now();
+    let quiet_from = clients
+        .iter()
+        .filter_map(|client| {
+            let last = client.last_line()?.at;
+            Some(tokio::time::Instant::from_std(
+                client.transcript().started() + last,
+            ))
+        })
+        .max()
+        .unwrap_or(now);
+    tokio::time::sleep_until((quiet_from + settle).min(now + settle)).await;
+}
+
+/// What one connection's last look found.
+enum Look {
+    /// Lines that had come unasked.
+    Unasked(Vec<Received>),
+    /// The backend had closed the connection.
+    HungUp,
+    /// No reply, or a line that is none.
+    Failed(ClientError),
+    /// A reply, to judge against the request (`line` as it came).
+    Reply(Message, Option<Received>),
+}
+
+/// Looks at `client`: what came unasked, whether the backend closed it,
+/// and else what the last requests got: `?version` twice, one after the
+/// other, so that a backend that hangs up after each first reply is seen
+/// on a connection the scenario sent nothing on. The first reply that is
+/// not a proper one is the answer.
+async fn look(client: &mut Client) -> Look {
+    let lines = client.arrived().unwrap_or_default();
+    if !lines.is_empty() {
+        return Look::Unasked(lines);
+    }
+    if client.backend_closed() {
+        return Look::HungUp;
+    }
+    let request = Message::request("version", Vec::<String>::new());
+    let mut last = None;
+    for _ in 0..2 {
+        let answered = match client.send(&request).await {
+            Ok(()) => client.receive().await,
+            Err(error) => Err(error),
+        };
+        let line = client.last_line().cloned();
+        match answered {
+            Ok(reply)
+                if reply.name == "version"
+                    && line.as_ref().is_some_and(|l| l.line.misframed().is_none()) =>
+            {
+                last = Some(Look::Reply(reply, line));
+            }
+            Ok(reply) => return Look::Reply(reply, line),
+            Err(error) => return Look::Failed(error),
+        }
+    }
+    last.unwrap_or(Look::HungUp)
 }
 
 /// What the console's connections received that the contract forbids,

@@ -319,6 +319,13 @@ impl Discos {
         &self.client
     }
 
+    /// The connection, for the teardown's last look at it; `None` while
+    /// DISCOS still owes a late reply a line (its last request timed out),
+    /// which is not the backend's to answer for again.
+    pub fn connection_to_look_at(&mut self) -> Option<&mut Client> {
+        (!self.timed_out).then_some(&mut self.client)
+    }
+
     /// Closes the connection as the component's shutdown does: nothing is
     /// sent, the socket is closed. Returns the lines that came meanwhile,
     /// which nobody asked for.
