@@ -11,7 +11,7 @@ use super::DiscosWorld;
 use super::discos::Discos;
 use super::judgement::unasked_lines;
 use super::judgement::{Asked, exchange_problem};
-use crate::client::{Client, ClientError, Received};
+use crate::client::{Client, ClientError, Direction, Received};
 use crate::console::Breaches;
 use crate::protocol::Message;
 
@@ -170,11 +170,77 @@ impl DiscosWorld {
             clients.extend(self.discos.as_ref().map(Discos::client));
             settle_after(&clients, settle).await;
         }
+        // On a connection the scenario sent nothing on, the look's replies
+        // are the only ones: a second reply to them comes after them.
+        let fresh: Vec<usize> = looked
+            .iter()
+            .copied()
+            .filter(|&index| self.parties[index].last_asked.is_none())
+            .collect();
+        let discos_fresh = self.discos.as_ref().is_some_and(|discos| {
+            discos
+                .client()
+                .transcript()
+                .entries()
+                .iter()
+                .all(|entry| entry.direction != Direction::Sent)
+        });
         let mut found = Vec::new();
         for index in looked {
             found.extend(self.look_at(index).await);
         }
         found.extend(self.look_at_discos().await);
+        if found.is_empty() && !settle.is_zero() && (!fresh.is_empty() || discos_fresh) {
+            found.extend(self.listen_again(&fresh, discos_fresh, settle).await);
+        }
+        found
+    }
+
+    /// After the look's own replies, on the connections it was the only
+    /// request on (parties `fresh`, DISCOS's if `discos`): what comes within
+    /// `settle` came unasked.
+    async fn listen_again(
+        &mut self,
+        fresh: &[usize],
+        discos: bool,
+        settle: Duration,
+    ) -> Vec<(Option<&'static str>, String)> {
+        let mut clients: Vec<&Client> = fresh
+            .iter()
+            .map(|&index| &self.parties[index].client)
+            .collect();
+        if discos {
+            clients.extend(self.discos.as_ref().map(Discos::client));
+        }
+        settle_after(&clients, settle).await;
+        let when = "after the replies to the scenario's last ?version";
+        let mut found = Vec::new();
+        for &index in fresh {
+            let lines = self.arrived_unasked(index);
+            if !lines.is_empty() {
+                found.push((
+                    Some("one-reply"),
+                    self.describe_unasked(index, &lines, when),
+                ));
+            }
+        }
+        let started = self.started;
+        if let Some(client) = self
+            .discos
+            .as_mut()
+            .filter(|_| discos)
+            .and_then(Discos::connection_to_look_at)
+        {
+            let lines = client.arrived().unwrap_or_default();
+            if !lines.is_empty() {
+                let offset = client
+                    .transcript()
+                    .started()
+                    .saturating_duration_since(started);
+                let message = unasked_lines(super::discos::NAME, None, offset, &lines, when);
+                found.push((Some("one-reply"), message));
+            }
+        }
         found
     }
 
