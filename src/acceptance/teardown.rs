@@ -9,8 +9,7 @@ use std::time::Duration;
 
 use super::DiscosWorld;
 use super::discos::Discos;
-use super::judgement::unasked_lines;
-use super::judgement::{Asked, exchange_problem};
+use super::judgement::{Asked, exchange_problem, unasked_lines};
 use crate::client::{Client, ClientError, Direction, Received};
 use crate::console::Breaches;
 use crate::protocol::Message;
@@ -138,8 +137,8 @@ impl DiscosWorld {
     /// too, before they are closed: once
     /// [`Settings::settle`](super::Settings::settle) has passed since the
     /// last line any of them received (a second reply sent late comes
-    /// meanwhile), a `?version` must get its one proper reply on a
-    /// connection still open. A backend that hung up after its last reply,
+    /// meanwhile), `?version`, asked twice, must get one proper reply each
+    /// on a connection still open. A backend that hung up after its last reply,
     /// or sent more than it was asked, fails here though every step passed.
     /// Only after a passing scenario, on a backend still running and no
     /// link between, with nothing owed or half sent: what a step broke on
@@ -249,38 +248,23 @@ impl DiscosWorld {
     async fn look_at(&mut self, index: usize) -> Option<(Option<&'static str>, String)> {
         let party = &mut self.parties[index];
         let name = party.name.clone();
-        let who = format!("client \"{name}\"");
         let after = match &party.last_asked {
             Some(last) => format!("after its last request, {last},"),
             None => "before it sent any request,".to_owned(),
         };
-        let asked = last_request();
-        match look(&mut party.client).await {
-            Look::Unasked(lines) => Some((
-                Some("one-reply"),
-                self.describe_unasked(index, &lines, "by the end of the scenario"),
-            )),
-            Look::HungUp => Some((Some("one-reply"), hung_up(&who, &after))),
-            Look::Failed(error) => Some(exchange_problem(&name, &asked, error)),
-            Look::Reply(reply, line) => {
-                match self.reply_problem(&name, &asked, &reply, line.as_ref()) {
-                    None => None,
-                    // Another line where its reply was due: one nobody asked
-                    // for; the reply may still come, and is owed.
-                    Some(("same-name", _)) => {
-                        self.parties[index].owed += 1;
-                        let lines: Vec<Received> = line.into_iter().collect();
-                        let message = self.describe_unasked(
-                            index,
-                            &lines,
-                            "where the reply to the scenario's last ?version was due",
-                        );
-                        Some((Some("one-reply"), message))
-                    }
-                    Some((id, message)) => Some((Some(id), message)),
-                }
-            }
+        let found = look(&mut party.client).await;
+        let describe = |lines: &[Received], when: &str| self.describe_unasked(index, lines, when);
+        let (finding, owed) = self.finding(
+            &format!("client \"{name}\""),
+            &name,
+            &after,
+            found,
+            describe,
+        );
+        if owed {
+            self.parties[index].owed += 1;
         }
+        finding
     }
 
     /// DISCOS's last look at its connection, as a client's.
@@ -295,33 +279,50 @@ impl DiscosWorld {
             .transcript()
             .started()
             .saturating_duration_since(started);
-        let asked = last_request();
         let found = look(client).await;
         let name = super::discos::NAME;
-        let unasked = |lines: &[Received], when: &str| {
-            (
-                Some("one-reply"),
-                unasked_lines(name, None, offset, lines, when),
-            )
-        };
-        match found {
-            Look::Unasked(lines) => Some(unasked(&lines, "by the end of the scenario")),
-            Look::HungUp => Some((Some("one-reply"), hung_up(name, "after its last request,"))),
-            Look::Failed(error) => Some(exchange_problem(name, &asked, error)),
+        let describe =
+            |lines: &[Received], when: &str| unasked_lines(name, None, offset, lines, when);
+        self.finding(name, name, "after its last request,", found, describe)
+            .0
+    }
+
+    /// What a look at the connection of `who` (`client "A"`, `DISCOS`;
+    /// `name` in exchange messages) found, in words, graded; and whether
+    /// the reply to the last `?version` is still owed (another line came
+    /// where it was due). `after` says after what the backend hung up;
+    /// `describe` puts lines nobody asked for into words.
+    fn finding(
+        &self,
+        who: &str,
+        name: &str,
+        after: &str,
+        found: Look,
+        describe: impl Fn(&[Received], &str) -> String,
+    ) -> (Option<(Option<&'static str>, String)>, bool) {
+        let asked = last_request();
+        let finding = match found {
+            Look::Unasked(lines) => describe(&lines, "by the end of the scenario"),
+            Look::HungUp => hung_up(who, after),
+            Look::Failed(error) => return (Some(exchange_problem(name, &asked, error)), false),
             Look::Reply(reply, line) => {
                 match self.reply_problem(name, &asked, &reply, line.as_ref()) {
-                    None => None,
+                    None => return (None, false),
+                    // Another line where its reply was due: one nobody asked
+                    // for; the reply may still come, and is owed.
                     Some(("same-name", _)) => {
                         let lines: Vec<Received> = line.into_iter().collect();
-                        Some(unasked(
+                        let message = describe(
                             &lines,
                             "where the reply to the scenario's last ?version was due",
-                        ))
+                        );
+                        return (Some((Some("one-reply"), message)), true);
                     }
-                    Some((id, message)) => Some((Some(id), message)),
+                    Some((id, message)) => return (Some((Some(id), message)), false),
                 }
             }
-        }
+        };
+        (Some((Some("one-reply"), finding)), false)
     }
 }
 
@@ -383,25 +384,23 @@ async fn look(client: &mut Client) -> Look {
         return Look::HungUp;
     }
     let request = Message::request("version", Vec::<String>::new());
-    let mut last = None;
-    for _ in 0..2 {
+    let mut asks = 0;
+    loop {
+        asks += 1;
         let answered = match client.send(&request).await {
             Ok(()) => client.receive().await,
-            Err(error) => Err(error),
+            Err(error) => return Look::Failed(error),
         };
         let line = client.last_line().cloned();
         match answered {
             Ok(reply)
-                if reply.name == "version"
-                    && line.as_ref().is_some_and(|l| l.line.misframed().is_none()) =>
-            {
-                last = Some(Look::Reply(reply, line));
-            }
+                if asks < 2
+                    && reply.name == "version"
+                    && line.as_ref().is_some_and(|l| l.line.misframed().is_none()) => {}
             Ok(reply) => return Look::Reply(reply, line),
             Err(error) => return Look::Failed(error),
         }
     }
-    last.unwrap_or(Look::HungUp)
 }
 
 /// What the console's connections received that the contract forbids,
