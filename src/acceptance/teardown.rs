@@ -113,9 +113,7 @@ impl DiscosWorld {
             .last_heard()
             .filter(|_| !self.failed && !settle.is_zero())
         {
-            let now = tokio::time::Instant::now();
-            let quiet = tokio::time::Instant::from_std(heard + settle);
-            tokio::time::sleep_until(quiet.min(now + settle)).await;
+            quiet_for(Some(heard), settle).await;
         }
         let (left, mut breaches) = web.tear_down().await;
         leaks.extend(left);
@@ -344,18 +342,18 @@ fn hung_up(who: &str, after: &str) -> String {
 /// Waits until `settle` has passed since the last line any of `clients`
 /// received (at most `settle` from now).
 async fn settle_after(clients: &[&Client], settle: Duration) {
-    let now = tokio::time::Instant::now();
-    let quiet_from = clients
+    let heard = clients
         .iter()
-        .filter_map(|client| {
-            let last = client.last_line()?.at;
-            Some(tokio::time::Instant::from_std(
-                client.transcript().started() + last,
-            ))
-        })
-        .max()
-        .unwrap_or(now);
-    tokio::time::sleep_until((quiet_from + settle).min(now + settle)).await;
+        .filter_map(|client| Some(client.transcript().started() + client.last_line()?.at));
+    quiet_for(heard.max(), settle).await;
+}
+
+/// Waits until `settle` has passed since `heard`, the last time a line
+/// came (at most `settle` from now; `settle` from now when none came).
+async fn quiet_for(heard: Option<std::time::Instant>, settle: Duration) {
+    let now = tokio::time::Instant::now();
+    let quiet = heard.map_or(now, tokio::time::Instant::from_std) + settle;
+    tokio::time::sleep_until(quiet.min(now + settle)).await;
 }
 
 /// What one connection's last look found.
