@@ -123,62 +123,9 @@ impl DiscosWorld {
         reply: &Message,
         line: Option<&Received>,
     ) -> Option<(&'static str, String)> {
-        if let Some(received) = line {
-            if has_stray_cr(received) {
-                return Some((
-                    "crlf",
-                    format!(
-                        "the reply to {asked} that client \"{name}\" received ends with CR CR LF, a CR too many:\n    {}\n{STRAY_CR}",
-                        received.shown()
-                    ),
-                ));
-            }
-            let bytes = received.line.raw.len();
-            match received.line.end {
-                LineEnd::Lf => {
-                    let content = received.line.content();
-                    let misread = &content[..content.len().saturating_sub(1)];
-                    return Some((
-                        "crlf",
-                        format!(
-                            "the reply to {asked} that client \"{name}\" received ends with a bare LF, without its CR:\n    {}\nDISCOS drops the character before the LF and reads\n    {}",
-                            received.shown(),
-                            crate::client::shown(&escape_line(&latin1::decode(misread)))
-                        ),
-                    ));
-                }
-                LineEnd::Discarded => {
-                    return Some((
-                        "short-lines",
-                        format!(
-                            "the reply to {asked} that client \"{name}\" received is longer than the {bytes} bytes the client reads of a line; every line a backend sends is under 512 bytes, its CR LF included:\n    {}",
-                            received.shown()
-                        ),
-                    ));
-                }
-                LineEnd::Eof => {
-                    return Some((
-                        "crlf",
-                        format!(
-                            "the reply to {asked} that client \"{name}\" received was cut: the connection closed after {bytes} byte(s) of it, before its line end:\n    {}",
-                            received.shown()
-                        ),
-                    ));
-                }
-                LineEnd::CrLf
-                    if bytes > LONGEST_LINE_SENT
-                        && !self.broken_on_purpose.contains(&"short-lines") =>
-                {
-                    return Some((
-                        "short-lines",
-                        format!(
-                            "the reply to {asked} that client \"{name}\" received is {bytes} bytes long, its CR LF included; DISCOS reads a reply into 512 bytes, so every line is under 512:\n    {}",
-                            received.shown()
-                        ),
-                    ));
-                }
-                LineEnd::CrLf => {}
-            }
+        if let Some(problem) = line.and_then(|received| self.framing_problem(name, asked, received))
+        {
+            return Some(problem);
         }
         if !asked.named_by(reply) {
             let expected = asked.name.as_deref().unwrap_or_default();
@@ -201,6 +148,73 @@ impl DiscosWorld {
                     crate::client::shown(&reply.to_string())
                 ),
             ));
+        }
+        None
+    }
+
+    /// How the line `received`, the reply to `asked` that client `name`
+    /// took, breaks the framing, and the words for it.
+    fn framing_problem(
+        &self,
+        name: &str,
+        asked: &Asked,
+        received: &Received,
+    ) -> Option<(&'static str, String)> {
+        if received.line.misframed() == Some(Misframed::StrayCr) {
+            return Some((
+                "crlf",
+                format!(
+                    "the reply to {asked} that client \"{name}\" received {}:\n    {}",
+                    Misframed::StrayCr,
+                    received.shown()
+                ),
+            ));
+        }
+        let bytes = received.line.raw.len();
+        match received.line.end {
+            LineEnd::Lf => {
+                let content = received.line.content();
+                let misread = &content[..content.len().saturating_sub(1)];
+                return Some((
+                    "crlf",
+                    format!(
+                        "the reply to {asked} that client \"{name}\" received ends with a bare LF, without its CR:\n    {}\nDISCOS drops the character before the LF and reads\n    {}",
+                        received.shown(),
+                        crate::client::shown(&escape_line(&latin1::decode(misread)))
+                    ),
+                ));
+            }
+            LineEnd::Discarded => {
+                return Some((
+                    "short-lines",
+                    format!(
+                        "the reply to {asked} that client \"{name}\" received is longer than the {bytes} bytes the client reads of a line; every line a backend sends is under 512 bytes, its CR LF included:\n    {}",
+                        received.shown()
+                    ),
+                ));
+            }
+            LineEnd::Eof => {
+                return Some((
+                    "crlf",
+                    format!(
+                        "the reply to {asked} that client \"{name}\" received was cut: the connection closed after {bytes} byte(s) of it, before its line end:\n    {}",
+                        received.shown()
+                    ),
+                ));
+            }
+            LineEnd::CrLf
+                if bytes > LONGEST_LINE_SENT
+                    && !self.broken_on_purpose.contains(&"short-lines") =>
+            {
+                return Some((
+                    "short-lines",
+                    format!(
+                        "the reply to {asked} that client \"{name}\" received is {bytes} bytes long, its CR LF included; DISCOS reads a reply into 512 bytes, so every line is under 512:\n    {}",
+                        received.shown()
+                    ),
+                ));
+            }
+            LineEnd::CrLf => {}
         }
         None
     }
@@ -290,7 +304,8 @@ fn malformed_problem(
         ProtocolError::Syntax { line, .. } if line.ends_with('\r') => (
             Some("crlf"),
             format!(
-                "the reply to {asked} that {who} received ends with CR CR LF, a CR too many:\n    {}\n{STRAY_CR}",
+                "the reply to {asked} that {who} received {}:\n    {}",
+                Misframed::StrayCr,
                 crate::client::shown(&escape_line(&line))
             ),
         ),
@@ -369,35 +384,16 @@ impl DiscosWorld {
         let Some(index) = self.parties.iter().position(|p| p.name == name) else {
             return;
         };
-        if let Some(received) = self.parties[index].client.handshake_line() {
-            if has_stray_cr(received) {
-                self.fail_requirement(
-                    "crlf",
-                    format!(
-                        "the greeting client \"{name}\" received ends with CR CR LF, a CR too many:\n    {}\n{STRAY_CR}",
-                        received.shown()
-                    ),
-                );
-            }
-            let bytes = received.line.raw.len();
-            if received.line.end == LineEnd::Lf {
-                self.fail_requirement(
-                    "crlf",
-                    format!(
-                        "the greeting client \"{name}\" received ends with a bare LF, without its CR:\n    {}",
-                        received.shown()
-                    ),
-                );
-            }
-            if bytes > LONGEST_LINE_SENT || received.line.end == LineEnd::Discarded {
-                self.fail_requirement(
-                    "short-lines",
-                    format!(
-                        "the greeting client \"{name}\" received is {bytes} bytes long or more; every line is under 512 bytes, its CR LF included:\n    {}",
-                        received.shown()
-                    ),
-                );
-            }
+        if let Some(received) = self.parties[index].client.handshake_line()
+            && let Some(misframed) = received.line.misframed()
+        {
+            self.fail_requirement(
+                misframed.requirement(),
+                format!(
+                    "the greeting client \"{name}\" received {misframed}:\n    {}",
+                    received.shown()
+                ),
+            );
         }
         let lines = self.arrived_unasked(index);
         if !lines.is_empty() {
@@ -462,14 +458,6 @@ impl DiscosWorld {
         let who = format!("client \"{}\"", party.name);
         unasked_lines(&who, party.last_asked.as_deref(), offset, lines, when)
     }
-}
-
-/// What DISCOS makes of a line ended by CR CR LF.
-const STRAY_CR: &str = "DISCOS drops only the character before the LF, and reads the other CR as part of the line's last field (a code `ok\\r`, a number that does not parse)";
-
-/// Whether a line ended with CR LF has another CR before it.
-fn has_stray_cr(received: &Received) -> bool {
-    received.line.misframed() == Some(Misframed::StrayCr)
 }
 
 /// The words for `lines` that `who` (`client "A"`, `DISCOS`) received
